@@ -1,0 +1,3 @@
+from matome.cli import main
+
+main()

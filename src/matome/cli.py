@@ -1,0 +1,274 @@
+"""Command line: the interface of ../shared/CONTRACT.md.
+
+Exit status: 0 success; 2 bad usage or input the user must fix (one line on
+stderr saying what and where); 1 anything else. Bad single records are
+reported one line each and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from matome import __version__, export, pipeline
+from matome import settings as settings_mod
+from matome.errors import MatomeError, RecordError, UsageError
+from matome.store import Store, db_url
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="matome: Japanese-first news curation with cited, verified stories.")
+site_app = typer.Typer(no_args_is_help=True, help="Publish the static site.")
+app.add_typer(site_app, name="site")
+err = Console(stderr=True)
+out = Console()
+
+
+class _State:
+    db: str = ""
+    config: Path | None = None
+
+
+state = _State()
+
+
+@app.callback()
+def _main(
+    db: Annotated[str | None, typer.Option("--db", envvar="MATOME_DB",
+                                           help="SQLite path or SQLAlchemy URL.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", envvar="MATOME_CONFIG",
+                                                help="matome.toml to read.")] = None,
+) -> None:
+    state.db = db_url(db)
+    state.config = config
+
+
+def _settings() -> settings_mod.Settings:
+    return settings_mod.load(state.config)
+
+
+class RichProgress:
+    """Progress bars on stderr, one line per bad record."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = Progress(TextColumn("{task.description:<16}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                            disable=not enabled, transient=False)
+        self.task: Any = None
+
+    def __enter__(self) -> RichProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+    def start(self, stage: str, total: int) -> None:
+        self.task = self.bar.add_task(stage, total=total or 1, completed=0 if total else 1)
+
+    def advance(self, n: int = 1) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, n)
+
+    def error(self, e: RecordError) -> None:
+        self.bar.console.print(f"[yellow]skipped[/] {e}", markup=True, highlight=False,
+                               soft_wrap=True)
+
+
+def _progress() -> RichProgress:
+    return RichProgress(enabled=err.is_terminal and not os.environ.get("CI"))
+
+
+def _table(title: str, rows: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    for k, v in rows.items():
+        table.add_row(k, str(v))
+    err.print(table)
+
+
+@app.command()
+def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories or URLs.")]) -> None:
+    """Add sources: JSONL, HTML pages or directories of them, RSS/Atom feeds, URLs."""
+    store = Store(state.db)
+    with _progress() as progress:
+        report = pipeline.ingest(store, targets, _settings(), progress)
+    c = report.counts
+    _table("ingest", {"new": c["new"], "changed": c["changed"], "unchanged": c["same"],
+                      "rejected": c["rejected"]})
+
+
+@app.command()
+def process() -> None:
+    """Run every stage over what is new, up to a publishable state."""
+    from matome.publish import Site
+
+    store = Store(state.db)
+    settings = _settings()
+    with _progress() as progress:
+        pipeline.process(store, settings, progress)
+    summary = pipeline.summary(store, lambda: sum(1 for _ in Site(export.load(store),
+                                                                   settings).paths()))
+    _table("process", summary)
+
+
+@app.command("export")
+def export_cmd(
+    what: Annotated[str, typer.Argument(help="stories, tags or articles")],
+    fmt: Annotated[str, typer.Option("--format", help="Output format.")] = "jsonl",
+    evidence: Annotated[bool, typer.Option(help="Stories: add per-article grouping scores.")] = False,
+) -> None:
+    """Print one JSON object per story, tag or article."""
+    if what not in {"stories", "tags", "articles"}:
+        raise UsageError(f"export: unknown kind {what!r} (stories, tags or articles)")
+    if fmt != "jsonl":
+        raise UsageError(f"export: unknown format {fmt!r} (jsonl)")
+    store = Store(state.db, readonly=True)
+    for obj in export.export(store, what, evidence=evidence):
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def extract(
+    target: Annotated[str, typer.Argument(help="An HTML file or URL.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Extract one page and print it; nothing is stored."""
+    from matome import extract as ex
+    from matome import sources
+
+    settings = _settings()
+    docs = list(sources.discover(target, settings.ingest))
+    for doc in docs:
+        if isinstance(doc, RecordError):
+            raise UsageError(str(doc))
+        article = ex.extract(doc, settings.extract)
+        data = {"url": article.url, "title": article.title, "text": article.text,
+                "published": export.iso(article.published), "author": article.author,
+                "source": article.source, "lang": article.lang, "encoding": article.encoding,
+                "encoding_reason": article.encoding_reason}
+        if as_json:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            out.print(f"[bold]{article.title}[/]\n{article.source} {data['published'] or ''}\n")
+            out.print(article.text, markup=False, highlight=False)
+
+
+@site_app.command("build")
+def site_build(out_dir: Annotated[Path, typer.Option("--out", help="Directory to write.")]) -> None:
+    """Write the static site into DIR (replaced atomically)."""
+    from matome.publish import Site
+
+    store = Store(state.db, readonly=True)
+    count = Site(export.load(store), _settings()).build(out_dir)
+    err.print(f"built {count} pages in {out_dir}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the site and its JSON API."""
+    import uvicorn
+
+    from matome.server import create_app
+
+    err.print(f"serving on http://{host}:{port}/")
+    uvicorn.run(create_app(state.db, _settings()), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def sources() -> None:
+    """Configured sources and their health."""
+    from matome import schema as t
+
+    settings = _settings()
+    store = Store(state.db, readonly=True)
+    table = Table("name", "path", "raw documents", "rejected")
+    rejects = store.rejects()
+    with store.read() as conn:
+        origins = [r.origin for r in conn.execute(t.raw_docs.select())]
+    for s in settings.sources:
+        n = sum(1 for o in origins if o.startswith(s.path))
+        bad = sum(1 for r in rejects if r["origin"].startswith(s.path))
+        table.add_row(s.name or s.path, s.path, str(n), str(bad))
+    out.print(table)
+
+
+@app.command()
+def watch(
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 300.0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Rebuild this site.")] = None,
+    once: Annotated[bool, typer.Option(help="Poll once and exit.")] = False,
+) -> None:
+    """Keep ingesting configured sources, processing and republishing."""
+    from matome.publish import Site
+
+    settings = _settings()
+    if not settings.sources:
+        raise UsageError("watch: no [[sources]] in matome.toml")
+    while True:
+        store = Store(state.db)
+        pipeline.ingest(store, [s.path for s in settings.sources], settings)
+        pipeline.process(store, settings)
+        if out_dir is not None:
+            Site(export.load(store), settings).build(out_dir)
+        store.close()
+        if once:
+            return
+        time.sleep(interval)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to build the site.")] = Path("site"),
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Exit after building.")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Ingest the bundled demo corpus, process it, build the site and serve it."""
+    from importlib import resources
+
+    from matome.publish import Site
+
+    corpus = resources.files("matome").joinpath("demo/corpus")
+    settings = _settings()
+    store = Store(state.db)
+    with _progress() as progress:
+        pipeline.ingest(store, [str(corpus)], settings, progress)
+        pipeline.process(store, settings, progress)
+    count = Site(export.load(store), settings).build(out_dir)
+    _table("demo", {**pipeline.summary(store, lambda: count), "site": str(out_dir)})
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.UsageError as exc:
+        err.print(f"matome: usage: {exc.format_message()}", markup=False, highlight=False)
+        code = 2
+    except click.Abort:
+        code = 1
+    except MatomeError as exc:
+        err.print(f"matome: error: {exc}", markup=False, highlight=False)
+        code = exc.exit_code
+    except Exception as exc:  # one clear line, not a traceback, unless asked
+        if os.environ.get("MATOME_DEBUG"):
+            raise
+        err.print(f"matome: internal error: {exc.__class__.__name__}: {exc} "
+                  "(set MATOME_DEBUG=1 for the traceback)", markup=False, highlight=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["__version__", "app", "main"]

@@ -1,0 +1,179 @@
+"""What the store holds, as the JSON of CONTRACT.md — and the view the site renders.
+
+``load`` reads everything publishable once into a :class:`Catalog`; the
+``export`` command, the static site and the server all read that one view,
+so what a script exports and what a reader sees cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from matome.pipeline import story_articles
+from matome.records import Article, Written
+from matome.store import Store
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+@dataclass
+class StoryView:
+    id: str
+    articles: list[Article]          # every report, copies included, oldest first
+    sources: list[Article]           # the reports it was written from
+    written: dict[str, Written]
+    tags: list[dict[str, str]] = field(default_factory=list)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def brief(self) -> Written | None:
+        return self.written.get("brief")
+
+    @property
+    def headline(self) -> str:
+        return self.brief.headline if self.brief else (self.articles[0].title if self.articles else "")
+
+    @property
+    def first_published(self) -> datetime | None:
+        dates = [a.published for a in self.articles if a.published]
+        return min(dates) if dates else None
+
+    @property
+    def last_published(self) -> datetime | None:
+        dates = [a.published for a in self.articles if a.published]
+        return max(dates) if dates else None
+
+    @property
+    def outlets(self) -> list[str]:
+        return sorted({a.source for a in self.articles})
+
+
+@dataclass
+class TagView:
+    id: str
+    name: str
+    kind: str
+    aliases: list[str]
+    stories: list[StoryView]
+
+
+@dataclass
+class Catalog:
+    stories: list[StoryView]         # newest first
+    tags: list[TagView]              # most stories first
+    articles: list[Article]
+    story_of: dict[str, str]
+    duplicate_of: dict[str, str | None]
+
+    def story(self, sid: str) -> StoryView | None:
+        return next((s for s in self.stories if s.id == sid), None)
+
+    def tag(self, tid: str) -> TagView | None:
+        return next((g for g in self.tags if g.id == tid), None)
+
+
+def load(store: Store) -> Catalog:
+    written_from, everything = story_articles(store)
+    written = store.written()
+    tag_rows = {g["id"]: g for g in store.tags()}
+    evidence: dict[str, dict[str, Any]] = {}
+    story_of: dict[str, str] = {}
+    for m in store.memberships():
+        evidence.setdefault(m["story_id"], {})[m["article_id"]] = {"role": m["role"],
+                                                                   **m["evidence"]}
+        story_of[m["article_id"]] = m["story_id"]
+    stories = {
+        sid: StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
+                       evidence=evidence.get(sid, {}))
+        for sid, arts in everything.items()
+    }
+    by_tag: dict[str, list[StoryView]] = {}
+    for row in store.story_tags():
+        s = stories.get(row["story_id"])
+        g = tag_rows.get(row["tag_id"])
+        if s is None or g is None:
+            continue
+        s.tags.append({"id": g["id"], "name": g["name"]})
+        by_tag.setdefault(g["id"], []).append(s)
+    ordered = sorted(stories.values(), key=_newest_first)
+    tags = [TagView(g["id"], g["name"], g["kind"], list(g["aliases"]),
+                    sorted(by_tag.get(g["id"], []), key=_newest_first))
+            for g in tag_rows.values()]
+    tags.sort(key=lambda g: (-len(g.stories), g.name))
+    dup = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
+    return Catalog(ordered, tags, store.articles(), story_of, dup)
+
+
+def _newest_first(s: StoryView) -> tuple[float, str]:
+    last = s.last_published
+    return (-(last.timestamp() if last else 0.0), s.id)
+
+
+def story_json(s: StoryView, *, evidence: bool = False) -> dict[str, Any]:
+    brief = s.brief
+    article = None
+    if brief is not None:
+        article = {
+            "format": brief.format, "headline": brief.headline,
+            "subheadline": brief.subheadline, "lead": brief.lead,
+            "sections": [
+                {"name": sec.name,
+                 "sentences": [{"text": w.text,
+                                "citations": [{"article": c.article, "quote": c.quote}
+                                              for c in w.citations]}
+                               for w in sec.sentences],
+                 **({"sources": sec.sources} if sec.sources else {})}
+                for sec in brief.sections
+            ],
+            "conflicts": brief.conflicts,
+            "provenance": brief.provenance,
+            "verification": {k: v for k, v in brief.report.items() if k != "changes"},
+        }
+    out: dict[str, Any] = {
+        "id": s.id,
+        "storyline": "l" + s.id[1:],
+        "headline": s.headline,
+        "first_published": iso(s.first_published),
+        "last_published": iso(s.last_published),
+        "tags": s.tags,
+        "articles": [{"id": a.id, "url": a.url, "title": a.title, "source": a.source,
+                      "published": iso(a.published)} for a in s.articles],
+        "article": article,
+    }
+    if evidence:
+        out["evidence"] = s.evidence
+    return out
+
+
+def tag_json(g: TagView) -> dict[str, Any]:
+    return {"id": g.id, "name": g.name, "kind": g.kind, "aliases": g.aliases,
+            "stories": [s.id for s in g.stories],
+            "articles": sorted({a.id for s in g.stories for a in s.articles})}
+
+
+def article_json(a: Article, cat: Catalog) -> dict[str, Any]:
+    return {"id": a.id, "url": a.url, "title": a.title, "subtitle": a.subtitle, "text": a.text,
+            "published": iso(a.published), "published_raw": a.published_raw,
+            "source": a.source, "lang": a.lang, "author": a.author,
+            "encoding": a.encoding, "encoding_reason": a.encoding_reason,
+            "story": cat.story_of.get(a.id), "duplicate_of": cat.duplicate_of.get(a.id)}
+
+
+def export(store: Store, what: str, *, evidence: bool = False) -> Iterator[dict[str, Any]]:
+    if store.empty:
+        return
+    cat = load(store)
+    if what == "stories":
+        for s in sorted(cat.stories, key=lambda s: (iso(s.first_published) or "", s.id)):
+            yield story_json(s, evidence=evidence)
+    elif what == "tags":
+        for g in sorted(cat.tags, key=lambda g: g.id):
+            yield tag_json(g)
+    elif what == "articles":
+        for a in cat.articles:
+            yield article_json(a, cat)

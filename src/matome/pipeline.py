@@ -1,0 +1,278 @@
+"""The whole flow of matome, stage by stage.
+
+    ingest:  sources ──▶ raw_docs                       (stored before parsing)
+    process: raw_docs ──extract──▶ articles ──analyze──▶ analyses
+             ──dedupe──▶ copies marked ──cluster──▶ stories ──tags──▶ tags
+             ──write + verify──▶ written articles       (then publish / serve)
+
+Each stage stores its output with its name/version and a hash of its input
+and skips work already done, one committed step at a time, so ``process``
+can be killed anywhere and re-run to the same result.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from matome import analyze, cluster, dedupe, extract, sources, tags, verify, write
+from matome import schema as t
+from matome.entities import Resolver, alias_pairs
+from matome.errors import RecordError
+from matome.records import Article, RawDoc, digest
+from matome.settings import Settings
+from matome.store import IdClash, Store
+
+
+class Progress(Protocol):
+    def start(self, stage: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def error(self, err: RecordError) -> None: ...
+
+
+class Quiet:
+    def start(self, stage: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def error(self, err: RecordError) -> None: ...
+
+
+@dataclass
+class Report:
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def _checkpoint(stage: str, done: int) -> None:
+    """Test hook: ``MATOME_FAULT_AT=stage:N`` SIGKILLs the process after N commits."""
+    spec = os.environ.get("MATOME_FAULT_AT", "")
+    if spec and spec == f"{stage}:{done}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- ingest ------------------------------------------------------------------
+
+
+def ingest(store: Store, targets: Iterable[str], settings: Settings,
+           progress: Progress | None = None) -> Report:
+    progress = progress or Quiet()
+    report = Report()
+    for target in targets:
+        items = list(sources.discover(target, settings.ingest))
+        progress.start(f"ingest {target}", len(items))
+        for origin in {i.origin for i in items}:
+            store.forget_rejects(origin, "ingest")
+        for item in items:
+            if isinstance(item, RawDoc):
+                report.counts[store.put_raw(item)] += 1
+            else:
+                _reject(store, report, progress, item, "ingest")
+            progress.advance()
+    return report
+
+
+def _reject(store: Store, report: Report, progress: Progress, err: RecordError,
+            stage: str) -> None:
+    store.record_reject(err.origin, err.location, stage, err.reason)
+    report.errors.append(err)
+    report.counts["rejected"] += 1
+    progress.error(err)
+
+
+# --- process -----------------------------------------------------------------
+
+
+def process(store: Store, settings: Settings, progress: Progress | None = None) -> Report:
+    progress = progress or Quiet()
+    report = Report()
+    for stage in (run_extract, run_analyze, run_dedupe, run_cluster, run_tags, run_write):
+        stage(store, settings, progress, report)
+    return report
+
+
+def run_extract(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    todo = store.raw_todo(extract.STAGE.tag)
+    progress.start("extract", len(todo))
+    for n, (raw_id, doc) in enumerate(todo, start=1):
+        try:
+            article = extract.extract(doc, settings.extract)
+            store.put_article(raw_id, article, extract.STAGE.tag, doc.content_hash, doc)
+            report.counts["extracted"] += 1
+        except RecordError as bad:
+            bad.origin, bad.location = doc.origin, doc.location
+            _reject(store, report, progress, bad, "extract")
+        except IdClash as clash:
+            _reject(store, report, progress, RecordError(
+                f"same article id as raw document #{clash.raw_id}; kept that one",
+                origin=doc.origin, location=doc.location), "extract")
+        progress.advance()
+        _checkpoint("extract", n)
+
+
+def _gazetteer(settings: Settings) -> Any:
+    return analyze.gazetteer(tuple((k, tuple(v)) for k, v in sorted(settings.aliases.items())))
+
+
+def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    articles = {a.id: a for a in store.articles()}
+    aliases = sorted(settings.aliases.items())
+    hashes = {aid: digest(a.title, a.text, a.published, aliases) for aid, a in articles.items()}
+    todo = store.todo(t.analyses, analyze.STAGE.tag, hashes)
+    progress.start("analyze", len(todo))
+    gaz = _gazetteer(settings)
+    batch = 16
+    for i in range(0, len(todo), batch):
+        items = [(articles[aid], analyze.analyze(articles[aid], gaz)) for aid in todo[i : i + batch]]
+        vectors = analyze.embed_batch(items)
+        for (a, an), vec in zip(items, vectors, strict=True):
+            store.put_analysis(a.id, an, vec, analyze.STAGE.tag, hashes[a.id])
+            progress.advance()
+            report.counts["analyzed"] += 1
+        _checkpoint("analyze", i // batch + 1)
+
+
+def _in_order(articles: Iterable[Article]) -> list[Article]:
+    return sorted(articles, key=lambda a: (a.published is None,
+                                           a.published.timestamp() if a.published else 0, a.id))
+
+
+def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    articles = _in_order(store.articles())
+    hashes = {a.id: dedupe.text_hash(a.text) for a in articles}
+    todo = set(store.todo(t.dedupe, dedupe.STAGE.tag, hashes))
+    deduper = dedupe.Deduper(settings.dedupe)
+    done = {r["article_id"]: r for r in store.dedupe_rows()}
+    for a in articles:
+        if a.id in done and a.id not in todo:
+            r = done[a.id]
+            deduper.remember(a.id, r["text_hash"],
+                             dedupe.minhash_from_bytes(r["minhash"], settings.dedupe),
+                             r["duplicate_of"])
+    progress.start("dedupe", len(todo))
+    n = 0
+    for a in articles:
+        if a.id not in todo:
+            continue
+        v = deduper.judge(a)
+        deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
+        with store.tx() as conn:
+            store.put_dedupe(conn, {
+                "article_id": a.id, "text_hash": v.text_hash,
+                "minhash": dedupe.minhash_bytes(v.minhash), "duplicate_of": v.duplicate_of,
+                "kind": v.kind, "similarity": v.similarity, "stage": dedupe.STAGE.tag,
+                "input_hash": hashes[a.id]})
+        n += 1
+        progress.advance()
+        _checkpoint("dedupe", n)
+
+
+def resolver(store: Store, settings: Settings, analyses: dict[str, Any]) -> Resolver:
+    defined = sorted({p for an, _ in analyses.values() for p in alias_pairs(an.mentions)})
+    return Resolver(_gazetteer(settings), settings.aliases, defined)
+
+
+def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    articles = _in_order(store.articles())
+    analyses = store.analyses()
+    dup_of = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
+    members = store.memberships()
+    if any(m["stage"] != cluster.STAGE.tag for m in members):
+        store.reset_stories()
+        members = []
+    res = resolver(store, settings, analyses)
+    clusterer = cluster.Clusterer(settings.cluster)
+    by_id = {a.id: a for a in articles}
+
+    def feats(a: Article) -> cluster.Features:
+        an, vec = analyses[a.id]
+        return cluster.features(a, an, vec, res.resolve(an.mentions))
+
+    assigned = {m["article_id"]: m["story_id"] for m in members}
+    for m in members:
+        if m["role"] == "member" and m["article_id"] in by_id and m["article_id"] in analyses:
+            clusterer.restore(m["story_id"], feats(by_id[m["article_id"]]))
+    seq = max((m["seq"] for m in members), default=0)
+    pending = [a for a in articles if a.id not in assigned and a.id in analyses
+               and a.id in dup_of and dup_of[a.id] is None]
+    progress.start("cluster", len(pending))
+    for n, a in enumerate(pending, start=1):
+        sid, evidence, new = clusterer.assign(feats(a))
+        seq += 1
+        store.put_membership(a.id, sid, "member", seq, evidence, cluster.STAGE.tag, new_story=new)
+        assigned[a.id] = sid
+        progress.advance()
+        _checkpoint("cluster", n)
+    for a in articles:  # copies join their original's story
+        root = a.id
+        while dup_of.get(root):
+            root = dup_of[root] or root
+        if a.id not in assigned and root != a.id and root in assigned:
+            seq += 1
+            store.put_membership(a.id, assigned[root], "duplicate", seq,
+                                 {"duplicate_of": dup_of[a.id]}, cluster.STAGE.tag, new_story=False)
+            assigned[a.id] = assigned[root]
+
+
+def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:
+    """Per story: (reports written from, every report including copies), oldest first."""
+    by_id = {a.id: a for a in store.articles()}
+    sources_: dict[str, list[Article]] = {}
+    everything: dict[str, list[Article]] = {}
+    for m in store.memberships():
+        a = by_id.get(m["article_id"])
+        if a is None:
+            continue
+        everything.setdefault(m["story_id"], []).append(a)
+        if m["role"] == "member":
+            sources_.setdefault(m["story_id"], []).append(a)
+    return ({k: _in_order(v) for k, v in sources_.items()},
+            {k: _in_order(v) for k, v in everything.items()})
+
+
+def run_tags(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    written_from, _ = story_articles(store)
+    analyses = store.analyses()
+    key = digest(tags.STAGE.tag, {k: [a.id for a in v] for k, v in written_from.items()},
+                 sorted(store.analysis_hashes().items()), settings.tags, settings.themes,
+                 settings.aliases)
+    progress.start("tags", 1)
+    if store.stage_hash(tags.STAGE.tag) != key:
+        res = resolver(store, settings, analyses)
+        mentions = {aid: res.resolve(an.mentions) for aid, (an, _) in analyses.items()}
+        all_tags, per_story = tags.build_tags(written_from, mentions, settings.tags,
+                                              settings.themes)
+        store.replace_tags(all_tags, per_story, tags.STAGE.tag, key)
+    progress.advance()
+
+
+WRITTEN_STAGE = f"{write.STAGE.tag}+{verify.STAGE.tag}"
+
+
+def run_write(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    written_from, _ = story_articles(store)
+    store.drop_orphan_written(set(written_from))
+    analyses = {k: an for k, (an, _) in store.analyses().items()}
+    done = store.written_hashes()
+    todo = []
+    for sid, arts in sorted(written_from.items()):
+        h = digest(write.WRITER, [(a.id, a.title, a.text, a.published, a.source) for a in arts],
+                   settings.writer)
+        if done.get((sid, "brief")) != (WRITTEN_STAGE, h):
+            todo.append((sid, arts, h))
+    progress.start("write", len(todo))
+    for n, (sid, arts, h) in enumerate(todo, start=1):
+        brief = verify.verify(write.write_brief(arts, analyses, settings.writer), arts)
+        store.put_written(sid, brief, WRITTEN_STAGE, h)
+        report.counts["written"] += 1
+        progress.advance()
+        _checkpoint("write", n)
+
+
+def summary(store: Store, page_count: Callable[[], int]) -> dict[str, int]:
+    c = store.counts()
+    return {"articles read": c["articles"], "duplicates dropped": c["duplicates"],
+            "stories": c["stories"], "tags": c["tags"], "pages": page_count(),
+            "rejected inputs": c["rejects"]}

@@ -1,0 +1,222 @@
+"""Publish stage: the site, rendered from one Jinja2 template set.
+
+``Site.render(path)`` makes any page; ``site build`` writes them all into a
+fresh directory and swaps it in atomically, and ``serve`` calls the same
+``render`` live — one set of pages, two ways to publish. Templates
+autoescape everything; source URLs pass :func:`safe_url` so a hostile feed
+cannot plant a ``javascript:`` link.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from matome import __version__
+from matome.dates import JST
+from matome.export import Catalog, StoryView, TagView, iso
+from matome.records import Citation
+from matome.settings import Settings
+
+KINDS = [("organization", "組織・団体"), ("person", "人物"), ("place", "国・地域"),
+         ("theme", "テーマ"), ("other", "その他")]
+
+
+def safe_url(url: str) -> str:
+    return url if urlsplit(url or "").scheme in {"http", "https"} else "#"
+
+
+def jdate(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    local = dt.astimezone(JST)
+    return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
+
+
+def jdate_iso(value: str) -> str:
+    try:
+        d = datetime.fromisoformat(value).astimezone(JST)
+    except (TypeError, ValueError):
+        return ""
+    return f"{d.year}/{d.month:02d}/{d.day:02d}"
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("matome", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(jdate=jdate, jdate_iso=jdate_iso, safe_url=safe_url)
+    return env
+
+
+def coverage_svg(story: StoryView) -> str:
+    """Which outlet reported when: one row per outlet, one dot per report."""
+    dated = [a for a in story.articles if a.published]
+    if not dated:
+        return ""
+    outlets = sorted({a.source for a in dated})
+    t0 = min(a.published.timestamp() for a in dated if a.published)
+    t1 = max(a.published.timestamp() for a in dated if a.published)
+    span = max(t1 - t0, 3600.0)
+    width, left, row = 640, 150, 22
+    height = row * len(outlets) + 30
+    parts = [f'<svg class="coverage" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="媒体別の報道時刻">']
+    for i, outlet in enumerate(outlets):
+        y = 14 + i * row
+        parts.append(f'<text x="0" y="{y + 4}">{escape(outlet[:12])}</text>'
+                     f'<line x1="{left}" y1="{y}" x2="{width - 10}" y2="{y}" stroke="#d9dce1"/>')
+        for a in dated:
+            if a.source == outlet and a.published:
+                x = left + (a.published.timestamp() - t0) / span * (width - left - 20)
+                parts.append(f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="#0b57a4">'
+                             f'<title>{escape(a.title)} {escape(jdate(a.published))}</title></circle>')
+    first = min(a.published for a in dated if a.published)
+    parts.append(f'<text x="{left}" y="{height - 4}">{escape(jdate(first))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class Site:
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.cat = catalog
+        self.settings = settings
+        self.env = _env()
+        self.per_page = max(1, settings.site.stories_per_page)
+
+    def _render(self, template: str, root: str, **ctx: Any) -> str:
+        return self.env.get_template(template).render(site=self.settings.site, root=root,
+                                                      version=__version__, **ctx)
+
+    def paths(self) -> Iterator[str]:
+        yield "index.html"
+        for p in range(2, self._pages(len(self.cat.stories)) + 1):
+            yield f"page-{p}.html"
+        yield "about.html"
+        yield "tags/index.html"
+        for s in self.cat.stories:
+            yield f"stories/{s.id}.html"
+        for g in self.cat.tags:
+            yield f"tags/{g.id}.html"
+            for p in range(2, self._pages(len(g.stories)) + 1):
+                yield f"tags/{g.id}-p{p}.html"
+
+    def _pages(self, n: int) -> int:
+        return max(1, math.ceil(n / self.per_page))
+
+    def _pager(self, n: int, page: int, name: Any) -> dict[str, Any]:
+        pages = self._pages(n)
+        return {"page": page, "pages": pages,
+                "prev": name(page - 1) if page > 1 else None,
+                "next": name(page + 1) if page < pages else None}
+
+    def render(self, path: str) -> str | None:
+        """The page at ``path`` (relative to the site root), or None."""
+        path = path.strip("/") or "index.html"
+        if path == "index.html" or (path.startswith("page-") and path.endswith(".html")):
+            page = 1 if path == "index.html" else _int(path[5:-5])
+            return self._index(page) if page else None
+        if path == "about.html":
+            return self._render("about.html", "")
+        if path == "tags/index.html":
+            return self._render("tags.html", "../", tags=self.cat.tags, kinds=KINDS)
+        if path.startswith("stories/") and path.endswith(".html"):
+            story = self.cat.story(path[8:-5])
+            return self._story(story) if story else None
+        if path.startswith("tags/") and path.endswith(".html"):
+            name, _, page_s = path[5:-5].partition("-p")
+            tag = self.cat.tag(name)
+            page = _int(page_s) if page_s else 1
+            return self._tag(tag, page) if tag and page else None
+        return None
+
+    def _index(self, page: int) -> str | None:
+        if page > self._pages(len(self.cat.stories)):
+            return None
+        chunk = self.cat.stories[(page - 1) * self.per_page : page * self.per_page]
+        pager = self._pager(len(self.cat.stories), page,
+                            lambda p: "index.html" if p == 1 else f"page-{p}.html")
+        return self._render("index.html", "", stories=chunk, pager=pager,
+                            top_tags=self.cat.tags[:20])
+
+    def _tag(self, tag: TagView, page: int) -> str | None:
+        if page > self._pages(len(tag.stories)):
+            return None
+        chunk = tag.stories[(page - 1) * self.per_page : page * self.per_page]
+        pager = self._pager(len(tag.stories), page,
+                            lambda p: f"{tag.id}.html" if p == 1 else f"{tag.id}-p{p}.html")
+        return self._render("tag.html", "../", tag=tag, stories=chunk, pager=pager)
+
+    def _story(self, story: StoryView) -> str:
+        numbers = {a.id: i for i, a in enumerate(story.articles, start=1)}
+
+        def cite(c: Citation) -> Markup:
+            n = numbers.get(c.article, 0)
+            return Markup('<sup class="cite"><a href="#src-{}" title="{}">[{}]</a></sup>').format(
+                c.article, c.quote, n)
+
+        b = story.brief
+        jsonld = {
+            "@context": "https://schema.org", "@type": "NewsArticle",
+            "headline": story.headline, "inLanguage": "ja",
+            "datePublished": iso(story.first_published), "dateModified": iso(story.last_published),
+            "isBasedOn": [a.url for a in story.articles],
+            "citation": [{"@type": "NewsArticle", "headline": a.title, "url": a.url,
+                          "publisher": a.source} for a in story.articles],
+            "creativeWorkStatus": "AI-organised from cited reports",
+            "provenance": b.provenance if b else None,
+        }
+        return self._render("story.html", "../", story=story, cite=cite, jsonld=jsonld,
+                            coverage=Markup(coverage_svg(story)))
+
+    def build(self, out: Path) -> int:
+        """Write every page into ``out``, replacing it atomically. Returns the page count."""
+        out = out.absolute()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        count = 0
+        try:
+            for path in self.paths():
+                html = self.render(path)
+                if html is None:
+                    continue
+                target = tmp / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(html, encoding="utf-8")
+                count += 1
+            static = tmp / "static"
+            static.mkdir(exist_ok=True)
+            for item in resources.files("matome").joinpath("static").iterdir():
+                (static / item.name).write_bytes(item.read_bytes())
+            os.chmod(tmp, 0o755)
+            _swap(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return count
+
+
+def _swap(new: Path, out: Path) -> None:
+    if not out.exists():
+        new.rename(out)
+        return
+    old = out.with_name(f".{out.name}-old-{os.getpid()}")
+    out.rename(old)
+    new.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _int(s: str) -> int | None:
+    return int(s) if s.isdigit() and int(s) > 0 else None

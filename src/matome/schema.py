@@ -1,0 +1,149 @@
+"""Database tables (SQLAlchemy Core). Migrations in ``migrations/`` create them.
+
+Portable types only (no SQLite- or PostgreSQL-specific columns), so one
+schema runs on both. Times are stored as text ISO 8601 with their offset
+(what the source said) next to a naive-UTC column used for ordering.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+raw_docs = Table(
+    "raw_docs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(512), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("location", String(64), nullable=False, default=""),
+    Column("content", LargeBinary, nullable=False),
+    Column("hints", JSON, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("ingested_at", DateTime, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("raw_id", Integer, ForeignKey("raw_docs.id", ondelete="CASCADE"), unique=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("lang", String(16), nullable=False),
+    Column("published", String(40)),
+    Column("published_utc", DateTime, index=True),
+    Column("meta", JSON, nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+)
+
+rejects = Table(
+    "rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", Text, nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("origin", "location", "stage", name="uq_rejects_where"),
+)
+
+analyses = Table(
+    "analyses",
+    metadata,
+    Column("article_id", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("embedding", LargeBinary, nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+)
+
+dedupe = Table(
+    "dedupe",
+    metadata,
+    Column("article_id", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("text_hash", String(64), nullable=False, index=True),
+    Column("minhash", LargeBinary, nullable=False),
+    Column("duplicate_of", String(200)),
+    Column("kind", String(16)),
+    Column("similarity", Float),
+    Column("stage", String(40), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seed_article", String(200), nullable=False),
+    Column("flags", JSON, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("article_id", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("story_id", String(64), ForeignKey("stories.id"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("stage", String(40), nullable=False),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("aliases", JSON, nullable=False),
+)
+
+story_tags = Table(
+    "story_tags",
+    metadata,
+    Column("story_id", String(64), ForeignKey("stories.id"), primary_key=True),
+    Column("tag_id", String(64), ForeignKey("tags.id"), primary_key=True),
+    Column("weight", Float, nullable=False),
+)
+
+written = Table(
+    "written",
+    metadata,
+    Column("story_id", String(64), ForeignKey("stories.id"), primary_key=True),
+    Column("format", String(16), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("built", String(40), nullable=False),
+)
+
+stage_state = Table(
+    "stage_state",
+    metadata,
+    Column("stage", String(40), primary_key=True),
+    Column("input_hash", String(64), nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+)

@@ -1,0 +1,104 @@
+"""``matome serve``: the same pages as the static site, live, plus a JSON API.
+
+The database is opened read-only; the catalog is re-read when the store
+changes (checked at most every few seconds), so a ``process`` run in another
+terminal shows up without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from matome import __version__, export
+from matome.publish import Site
+from matome.settings import Settings
+from matome.store import Store
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+REFRESH_SECONDS = 3.0
+
+
+class _Live:
+    def __init__(self, db: str, settings: Settings) -> None:
+        self.db, self.settings = db, settings
+        self.lock = threading.Lock()
+        self.site: Site | None = None
+        self.catalog: export.Catalog | None = None
+        self.checked = 0.0
+        self.version: Any = None
+
+    def get(self) -> tuple[Site, export.Catalog]:
+        with self.lock:
+            now = time.monotonic()
+            if self.site is None or now - self.checked > REFRESH_SECONDS:
+                self.checked = now
+                store = Store(self.db, readonly=True)
+                try:
+                    version = (store.counts(), store.written_hashes()) if not store.empty else None
+                    if self.site is None or version != self.version:
+                        self.catalog = export.load(store) if not store.empty else \
+                            export.Catalog([], [], [], {}, {})
+                        self.site = Site(self.catalog, self.settings)
+                        self.version = version
+                finally:
+                    store.close()
+            assert self.site is not None and self.catalog is not None
+            return self.site, self.catalog
+
+
+def create_app(db: str, settings: Settings) -> FastAPI:
+    app = FastAPI(title="matome", version=__version__, docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None)
+    live = _Live(db, settings)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if not request.url.path.startswith("/api/docs"):
+            response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        return response
+
+    @app.get("/api/stories")
+    def api_stories(limit: int = 50, offset: int = 0) -> JSONResponse:
+        _, cat = live.get()
+        limit = max(1, min(limit, 200))
+        items = [export.story_json(s) for s in cat.stories[offset : offset + limit]]
+        return JSONResponse({"total": len(cat.stories), "items": items})
+
+    @app.get("/api/stories/{story_id}")
+    def api_story(story_id: str) -> JSONResponse:
+        _, cat = live.get()
+        s = cat.story(story_id)
+        if s is None:
+            raise HTTPException(404, "no such story")
+        return JSONResponse(export.story_json(s, evidence=True))
+
+    @app.get("/api/tags")
+    def api_tags() -> JSONResponse:
+        _, cat = live.get()
+        return JSONResponse({"items": [export.tag_json(g) for g in cat.tags]})
+
+    @app.get("/static/style.css")
+    def style() -> Response:
+        from importlib import resources
+
+        css = resources.files("matome").joinpath("static/style.css").read_bytes()
+        return Response(css, media_type="text/css")
+
+    @app.get("/{path:path}", response_class=HTMLResponse)
+    def page(path: str) -> HTMLResponse:
+        site, _ = live.get()
+        html = site.render(path or "index.html")
+        if html is None:
+            raise HTTPException(404, "no such page")
+        return HTMLResponse(html)
+
+    return app

@@ -1,0 +1,216 @@
+"""Every setting of matome, declared once: name, default and help.
+
+Settings come from ``matome.toml`` (found next to the database or in the
+working directory, or named by ``MATOME_CONFIG``). ``docs/settings.md`` is
+generated from these declarations (``python -m matome.settings``) and a test
+fails when it is stale, so the docs can never miss a setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matome.errors import ConfigError
+
+
+def _opt(default: Any, help: str) -> Any:
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class SiteSettings:
+    title: str = _opt("matome ニュース", "Site title shown in every page header and feed.")
+    base_url: str = _opt("http://127.0.0.1:8000", "Absolute URL the site is published at.")
+    formats: list[str] = _opt(["brief"], "Article formats to publish (brief is built now).")
+    stories_per_page: int = _opt(20, "Stories per page on the index and tag pages.")
+
+
+@dataclass
+class IngestSettings:
+    max_file_bytes: int = _opt(20_000_000, "Files larger than this are refused, not read.")
+    html_suffixes: list[str] = _opt([".html", ".htm", ".xhtml"], "File suffixes read as pages.")
+    feed_suffixes: list[str] = _opt([".rss", ".atom", ".xml", ".rdf"], "Suffixes read as feeds.")
+
+
+@dataclass
+class ExtractSettings:
+    min_text_chars: int = _opt(40, "Articles with less extracted text are refused as empty.")
+    default_timezone: str = _opt("Asia/Tokyo", "Time zone for dates written without one.")
+
+
+@dataclass
+class DedupeSettings:
+    shingle_chars: int = _opt(5, "Character shingle length for near-duplicate MinHash.")
+    num_perm: int = _opt(128, "MinHash permutations.")
+    near_threshold: float = _opt(0.8, "Estimated Jaccard at or above which a text is a copy.")
+
+
+@dataclass
+class ClusterSettings:
+    window_days: float = _opt(4.0, "An article may join a story active within this many days.")
+    threshold: float = _opt(0.48, "Minimum combined score to join an existing story.")
+    weight_embedding: float = _opt(0.5, "Weight of the e5 embedding similarity.")
+    weight_lexical: float = _opt(0.25, "Weight of Sudachi lemma overlap.")
+    weight_entities: float = _opt(0.25, "Weight of canonical entity overlap.")
+    embedding_floor: float = _opt(0.80, "e5 cosine mapped to 0 (e5 cosines bunch near 1).")
+    event_day_penalty: float = _opt(0.3, "Subtracted when both sides name different event days.")
+    max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
+
+
+@dataclass
+class TagSettings:
+    min_articles: int = _opt(2, "An entity must appear in this many of a story's reports.")
+    max_per_story: int = _opt(6, "At most this many entity tags per story.")
+
+
+@dataclass
+class WriterSettings:
+    kind: str = _opt("extractive", "Writer: 'extractive' (offline, deterministic).")
+    overview_sentences: int = _opt(2, "Sentences in 【概要】.")
+    detail_sentences: int = _opt(5, "Sentences in 【詳細】.")
+    points: int = _opt(4, "Bullets in 【要点】.")
+    lead_min_chars: int = _opt(100, "Shortest acceptable リード.")
+    lead_max_chars: int = _opt(160, "Longest acceptable リード.")
+    headline_max_chars: int = _opt(40, "Hard limit for 見出し.")
+
+
+@dataclass
+class SourceSettings:
+    name: str = _opt("", "Short name of the source.")
+    path: str = _opt("", "File, directory or URL to ingest.")
+    outlet: str = _opt("", "Outlet name used when the page does not say.")
+    lang: str = _opt("", "Language code when the page does not say.")
+
+
+@dataclass
+class ThemeSettings:
+    name: str = _opt("", "Theme name shown on its tag page.")
+    aliases: list[str] = _opt([], "Other spellings that mean this theme.")
+    keywords: list[str] = _opt([], "A story whose text contains one of these gets the theme.")
+    parent: str = _opt("", "Optional parent theme name.")
+
+
+@dataclass
+class Settings:
+    site: SiteSettings = field(default_factory=SiteSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    dedupe: DedupeSettings = field(default_factory=DedupeSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    tags: TagSettings = field(default_factory=TagSettings)
+    writer: WriterSettings = field(default_factory=WriterSettings)
+    sources: list[SourceSettings] = field(
+        default_factory=list, metadata={"help": "Sources to ingest: [[sources]] tables."}
+    )
+    themes: list[ThemeSettings] = field(
+        default_factory=list, metadata={"help": "User-defined themes: [[themes]] tables."}
+    )
+    aliases: dict[str, list[str]] = field(
+        default_factory=dict,
+        metadata={"help": "Entity merges: canonical name = [other spellings]."},
+    )
+
+
+def _build(cls: Any, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r}")
+    kwargs = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return _build(hint, value, where)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return [_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        _, vt = typing.get_args(hint)
+        return {str(k): _coerce(vt, v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(hint, types.UnionType):
+        hint = typing.get_args(hint)[0]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
+    return value
+
+
+def config_path(db_path: str | None = None) -> Path | None:
+    """Where matome.toml is read from: $MATOME_CONFIG, else the working directory."""
+    env = os.environ.get("MATOME_CONFIG")
+    if env:
+        return Path(env)
+    candidate = Path("matome.toml")
+    return candidate if candidate.exists() else None
+
+
+def load(path: Path | None = None) -> Settings:
+    path = path if path is not None else config_path()
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    settings: Settings = _build(Settings, data, str(path))
+    return settings
+
+
+def _doc_rows(cls: Any, prefix: str) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        name = f"{prefix}{f.name}"
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            rows += _doc_rows(hint, name + ".")
+            continue
+        default: Any = f.default
+        if default is dataclasses.MISSING:
+            default = f.default_factory()  # type: ignore[operator]
+        rows.append((name, repr(default), f.metadata.get("help", "")))
+        item = typing.get_args(hint)[0] if typing.get_origin(hint) is list else None
+        if item is not None and dataclasses.is_dataclass(item):
+            rows += _doc_rows(item, name + "[].")
+    return rows
+
+
+def settings_markdown() -> str:
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `src/matome/settings.py` by `python -m matome.settings`.",
+        "Put them in `matome.toml` under their table, e.g. `[cluster]` `threshold = 0.5`.",
+        "",
+        "| setting | default | what it does |",
+        "|---|---|---|",
+    ]
+    for name, default, help_ in _doc_rows(Settings, ""):
+        lines.append(f"| `{name}` | `{default}` | {help_} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

@@ -1,0 +1,253 @@
+"""Japanese text basics: normalisation with offsets, sentences, tokens, dates, numbers.
+
+Everything here keeps offsets into the original text, so a citation can
+point at the exact span a fact came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from matome.records import Sentence
+
+# --- normalisation -----------------------------------------------------------
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """NFKC per character, with ``offsets[i]`` = index in ``text`` of output char i.
+
+    Per-character NFKC equals whole-string NFKC except for combining
+    sequences (e.g. か + ゛), which are composed here first so they stay one unit.
+    """
+    out: list[str] = []
+    offsets: list[int] = []
+    i = 0
+    while i < len(text):
+        j = i + 1
+        while j < len(text) and unicodedata.combining(text[j]):
+            j += 1
+        if j < len(text) and text[j] in "\u3099\u309a\uff9e\uff9f":  # (semi-)voiced marks
+            j += 1
+        piece = unicodedata.normalize("NFKC", text[i:j])
+        out.append(piece)
+        offsets.extend([i] * len(piece))
+        i = j
+    return "".join(out), offsets
+
+
+def is_japanese(text: str) -> bool:
+    sample = text[:2000]
+    kana = sum(1 for c in sample if "\u3040" <= c <= "\u30ff")
+    han = sum(1 for c in sample if "\u4e00" <= c <= "\u9fff")
+    letters = sum(1 for c in sample if c.isalpha())
+    return letters > 0 and (kana + han) / letters > 0.3
+
+
+# --- sentences ---------------------------------------------------------------
+
+_OPEN = "「『（(【〔［[《〈"
+_CLOSE = "」』）)】〕］]》〉"
+_END_JA = "。！？!?"
+_URL = re.compile(r"https?://[^\s「」『』（）()<>、。]+")
+_EN_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|No|U\.S|U\.K|e\.g|i\.e|vs|etc)\.$")
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences as spans of ``text``.
+
+    A sentence ends at 。！？ (or . ! ? followed by a space in Latin text) outside
+    brackets and quotes, or at a line break; closing brackets right after the
+    end mark stay with the sentence. Nothing inside a URL ends a sentence.
+    """
+    protected: set[int] = set()
+    for m in _URL.finditer(text):
+        protected.update(range(m.start(), m.end()))
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            spans.append((start, i))
+            start = i + 1
+        elif c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth = max(0, depth - 1)
+        elif i not in protected and depth == 0 and (
+            c in _END_JA or (c == "." and _latin_end(text, i))
+        ):
+            j = i + 1
+            while j < n and (text[j] in _END_JA or text[j] in _CLOSE or text[j] == "."):
+                j += 1
+            spans.append((start, j))
+            start = j
+            i = j
+            continue
+        i += 1
+    spans.append((start, n))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(Sentence(s, e, text[s:e]))
+    return out
+
+
+def _latin_end(text: str, i: int) -> bool:
+    if i + 1 < len(text) and not text[i + 1].isspace():
+        return False
+    if _EN_ABBREV.search(text[max(0, i - 6) : i + 1]):
+        return False
+    return not (i > 0 and text[i - 1].isdigit() and i + 1 < len(text) and text[i + 1].isdigit())
+
+
+# --- tokens ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str
+    lemma: str
+    pos: tuple[str, ...]
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    from sudachipy import Dictionary, SplitMode
+
+    return Dictionary(dict="core").create(SplitMode.C)
+
+
+_SUDACHI_MAX = 12000  # characters per call: Sudachi refuses inputs past ~49 KB
+
+
+def tokenize(text: str, sentences: list[Sentence] | None = None) -> list[Token]:
+    """Sudachi (mode C) tokens with offsets into ``text``, one sentence at a time."""
+    tok = _tokenizer()
+    out: list[Token] = []
+    for s in sentences if sentences is not None else split_sentences(text):
+        chunk = text[s.start : s.end][:_SUDACHI_MAX]
+        for m in tok.tokenize(chunk):
+            out.append(Token(m.surface(), m.normalized_form(), tuple(m.part_of_speech()),
+                             s.start + m.begin(), s.start + m.end()))
+    return out
+
+
+_STOP_LEMMAS = {
+    "為る", "有る", "居る", "成る", "事", "物", "為", "所", "よう", "其れ", "此れ", "方", "等",
+    "言う", "行う", "日", "年", "月", "時", "分", "氏", "さん", "中", "後", "前", "今回",
+}
+
+
+def content_lemmas(tokens: list[Token]) -> list[str]:
+    """Lemmas of nouns, verbs and adjectives: the lexical evidence of a text."""
+    out = []
+    for t in tokens:
+        major = t.pos[0]
+        if major not in {"名詞", "動詞", "形容詞", "形状詞"}:
+            continue
+        if t.pos[1] in {"数詞", "非自立可能", "助数詞"} or t.lemma in _STOP_LEMMAS:
+            continue
+        if len(t.lemma) == 1 and not ("\u4e00" <= t.lemma <= "\u9fff"):
+            continue
+        out.append(t.lemma.lower())
+    return out
+
+
+# --- dates -------------------------------------------------------------------
+
+_ERA = {"令和": 2018, "平成": 1988, "昭和": 1925}
+_DATE_PATTERNS = [
+    ("ymd", re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")),
+    ("era", re.compile(r"(令和|平成|昭和)\s*(\d{1,2}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")),
+    ("slash", re.compile(r"(?<!\d)(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?!\d)")),
+    ("md", re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*日")),
+    ("d", re.compile(r"(?<![\d月/年])(\d{1,2})日(?![間目分後前])")),
+]
+
+
+def find_dates(text: str, published: datetime | None) -> list[tuple[int, int, date]]:
+    """Calendar dates written in ``text``, resolved against the publication date.
+
+    Year or month left out are carried over from the date written before
+    (「1月12日(日本時間13日)」) or else taken from the publication date with a
+    bias to the past, as news reports what already happened.
+    """
+    found: list[tuple[int, int, str, tuple[str, ...]]] = []
+    taken: set[int] = set()
+    for kind, pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(i in taken for i in range(m.start(), m.end())):
+                continue
+            taken.update(range(m.start(), m.end()))
+            found.append((m.start(), m.end(), kind, m.groups()))
+    found.sort()
+    ref = published.date() if published else None
+    last: date | None = None
+    out = []
+    for start, end, kind, g in found:
+        try:
+            if kind == "ymd" or kind == "slash":
+                d = date(int(g[0]), int(g[1]), int(g[2]))
+            elif kind == "era":
+                year = _ERA[g[0]] + (1 if g[1] == "元" else int(g[1]))
+                d = date(year, int(g[2]), int(g[3]))
+            elif kind == "md":
+                base = last or ref
+                if base is None:
+                    continue
+                d = date(base.year, int(g[0]), int(g[1]))
+                if last is None and ref and d > ref + timedelta(days=2):
+                    d = date(base.year - 1, d.month, d.day)
+            else:
+                base = last or ref
+                if base is None:
+                    continue
+                d = base.replace(day=int(g[0]))
+                if last is None and ref and d > ref + timedelta(days=1):
+                    month = ref.month - 1 or 12
+                    d = date(ref.year - (1 if ref.month == 1 else 0), month, int(g[0]))
+        except ValueError:
+            continue
+        last = d
+        out.append((start, end, d))
+    return out
+
+
+# --- numbers -----------------------------------------------------------------
+
+_NUMBER = re.compile(
+    r"(?:約|およそ|最大|最小|前年比)?\s*"
+    r"(\d[\d,]*(?:\.\d+)?)\s*(?:[〜~～-]\s*(\d[\d,]*(?:\.\d+)?))?\s*(兆|億|万|千)?\s*"
+    r"(円|ドル|ユーロ|元|ウォン|人|%|％|件|km|キロ|メートル|トン|カ国|か国|ヵ国|分間|時間|日間|"
+    r"年間|倍|ポイント|回|隻|機|台|基|棟|戸|社|校|歳|度|ミリ|センチ)?"
+)
+
+
+def find_numbers(text: str) -> list[str]:
+    """Figures with their units, normalised (「約5500億ドル」→「5500億ドル」)."""
+    out = []
+    for m in _NUMBER.finditer(nfkc(text)):
+        low, high, scale, unit = m.groups()
+        if not (scale or unit):
+            continue
+        value = low.replace(",", "") + (f"-{high.replace(',', '')}" if high else "")
+        out.append(f"{value}{scale or ''}{(unit or '').replace('％', '%')}")
+    return out
