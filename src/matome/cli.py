@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +24,7 @@ from matome import settings as settings_mod
 from matome.errors import MatomeError, RecordError, UsageError
 from matome.store import Store, db_url
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="matome: Japanese-first news curation with cited, verified stories.")
 site_app = typer.Typer(no_args_is_help=True, help="Publish the static site.")
 app.add_typer(site_app, name="site")
@@ -250,15 +249,10 @@ def demo(
 
 
 def main() -> None:
+    """Run the CLI; typer itself answers usage errors (exit 2) and --help."""
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.UsageError as exc:
-        err.print(f"matome: usage: {exc.format_message()}", markup=False, highlight=False)
-        code = 2
-    except click.Abort:
-        code = 1
+        app()
+        code = 0
     except MatomeError as exc:
         err.print(f"matome: error: {exc}", markup=False, highlight=False)
         code = exc.exit_code

@@ -20,6 +20,7 @@ from matome.settings import DedupeSettings
 from matome.textja import nfkc
 
 STAGE = Stage("dedupe", 1)
+SCHEME = "affine32"  # datasketch's hashing scheme; stored signatures must be read back with it
 _SPACE = re.compile(r"\s+")
 
 
@@ -35,7 +36,7 @@ def minhash(text: str, settings: DedupeSettings) -> MinHash:
     norm = normalized(text)
     k = settings.shingle_chars
     shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
-    mh = MinHash(num_perm=settings.num_perm)
+    mh = MinHash(num_perm=settings.num_perm, scheme=SCHEME)
     mh.update_batch([s.encode() for s in shingles])
     return mh
 
@@ -87,4 +88,5 @@ def minhash_bytes(mh: MinHash) -> bytes:
 
 
 def minhash_from_bytes(data: bytes, settings: DedupeSettings) -> MinHash:
-    return MinHash(num_perm=settings.num_perm, hashvalues=np.frombuffer(data, dtype=np.uint64))
+    return MinHash(num_perm=settings.num_perm, hashvalues=np.frombuffer(data, dtype=np.uint64),
+                   scheme=SCHEME)

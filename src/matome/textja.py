@@ -132,7 +132,7 @@ class Token:
 def _tokenizer() -> Any:
     from sudachipy import Dictionary, SplitMode
 
-    return Dictionary(dict="core").create(SplitMode.C)
+    return Dictionary(dict="core").tokenizer(mode=SplitMode.C)
 
 
 _SUDACHI_MAX = 12000  # characters per call: Sudachi refuses inputs past ~49 KB

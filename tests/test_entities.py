@@ -1,0 +1,47 @@
+from matome import analyze
+from matome.entities import Resolver, find_mentions, fold, strip_title
+from matome.textja import tokenize
+
+
+def test_fold_katakana_variants():
+    assert fold("ベッセント") == fold("ベセント")
+    assert fold("ヴァレンティ") == fold("バレンティ")
+    assert fold("Ｇ７") == fold("g7")
+
+
+def test_strip_titles():
+    assert strip_title("佐伯健司外相") == "佐伯健司"
+    assert strip_title("ルビオ国務長官") == "ルビオ"
+    assert strip_title("Foreign Minister Kenji Saeki") == "Kenji Saeki"
+
+
+def _mentions(text):
+    gaz = analyze.gazetteer()
+    return find_mentions(text, tokenize(text), gaz)
+
+
+def test_people_places_orgs_and_alias_definitions():
+    text = "佐伯健司外相は主要7カ国(G7)の会合で米国務省のルビオ氏と会った。外務省が発表した。"
+    got = {(m.key, m.kind) for m in _mentions(text)}
+    assert ("佐伯健司", "person") in got
+    assert ("g7", "organization") in got
+    assert ("米国", "place") in got
+    assert ("外務省", "organization") in got
+    assert any(k == fold("ルビオ") and kind == "person" for k, kind in got)
+
+
+def test_surname_with_title_is_a_person_and_resolves_to_full_name():
+    ms = _mentions("佐伯健司外相が出席した。佐伯外相は「協力する」と述べた。")
+    people = [m for m in ms if m.kind == "person"]
+    resolved = Resolver(analyze.gazetteer(), {}, []).resolve(people)
+    assert {m.key for m in resolved} == {"佐伯健司"}
+
+
+def test_compounds_expand_to_countries():
+    keys = {m.key for m in _mentions("日米首脳会談が開かれた。")}
+    assert {"日本", "米国"} <= keys
+
+
+def test_user_aliases_merge():
+    res = Resolver(analyze.gazetteer(), {"北海市": ["ホッカイ市", "Hokkai City"]}, [])
+    assert res.key(fold("Hokkai City")) == fold("北海市")
