@@ -39,5 +39,5 @@ def test_raw_input_is_stored_before_parsing_and_versions_are_seen(tmp_path):
     assert store.put_raw(doc) == "same"
     doc.content = b"<html>2</html>"
     assert store.put_raw(doc) == "changed"
-    [(raw_id, got)] = store.raw_todo("extract/1")
+    [(_raw_id, got)] = store.raw_todo("extract/1")
     assert got.content == b"<html>2</html>"

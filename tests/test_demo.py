@@ -1,0 +1,103 @@
+"""The bundled demo corpus: golden grouping, the export contract, idempotence."""
+
+from __future__ import annotations
+
+import shutil
+
+from matome import export, pipeline
+from matome.entities import fold
+from matome.settings import Settings
+from matome.store import Store, db_url
+from matome.textja import nfkc
+from tests.conftest import demo_corpus, demo_expected
+
+
+def _groups(cat: export.Catalog) -> set[frozenset[str]]:
+    return {frozenset(a.url for a in s.articles) for s in cat.stories}
+
+
+def test_golden_grouping_is_reproduced_exactly(demo_catalog):
+    expected = {frozenset(e["urls"]) for e in demo_expected()["events"]}
+    got = _groups(demo_catalog)
+    missing = [sorted(g) for g in expected - got]
+    extra = [sorted(g) for g in got - expected]
+    assert not missing and not extra, f"expected but not made: {missing}\nmade instead: {extra}"
+
+
+def test_copies_are_found_and_kept_as_sources(demo_catalog):
+    by_url = {a.url: a.id for a in demo_catalog.articles}
+    for dup in demo_expected()["duplicates"]:
+        assert demo_catalog.duplicate_of[by_url[dup["url"]]] == by_url[dup["of"]], dup
+        assert demo_catalog.story_of[by_url[dup["url"]]] == demo_catalog.story_of[by_url[dup["of"]]]
+
+
+def test_lookalike_events_stay_apart(demo_catalog):
+    events = {e["id"]: set(e["urls"]) for e in demo_expected()["events"]}
+    for a, b in demo_expected()["lookalikes"]:
+        for s in demo_catalog.stories:
+            urls = {x.url for x in s.articles}
+            assert not (urls & events[a] and urls & events[b]), (a, b)
+
+
+def test_every_sentence_cites_a_verbatim_span(demo_catalog):
+    texts = {a.id: nfkc(a.text) for a in demo_catalog.articles}
+    n = 0
+    for s in demo_catalog.stories:
+        data = export.story_json(s)
+        article = data["article"]
+        assert article is not None, s.id
+        story_ids = {a["id"] for a in data["articles"]}
+        for section in article["sections"]:
+            for sentence in section["sentences"]:
+                assert sentence["citations"], sentence
+                for c in sentence["citations"]:
+                    assert c["article"] in story_ids
+                    assert nfkc(c["quote"]) in texts[c["article"]], c
+                    n += 1
+        assert article["provenance"]["writer"] == "extractive/1"
+        assert article["verification"]["supported_share"] == 1.0
+        assert 0 < len(article["headline"]) <= 40
+    assert n >= 3 * len(demo_catalog.stories)
+
+
+def test_export_follows_the_contract(demo_db):
+    store = Store(db_url(str(demo_db)), readonly=True)
+    stories = list(export.export(store, "stories"))
+    required = {"id", "storyline", "headline", "first_published", "last_published", "tags",
+                "articles", "article"}
+    for s in stories:
+        assert required <= set(s)
+        assert {"format", "headline", "subheadline", "lead", "sections", "conflicts",
+                "provenance"} <= set(s["article"])
+        assert {"writer", "model", "prompt", "built"} <= set(s["article"]["provenance"])
+    ids = {a["id"] for a in export.export(store, "articles")}
+    jsonl_ids = {line.split('"id": "')[1].split('"')[0]
+                 for line in (demo_corpus() / "wire.jsonl").read_text("utf-8").splitlines()
+                 if line.strip()}
+    assert jsonl_ids <= ids, "given ids must be kept"
+
+
+def test_tags_list_each_entity_once(demo_db):
+    store = Store(db_url(str(demo_db)), readonly=True)
+    tags = list(export.export(store, "tags"))
+    assert tags
+    seen: dict[str, str] = {}
+    for t in tags:
+        for name in [t["name"], *t["aliases"]]:
+            key = fold(name)
+            assert seen.setdefault(key, t["id"]) == t["id"], f"{name} is in two tags"
+        assert t["stories"] and t["articles"]
+
+
+def test_running_again_changes_nothing(demo_db, tmp_path):
+    copy = tmp_path / "again.db"
+    shutil.copy(demo_db, copy)
+    before = list(export.export(Store(db_url(str(copy)), readonly=True), "stories"))
+    store = Store(db_url(str(copy)))
+    settings = Settings()
+    ing = pipeline.ingest(store, [str(demo_corpus())], settings)
+    assert ing.counts["new"] == 0 and ing.counts["changed"] == 0
+    rep = pipeline.process(store, settings)
+    assert sum(rep.counts.values()) == 0, rep.counts
+    after = list(export.export(Store(db_url(str(copy)), readonly=True), "stories"))
+    assert after == before
