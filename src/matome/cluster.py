@@ -42,6 +42,7 @@ class Features:
     """What clustering compares, for one article."""
 
     article_id: str
+    lang: str
     published: datetime | None
     embedding: np.ndarray
     lemmas: frozenset[str]
@@ -54,13 +55,14 @@ def features(article: Article, analysis: Analysis, embedding: np.ndarray,
     lemmas = frozenset(analysis.head_lemmas)
     ents = frozenset(m.key for m in mentions if m.name not in COMMON_ENTITIES)
     days = frozenset(date.fromisoformat(d) for d in analysis.event_days)
-    return Features(article.id, article.published, embedding, lemmas, ents, days)
+    return Features(article.id, article.lang, article.published, embedding, lemmas, ents, days)
 
 
 @dataclass
 class StoryState:
     id: str
     members: list[str] = field(default_factory=list)
+    langs: set[str] = field(default_factory=set)
     embedding_sum: np.ndarray | None = None
     lemmas: Counter[str] = field(default_factory=Counter)
     entities: Counter[str] = field(default_factory=Counter)
@@ -70,6 +72,7 @@ class StoryState:
 
     def add(self, f: Features) -> None:
         self.members.append(f.article_id)
+        self.langs.add(f.lang)
         self.embedding_sum = f.embedding.copy() if self.embedding_sum is None \
             else self.embedding_sum + f.embedding
         self.lemmas.update(f.lemmas)
@@ -94,15 +97,23 @@ def _overlap(a: frozenset[str], b: Counter[str]) -> float:
 def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
     cos = float(f.embedding @ s.centroid())
     emb = max(0.0, (cos - cfg.embedding_floor) / (1.0 - cfg.embedding_floor))
-    lex = _overlap(f.lemmas, s.lemmas)
     ent = _overlap(f.entities, s.entities)
+    weights = cfg.weight_embedding + cfg.weight_lexical + cfg.weight_entities
+    if f.lang in s.langs:
+        lex = _overlap(f.lemmas, s.lemmas)
+        lexical_weight = cfg.weight_lexical
+    else:
+        # Lemmas of two languages cannot overlap: that evidence is missing,
+        # not negative, so the other two carry the whole score.
+        lex, lexical_weight = 0.0, 0.0
+    scale = weights / (weights - cfg.weight_lexical + lexical_weight)
     penalty = 0.0
     if f.event_days and s.event_days and not any(
         abs((a - b).days) <= 1 for a in f.event_days for b in s.event_days
     ):
         penalty = cfg.event_day_penalty
-    total = (cfg.weight_embedding * emb + cfg.weight_lexical * lex + cfg.weight_entities * ent
-             - penalty)
+    total = scale * (cfg.weight_embedding * emb + lexical_weight * lex
+                     + cfg.weight_entities * ent) - penalty
     return {"cosine": round(cos, 4), "embedding": round(emb, 4), "lexical": round(lex, 4),
             "entities": round(ent, 4), "day_penalty": penalty, "score": round(total, 4)}
 
