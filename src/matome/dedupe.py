@@ -19,13 +19,18 @@ from matome.records import Article, Stage
 from matome.settings import DedupeSettings
 from matome.textja import nfkc
 
-STAGE = Stage("dedupe", 1)
+STAGE = Stage("dedupe", 2)
 SCHEME = "affine32"  # datasketch's hashing scheme; stored signatures must be read back with it
 _SPACE = re.compile(r"\s+")
+# A correction or update notice appended to a republished report says what
+# changed; it is not the report. Left in, it makes a corrected copy look new.
+_NOTICE = re.compile(
+    r"^\s*(?:[(（【\[]\s*(?:訂正|おわび|お詫び|更新|追記)[^)）】\]]*[)）】\]]"
+    r"|※\s*(?:訂正|更新|追記)).*$", re.MULTILINE)
 
 
 def normalized(text: str) -> str:
-    return _SPACE.sub("", nfkc(text)).lower()
+    return _SPACE.sub("", nfkc(_NOTICE.sub("", text))).lower()
 
 
 def text_hash(text: str) -> str:

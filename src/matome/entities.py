@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
+from matome import names
 from matome.records import Mention
 from matome.textja import Token, nfkc
 
@@ -26,9 +27,13 @@ TITLES = (
     "氏", "さん", "様", "殿", "相",
 )
 _TITLE_RE = re.compile("(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")$")
+# "Italian Foreign Minister Marco Valenti": an optional nationality, then the office.
 _EN_TITLES = re.compile(
-    r"^(?:(?:Foreign|Prime|Finance|Defense|Trade)\s+Minister|Minister|President|Secretary"
-    r"(?:\s+of\s+State)?|Governor|Chairman|Chair|Mr\.?|Ms\.?|Mrs\.?|Dr\.?)\s+")
+    r"^(?:[A-Z][a-z]+(?:an|ese|ish|ch|i)\s+)?"
+    r"(?:(?:Foreign|Prime|Finance|Defense|Defence|Trade|Economy|Chief\s+Cabinet)\s+Minister|"
+    r"Minister|(?:Vice\s+)?President|(?:Treasury\s+|Commerce\s+)?Secretary(?:\s+of\s+State)?|"
+    r"Governor|Chairman|Chairwoman|Chair|CEO|Mayor|Ambassador|Spokesperson|Spokesman|"
+    r"Mr\.?|Ms\.?|Mrs\.?|Dr\.?)\s+(?=[A-Z])")
 _ORG_SUFFIX = re.compile(
     r".{1,12}(?:省|庁|銀行|機構|委員会|党|協会|連盟|連合|機関|議会|裁判所|大学|研究所|組合|"
     r"公社|財団|グループ|ホールディングス|電機|自動車|製作所|通信|新聞|放送)$")
@@ -38,15 +43,41 @@ _LATIN = re.compile(r"[A-Z][A-Za-z0-9]*(?:[.&\-][A-Za-z0-9]+)*(?:\s+(?:of\s+)?[A
 # particles or punctuation in it (long forms of names are written in kanji,
 # katakana and digits; は・が・の before them belong to the sentence).
 _ALIAS_DEF = re.compile(
-    r"([^\s\u3040-\u309f、。「」『』()（）・,.]{2,16})[（(]([A-Za-z][A-Za-z0-9\-]{1,9})[)）]")
-_EN_STOP = {"The", "A", "An", "On", "In", "At", "It", "He", "She", "They", "We", "This", "That",
-            "But", "And", "For", "After", "Before", "While", "According", "Japanese", "Tokyo"}
+    r"([^\s\u3040-\u309f、。「」『』()（）【】・,.]{2,16})[（(]([A-Za-z][A-Za-z0-9\-]{1,9})[)）]")
+_EN_STOP_WORDS = """
+    The A An On In At It He She They We This That These Those But And For After Before While
+    According Japanese American Chinese Korean Italian French German British European Russian
+    Indian Its His Her Their Our Some Many Most Also However Meanwhile Officials Ministers
+    Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
+    June July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept
+    Oct Nov Dec Foreign Minister Ministers President Secretary Prime
+"""
+_EN_STOP = frozenset(_EN_STOP_WORDS.split())
+# A dateline: "ROME -" or "TOKYO (Kyodo) -" at the very start of an English report.
+_DATELINE = re.compile(r"^([A-Z]{3,}(?:\s+[A-Z]{3,})?)(?=\s*(?:\([^)]*\))?\s*[-\u2013\u2014])")
 # Country abbreviations used inside compounds (日米, 米中) and before offices (米国務省).
 _COUNTRY_CHARS = {"日": "日本", "米": "米国", "中": "中国", "韓": "韓国", "英": "英国",
                   "仏": "フランス", "独": "ドイツ", "伊": "イタリア", "加": "カナダ", "露": "ロシア",
                   "印": "インド", "豪": "オーストラリア", "朝": "北朝鮮", "台": "台湾", "欧": "欧州連合"}
 _OFFICE_AFTER_COUNTRY = ("国務", "政府", "大統領", "国防", "財務", "側", "軍", "連邦", "首脳",
                          "外相", "首相", "当局", "紙")
+
+# 岡山県倉敷市: a prefecture and a city written as one word are two places.
+_PREF_CITY = re.compile(r"^(.{1,3}?[都道府県])(.{1,6}[市区町村郡])$")
+# Words that read as a person's name before a title but are not one (同社社長, 副社長).
+_NOT_A_NAME = frozenset({"同社", "同省", "同庁", "同国", "同市", "同県", "当社", "副", "前", "元",
+                         "新", "次期", "現"})
+# Heads that turn a proper noun into a bigger name: 宇野 + 港 is a port, not
+# a person; みさき + 海運 is a company.
+_PLACE_HEADS = frozenset({"港", "空港", "駅", "島", "湾", "川", "山", "半島", "海峡", "諸島"})
+_ORG_HEADS = frozenset({"海運", "銀行", "電機", "商事", "物産", "工業", "重工", "製薬", "建設",
+                        "証券", "生命", "航空", "鉄道", "電力", "ガス", "新聞", "放送", "通信"})
+# Compounds that end like an organisation but name a kind of thing, not one body.
+_GENERIC_ORGS = frozenset({"地方銀行", "中央銀行", "民間銀行", "都市銀行", "大手銀行", "地元銀行",
+                           "国立大学", "私立大学", "労働組合", "地方議会", "政党", "野党", "与党",
+                           "各省庁", "関係省庁", "中央省庁"})
+_HAN = re.compile(r"^[\u4e00-\u9fff々]+$")
+_KATA = re.compile(r"^[\u30a0-\u30ffー]+$")
 
 _SMALL = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
 _V_SOUNDS = (("ヴァ", "バ"), ("ヴィ", "ビ"), ("ヴェ", "ベ"), ("ヴォ", "ボ"), ("ヴ", "ブ"))
@@ -110,6 +141,12 @@ def _inside_word(text: str, start: int, end: int) -> bool:
 def find_mentions(text: str, tokens: list[Token], gazetteer: Gazetteer) -> list[Mention]:
     """Entity mentions in one article, longest span first where they overlap."""
     cands: list[Mention] = []
+    if (d := _DATELINE.match(text)) is not None:  # before _latin_mentions: it wins the tie
+        city = d.group(1).title()
+        entry = gazetteer.by_surface.get(city)
+        name = entry.name if entry else city
+        cands.append(Mention(fold(name), name, "place", d.group(1), d.start(1), d.end(1),
+                             names.sound_of_latin(city)))
     for start, end, entry, surface in gazetteer.find(text):
         cands.append(Mention(fold(entry.name), entry.name, entry.kind, surface, start, end))
     for d in _ALIAS_DEF.finditer(text):
@@ -134,25 +171,58 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
     i = 0
     while i < len(tokens):
         t = tokens[i]
+        if t.surface.isascii():  # Latin text is read by _latin_mentions
+            i += 1
+            continue
         nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
+        prev = tokens[i - 1].surface if i > 0 else "。"
         if t.pos[1] == "固有名詞":
             j = i + 1
             if t.pos[2] == "人名":
-                while j < len(tokens) and tokens[j].pos[2] == "人名":
+                while j < len(tokens) and (tokens[j].pos[2] == "人名" or (
+                        tokens[j].surface == "・" and j + 1 < len(tokens)
+                        and tokens[j + 1].pos[2] == "人名")):
                     j += 1
-            surface = "".join(x.surface for x in tokens[i:j])
+            if t.pos[2] == "地名" and prev == "立":  # 市立中央図書館: part of a facility name
+                i = j
+                continue
             kind = {"人名": "person", "地名": "place"}.get(t.pos[2], "organization")
+            if j < len(tokens) and tokens[j].surface in _PLACE_HEADS | _ORG_HEADS:
+                kind = "place" if tokens[j].surface in _PLACE_HEADS else "organization"
+                j += 1
+            elif kind == "organization" and t.surface.endswith(tuple(_PLACE_HEADS)):
+                kind = "place"  # 神戸港
+            surface = "".join(x.surface for x in tokens[i:j])
             after = tokens[j].surface if j < len(tokens) else ""
             if kind != "person" and len(surface) <= 4 and _TITLE_RE.fullmatch(after):
                 kind = "person"  # 佐伯外相: Sudachi reads a lone 佐伯 as a place name
-            out.append(_mention(surface, kind, t.start, tokens[j - 1].end))
+            sound = names.sound_of_readings(x.reading for x in tokens[i:j]) \
+                if kind == "person" else ""
+            if kind == "place" and (pc := _PREF_CITY.match(surface)):
+                cut = t.start + len(pc.group(1))
+                out.append(_mention(pc.group(1), "place", t.start, cut))
+                out.append(_mention(pc.group(2), "place", cut, t.end))
+            else:
+                out.append(_mention(surface, kind, t.start, tokens[j - 1].end, sound=sound))
             i = j
+            continue
+        if (org := _unknown_company(tokens, i)) > i:
+            surface = "".join(x.surface for x in tokens[i:org])
+            out.append(_mention(surface, "organization", t.start, tokens[org - 1].end))
+            i = org
             continue
         if t.pos[0] == "名詞" and _KATAKANA.match(t.surface) and len(t.surface) >= 3 and (
             _TITLE_RE.search(nxt) or nxt in {"国務", "財務", "国防", "氏"}
         ):
+            out.append(_mention(t.surface, "person", t.start, t.end,
+                                sound=names.sound_of_readings([t.reading])))
+        elif (t.pos[0] == "名詞" and _HAN.match(t.surface) and 2 <= len(t.surface) <= 3
+              and t.surface not in _NOT_A_NAME and _TITLE_RE.fullmatch(nxt)
+              and prev in {"の", "は", "、", "。", "が", "と"} and t.pos[1] != "固有名詞"):
+            # 同社の早瀬社長: a surname Sudachi does not know, told by the title after it.
             out.append(_mention(t.surface, "person", t.start, t.end))
-        elif t.pos[0] == "名詞" and _ORG_SUFFIX.match(t.surface) and not t.surface[0].isdigit():
+        elif t.pos[0] == "名詞" and _ORG_SUFFIX.match(t.surface) and not t.surface[0].isdigit() \
+                and t.surface not in _GENERIC_ORGS:
             out.append(_mention(t.surface, "organization", t.start, t.end))
         elif t.surface in _COUNTRY_CHARS and nxt.startswith(_OFFICE_AFTER_COUNTRY):
             out.append(_mention(_COUNTRY_CHARS[t.surface], "place", t.start, t.end, t.surface))
@@ -163,24 +233,56 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
     return out
 
 
-def _mention(name: str, kind: str, start: int, end: int, surface: str | None = None) -> Mention:
+def _unknown_company(tokens: list[Token], i: int) -> int:
+    """End of a company name Sudachi does not know, or ``i``.
+
+    凪野セミコンダクター comes out as 凪 + 野 + セミコンダクター: single-kanji
+    fragments of an unknown name followed by a katakana head, in subject
+    position (before は/が). Common compounds (半導体メーカー) have
+    multi-character dictionary words in front and are left alone.
+    """
+    j = i
+    while j < len(tokens) and len(tokens[j].surface) == 1 and _HAN.match(tokens[j].surface) \
+            and tokens[j].pos[0] in {"名詞", "接尾辞", "接頭辞"}:
+        j += 1
+    if j == i or j - i > 3 or j >= len(tokens):
+        return i
+    k = j
+    while k < len(tokens) and _KATA.match(tokens[k].surface) and tokens[k].pos[0] == "名詞":
+        k += 1
+    if k == j or k >= len(tokens) or tokens[k].surface not in {"は", "が", "と", "も"}:
+        return i
+    return k
+
+
+def _mention(name: str, kind: str, start: int, end: int, surface: str | None = None,
+             sound: str = "") -> Mention:
     display = strip_title(name) if kind == "person" else name
-    return Mention(fold(display), display, kind, surface or name, start, end)
+    return Mention(fold(display), display, kind, surface or name, start, end, sound)
 
 
 def _latin_mentions(text: str) -> list[Mention]:
     out = []
     for m in _LATIN.finditer(text):
-        name = strip_title(m.group(0))
-        if name in _EN_STOP or len(name) < 2:
+        raw = m.group(0)
+        words = raw.split()
+        while words and words[0] in _EN_STOP and not _EN_TITLES.match(" ".join(words) + " "):
+            words = words[1:]  # "Japanese Foreign Minister Kenji Saeki": keep the title
+        name = " ".join(words)
+        titled = strip_title(name)
+        person = titled != name
+        name = titled
+        if len(name) < 2 or name in _EN_STOP or all(w in _EN_STOP for w in name.split()):
             continue
-        first = name.split()[0]
-        if first in _EN_STOP:
-            name = name[len(first):].strip()
-            if len(name) < 2:
-                continue
-        kind = "organization" if name.isupper() or any(c.isdigit() for c in name) else "other"
-        out.append(Mention(fold(name), name, kind, m.group(0), m.start(), m.end()))
+        start = m.start() + raw.index(name.split()[0])
+        if person:
+            kind = "person"
+        elif name.isupper() or any(c.isdigit() for c in name):
+            kind = "organization"
+        else:
+            kind = "other"
+        sound = names.sound_of_latin(name) if kind == "person" else ""
+        out.append(Mention(fold(name), name, kind, text[start:m.end()], start, m.end(), sound))
     return out
 
 
@@ -188,6 +290,28 @@ def alias_pairs(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
     """(alias key, canonical key) pairs an article defines: 主要7カ国(G7)."""
     return [(fold(m.surface), m.key) for m in mentions if fold(m.surface) != m.key
             and not m.surface.isascii() and m.key.isascii()]
+
+
+def cross_script_links(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
+    """(Latin key, Japanese key) for names written both ways: "Kenji Saeki" → 佐伯健司.
+
+    A link is made only when exactly one Japanese person sounds like the
+    Latin name; fuller Japanese names win over surnames (佐伯健司 over 佐伯).
+    """
+    japanese: dict[str, str] = {}
+    latin: dict[str, str] = {}
+    for m in mentions:
+        if m.kind != "person" or not m.sound:
+            continue
+        (latin if m.key.isascii() else japanese).setdefault(m.key, m.sound)
+    links = []
+    for lkey, lsound in sorted(latin.items()):
+        hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]
+        longest = max((len(japanese[k].split()) for k in hits), default=0)
+        best = sorted({k for k in hits if len(japanese[k].split()) == longest})
+        if len(best) == 1:
+            links.append((lkey, best[0]))
+    return links
 
 
 class Resolver:
@@ -199,8 +323,11 @@ class Resolver:
     """
 
     def __init__(self, gazetteer: Gazetteer, user_aliases: dict[str, list[str]],
-                 defined: Iterable[tuple[str, str]]) -> None:
+                 defined: Iterable[tuple[str, str]],
+                 links: Iterable[tuple[str, str]] = ()) -> None:
         self.map: dict[str, str] = {}
+        for latin, japanese in links:
+            self.map[latin] = japanese
         for surface, entry in gazetteer.by_surface.items():
             self.map[fold(surface)] = fold(entry.name)
         for alias, canonical in defined:
@@ -217,8 +344,7 @@ class Resolver:
         return key
 
     def resolve(self, mentions: Iterable[Mention]) -> list[Mention]:
-        resolved = [Mention(self.key(m.key), m.name, m.kind, m.surface, m.start, m.end)
-                    for m in mentions]
+        resolved = [replace(m, key=self.key(m.key)) for m in mentions]
         return resolve_surnames(resolved)
 
 
@@ -230,5 +356,4 @@ def resolve_surnames(mentions: list[Mention]) -> list[Mention]:
         longer = [p for p in persons if p != k and p.startswith(k) and len(k) >= 2]
         if len(longer) == 1:
             full[k] = longer[0]
-    return [Mention(full.get(m.key, m.key), m.name, m.kind, m.surface, m.start, m.end)
-            for m in mentions]
+    return [replace(m, key=full.get(m.key, m.key)) for m in mentions]

@@ -23,7 +23,7 @@ from matome.errors import ExtractError
 from matome.records import Article, RawDoc, Stage
 from matome.settings import ExtractSettings
 
-STAGE = Stage("extract", 1)
+STAGE = Stage("extract", 2)
 _HTML_HINT = re.compile(r"<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
 _TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|yclid$|mc_|ref$|ito$)")
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
@@ -61,6 +61,21 @@ def article_id(url: str) -> str:
     return "a" + hashlib.sha1(url.encode()).hexdigest()[:12]
 
 
+def _without_heading(body: str, *titles: str) -> str:
+    """The body without a first line that repeats the page's title.
+
+    trafilatura keeps the article's <h1> on some layouts; left in, the title
+    reads as the report's first sentence and would be quoted as one.
+    """
+    first, _, rest = body.partition("\n")
+    line = re.sub(r"\s+", "", textja.nfkc(first))
+    for t in titles:
+        t = re.sub(r"\s+", "", textja.nfkc(t))
+        if rest.strip() and t and (line == t or (len(line) >= 8 and t.startswith(line))):
+            return rest.strip()
+    return body
+
+
 def _lang(declared: str | None, text: str) -> str:
     declared = (declared or "").strip().lower().split("-")[0]
     if declared:
@@ -91,6 +106,7 @@ def extract_page(data: bytes, url: str, content_type: str | None,
         published, raw, how = fb, str(found.get("date")), "trafilatura"
     outlet = (_og(tree, "og:site_name") or found.get("sitename") or "").strip()
     canonical = canonical_url(canonical)
+    body = _without_heading(body, _clean(title or ""), _clean(str(found.get("title") or "")))
     return Article(
         id=article_id(canonical), url=canonical, title=_clean(title or ""), text=body,
         source=outlet or (urlsplit(canonical).hostname or ""),

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from matome import analyze, cluster, dedupe, extract, sources, tags, verify, write
 from matome import schema as t
-from matome.entities import Resolver, alias_pairs
+from matome.entities import Resolver, alias_pairs, cross_script_links
 from matome.errors import RecordError
 from matome.records import Article, RawDoc, digest
 from matome.settings import Settings
@@ -171,7 +171,8 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
 
 def resolver(store: Store, settings: Settings, analyses: dict[str, Any]) -> Resolver:
     defined = sorted({p for an, _ in analyses.values() for p in alias_pairs(an.mentions)})
-    return Resolver(_gazetteer(settings), settings.aliases, defined)
+    links = cross_script_links(m for an, _ in analyses.values() for m in an.mentions)
+    return Resolver(_gazetteer(settings), settings.aliases, defined, links)
 
 
 def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
@@ -217,10 +218,16 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
 
 
 def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:
-    """Per story: (reports written from, every report including copies), oldest first."""
+    """Per story: (reports written from, every report including copies), oldest first.
+
+    A near copy from the same outlet, published later, is that outlet's
+    revision of its report (a correction, an update): it is written from in
+    place of the version it supersedes, so a corrected figure is the one told.
+    """
     by_id = {a.id: a for a in store.articles()}
     sources_: dict[str, list[Article]] = {}
     everything: dict[str, list[Article]] = {}
+    current: dict[str, str] = {}  # original article id -> its latest revision
     for m in store.memberships():
         a = by_id.get(m["article_id"])
         if a is None:
@@ -228,8 +235,25 @@ def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, li
         everything.setdefault(m["story_id"], []).append(a)
         if m["role"] == "member":
             sources_.setdefault(m["story_id"], []).append(a)
+            continue
+        root = (m["evidence"] or {}).get("duplicate_of")
+        while root in current and current[root] != root:
+            root = current[root]
+        old = by_id.get(root or "")
+        if old is not None and old.source == a.source and _is_newer(a, old):
+            current[root or ""] = a.id
+            current[a.id] = a.id
+            lst = sources_.get(m["story_id"], [])
+            if old in lst:
+                lst[lst.index(old)] = a
     return ({k: _in_order(v) for k, v in sources_.items()},
             {k: _in_order(v) for k, v in everything.items()})
+
+
+def _is_newer(a: Article, b: Article) -> bool:
+    if a.published and b.published:
+        return a.published >= b.published
+    return a.published is not None or (b.published is None and a.id > b.id)
 
 
 def run_tags(store: Store, settings: Settings, progress: Progress, report: Report) -> None:

@@ -103,6 +103,9 @@ class Mention:
     surface: str
     start: int
     end: int
+    # The name's sound in Latin letters, one word per name part ("saeki kenji"),
+    # used to link a Japanese name to the same name written in an English report.
+    sound: str = ""
 
 
 @dataclass

@@ -62,6 +62,8 @@ class ClusterSettings:
     weight_lexical: float = _opt(0.25, "Weight of Sudachi lemma overlap.")
     weight_entities: float = _opt(0.25, "Weight of canonical entity overlap.")
     embedding_floor: float = _opt(0.80, "e5 cosine mapped to 0 (e5 cosines bunch near 1).")
+    cross_lingual_floor: float = _opt(
+        0.75, "e5 cosine mapped to 0 when the article and the story differ in language.")
     event_day_penalty: float = _opt(0.3, "Subtracted when both sides name different event days.")
     max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
 

@@ -17,7 +17,7 @@ from matome.entities import fold, resolve_surnames
 from matome.records import Article, Mention, Stage
 from matome.settings import TagSettings, ThemeSettings
 
-STAGE = Stage("tags", 1)
+STAGE = Stage("tags", 2)
 IGNORED = frozenset({"日本", "政府"})  # on nearly every Japanese story: a tag page says nothing
 
 
@@ -93,9 +93,11 @@ def build_tags(
 
 
 def _display_name(names: Counter[str], kind: str) -> str:
+    # The site is Japanese: 佐伯健司 over "Kenji Saeki" when both were met.
+    pool = [n for n in names if not n.isascii()] or list(names)
     if kind == "person":  # the full name, not 佐伯 alone
-        return max(names, key=lambda n: (len(n), names[n], n))
-    return max(names, key=lambda n: (names[n], -len(n), n))
+        return max(pool, key=lambda n: (len(n), names[n], n))
+    return max(pool, key=lambda n: (names[n], -len(n), n))
 
 
 def _theme_matches(theme: ThemeSettings, arts: list[Article]) -> bool:

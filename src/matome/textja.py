@@ -126,6 +126,7 @@ class Token:
     pos: tuple[str, ...]
     start: int
     end: int
+    reading: str = ""  # Sudachi's reading in katakana
 
 
 @lru_cache(maxsize=1)
@@ -146,7 +147,7 @@ def tokenize(text: str, sentences: list[Sentence] | None = None) -> list[Token]:
         chunk = text[s.start : s.end][:_SUDACHI_MAX]
         for m in tok.tokenize(chunk):
             out.append(Token(m.surface(), m.normalized_form(), tuple(m.part_of_speech()),
-                             s.start + m.begin(), s.start + m.end()))
+                             s.start + m.begin(), s.start + m.end(), m.reading_form()))
     return out
 
 

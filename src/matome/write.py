@@ -13,6 +13,7 @@ once and a detail only one outlet has can still be picked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,10 +24,13 @@ from matome import textja
 from matome.records import Analysis, Article, Citation, Section, Stage, Written, WrittenSentence
 from matome.settings import WriterSettings
 
-STAGE = Stage("write", 1)
+STAGE = Stage("write", 2)
 WRITER = "extractive/1"
 _BOILERPLATE = ("関連記事", "Copyright", "copyright", "©", "無断転載", "この記事を", "写真=", "（写真")
 MIN_CHARS, MAX_CHARS = 12, 220
+# A dateline or label opening a sentence (【ローマ東都】, 【速報】) belongs to the
+# page, not the fact; the sentence is cited from after it (still verbatim).
+_LABEL = re.compile(r"^(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|＜[^＞]{1,12}＞)\s*")
 
 
 @dataclass
@@ -46,7 +50,7 @@ def _candidates(articles: list[Article], analyses: dict[str, Analysis]) -> list[
     out = []
     for a in articles:
         for pos, s in enumerate(analyses[a.id].sentences):
-            text = s.text
+            text = _LABEL.sub("", s.text)
             if not (MIN_CHARS <= len(text) <= MAX_CHARS) or any(b in text for b in _BOILERPLATE):
                 continue
             if a.lang == "ja" and not text.endswith(("。", "」", "）", ")")):
@@ -119,7 +123,13 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
     details.sort(key=lambda i: _order(cands[i]))
     with_facts = {i for i, c in enumerate(cands)
                   if len(c.text) <= 100 and textja.find_numbers(c.text)} - set(overview)
-    points = _mmr(cands, vecs, [], settings.points, with_facts or (all_idx - set(overview)))
+    # 要点 restate facts as bullets, but never a sentence already written above.
+    said = {cands[i].text for i in [*overview, *details]}
+    fresh = {i for i in (with_facts or all_idx - set(overview)) if cands[i].text not in said}
+    points = _mmr(cands, vecs, [*overview, *details], settings.points, fresh)
+    if len(points) < min(3, settings.points):
+        points += _mmr(cands, vecs, points, settings.points - len(points),
+                       fresh - set(details) - set(points))
     used_ids = [cands[i].article.id for i in [*overview, *details, *points]]
     used = [a for a in articles if a.id in set(used_ids)]
     sections = [
@@ -157,9 +167,10 @@ def _titles(articles: list[Article], cands: list[Candidate], vecs: np.ndarray,
     if len(headline) > settings.headline_max_chars:
         cut = max(headline.rfind(sep, 0, settings.headline_max_chars) for sep in ("　", " ", "、"))
         headline = headline[:cut] if cut > 10 else headline[: settings.headline_max_chars - 1] + "…"
+    others = [_LABEL.sub("", a.title) for a in fitting if a.source != head_article.source]
     sub = head_article.subtitle or next(
         (a.subtitle for a in ranked if a.subtitle), "") or next(
-        (a.title for a in fitting if a.source != head_article.source and a.title != headline), "")
+        (t for t in others if t != headline and not t.endswith(("？", "?"))), "")
     return headline, sub
 
 

@@ -1,0 +1,70 @@
+"""Names across scripts: link 佐伯健司 to "Kenji Saeki" and バレンティ to "Valenti".
+
+An English report of a Japanese event names the same people in Latin
+letters. We compare how names sound: the Japanese side through Sudachi's
+katakana reading romanised by pykakasi, the Latin side as written, both
+reduced to a consonant skeleton that survives the usual transcription
+drift (v/b, l/r, doubled consonants, vowels added after consonants in
+katakana: ベッセント "bessento" and "Bessent" are both ``bsnt``).
+
+The skeleton rules are ours because no library maps katakana
+transcriptions of foreign names back to their Latin spelling; they are
+deliberately coarse, so a link is only made when it is unambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+_DIGRAPHS = (("sh", "s"), ("ch", "t"), ("ts", "t"), ("ph", "f"), ("th", "s"), ("ck", "k"),
+             ("qu", "k"), ("x", "ks"))
+_LETTERS = str.maketrans({"v": "b", "l": "r", "c": "k", "q": "k", "j": "z", "w": "", "y": "",
+                          "h": ""})
+_NON_CONSONANT = re.compile(r"[aeiou]|[^a-z]")
+_DOUBLE = re.compile(r"(.)\1+")
+MIN_SINGLE = 3  # a one-part name must keep at least this many consonants to be linked
+
+
+def skeleton(word: str) -> str:
+    """The consonants of a romanised word, folded for transcription drift."""
+    w = word.lower()
+    for a, b in _DIGRAPHS:
+        w = w.replace(a, b)
+    w = _NON_CONSONANT.sub("", w.translate(_LETTERS))
+    return _DOUBLE.sub(r"\1", w)
+
+
+@lru_cache(maxsize=1)
+def _kakasi() -> Any:
+    import pykakasi
+
+    return pykakasi.kakasi()
+
+
+@lru_cache(maxsize=4096)
+def romanise(kana: str) -> str:
+    return "".join(part["hepburn"] for part in _kakasi().convert(kana))
+
+
+def sound_of_readings(readings: Iterable[str]) -> str:
+    """'saeki kenji'-style skeletons for a name given as katakana readings of its parts."""
+    parts = [skeleton(romanise(r)) for r in readings if r and r != "・"]
+    return " ".join(p for p in parts if p)
+
+
+def sound_of_latin(name: str) -> str:
+    parts = [skeleton(w) for w in re.split(r"[\s\-]+", name) if w]
+    return " ".join(p for p in parts if p)
+
+
+def same_name(japanese: str, latin: str) -> bool:
+    """Whether a Japanese name's parts all sound like parts of a Latin name."""
+    j, lat = japanese.split(), latin.split()
+    if not j or not lat:
+        return False
+    if len(j) == 1:
+        return len(j[0]) >= MIN_SINGLE and j[0] == lat[-1]
+    return set(j) <= set(lat)
