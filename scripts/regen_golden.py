@@ -10,11 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import demo_corpus  # noqa: E402
+from tests.conftest import demo_corpus, demo_settings  # noqa: E402
 from tests.goldens import STAGES, compute  # noqa: E402
 
 from matome import pipeline  # noqa: E402
-from matome.settings import Settings  # noqa: E402
 from matome.store import Store, db_url  # noqa: E402
 
 
@@ -22,8 +21,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "g.db"
         store = Store(db_url(str(db)))
-        pipeline.ingest(store, [str(demo_corpus())], Settings())
-        pipeline.process(store, Settings())
+        pipeline.ingest(store, [str(demo_corpus())], demo_settings())
+        pipeline.process(store, demo_settings())
         store.close()
         data = compute(db)
     out = ROOT / "tests" / "golden"

@@ -15,6 +15,7 @@ import pytest
 
 from matome import export, pipeline
 from matome.settings import Settings
+from matome.settings import load as load_settings
 from matome.store import Store, db_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,12 +51,17 @@ def jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def demo_settings() -> Settings:
+    """The settings `matome demo` uses: the bundled demo/matome.toml (its themes)."""
+    return load_settings(demo_corpus().parent / "matome.toml")
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo corpus ingested and processed once, in-process."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     store = Store(db_url(str(path)))
-    settings = Settings()
+    settings = demo_settings()
     pipeline.ingest(store, [str(demo_corpus())], settings)
     pipeline.process(store, settings)
     store.close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from matome import export, pipeline
 from matome.entities import fold
-from matome.settings import Settings
 from matome.store import Store, db_url
 from matome.textja import nfkc
-from tests.conftest import demo_corpus, demo_expected
+from tests.conftest import ROOT, demo_corpus, demo_expected, demo_settings
 
 
 def _groups(cat: export.Catalog) -> set[frozenset[str]]:
@@ -89,12 +89,28 @@ def test_tags_list_each_entity_once(demo_db):
         assert t["stories"] and t["articles"]
 
 
+def test_theme_pages_list_exactly_their_stories(demo_catalog):
+    golden = json.loads((ROOT / "tests" / "golden" / "themes.json").read_text("utf-8"))
+    event_of = {u: e["id"] for e in demo_expected()["events"] for u in e["urls"]}
+    by_name = {g.name: g for g in demo_catalog.tags}
+    for name, want in golden.items():
+        if name.startswith("_"):
+            continue
+        tag = by_name[name]
+        got = sorted({event_of[a.url] for s in tag.stories for a in s.articles})
+        assert got == want["events"], name
+        parent = by_name[want["parent"]].id if want["parent"] else None
+        assert tag.parent == parent, name
+        if parent:
+            assert tag.id in by_name[want["parent"]].children
+
+
 def test_running_again_changes_nothing(demo_db, tmp_path):
     copy = tmp_path / "again.db"
     shutil.copy(demo_db, copy)
     before = list(export.export(Store(db_url(str(copy)), readonly=True), "stories"))
     store = Store(db_url(str(copy)))
-    settings = Settings()
+    settings = demo_settings()
     ing = pipeline.ingest(store, [str(demo_corpus())], settings)
     assert ing.counts["new"] == 0 and ing.counts["changed"] == 0
     rep = pipeline.process(store, settings)

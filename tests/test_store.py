@@ -21,7 +21,28 @@ def test_sqlite_runs_in_wal_mode_and_migrates_once(tmp_path):
     Store(db_url(str(path))).close()  # second open: nothing to migrate, no error
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome:migrations")
+    with engine.begin() as conn:  # a database as the first release left it
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO tags (id, name, kind, aliases) VALUES ('g7', 'G7', 'organization', '[]')")
+    engine.dispose()
+    Store(db_url(str(path))).close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+    assert con.execute("SELECT id, name, parent FROM tags").fetchall() == [("g7", "G7", None)]
 
 
 def test_reading_a_missing_database_creates_nothing(tmp_path):

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from functools import lru_cache
 
 import numpy as np
 
-from matome import embed, entities, textja
+from matome import embed, entities, numerals, temporal, textja
 from matome.records import Analysis, Article, Stage
 
-STAGE = Stage("analyze", 2)
+STAGE = Stage("analyze", 3)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
 HEAD_SENTENCES = 3  # the lead: where a report says what happened
 
 
 @lru_cache(maxsize=4)
 def gazetteer(user_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> entities.Gazetteer:
-    extra = [entities.Entry(name, "other", list(aliases)) for name, aliases in user_aliases]
+    builtin = {e.name: e for e in entities.builtin_entries()}
+    extra = [entities.Entry(name, builtin[name].kind if name in builtin else "other",
+                            [*(builtin[name].aliases if name in builtin else []), *aliases])
+             for name, aliases in user_aliases]
     return entities.Gazetteer([*entities.builtin_entries(), *extra])
 
 
@@ -26,7 +30,10 @@ def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
     tokens = textja.tokenize(text, sentences)
     mentions = entities.resolve_surnames(entities.find_mentions(text, tokens, gaz))
     lead_end = sentences[min(1, len(sentences) - 1)].end if sentences else 0
-    days = [d.isoformat() for s, _e, d in textja.find_dates(text, article.published) if s < lead_end]
+    times = temporal.find_times(text, article.published)
+    days = [e.day.isoformat() for e in times
+            if e.kind == "date" and e.day is not None and e.start < lead_end]
+    quantities = numerals.find_quantities(text)
     head_end = sentences[min(HEAD_SENTENCES, len(sentences)) - 1].end if sentences else 0
     head_tokens = textja.tokenize(article.title) + [t for t in tokens if t.end <= head_end]
     return Analysis(
@@ -35,8 +42,16 @@ def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
         head_lemmas=sorted(set(textja.content_lemmas(head_tokens))),
         mentions=mentions,
         event_days=sorted(set(days)),
-        numbers=textja.find_numbers(text),
+        numbers=[q.key() for q in quantities],
+        times=[_time_json(e) for e in times],
+        quantities=[asdict(q) for q in quantities],
     )
+
+
+def _time_json(e: temporal.TimeExpr) -> dict[str, object]:
+    data = asdict(e)
+    data["day"] = e.day.isoformat() if e.day else None
+    return data
 
 
 def embedding_text(article: Article, analysis: Analysis) -> str:

@@ -237,7 +237,9 @@ def demo(
     from matome.publish import Site
 
     corpus = resources.files("matome").joinpath("demo/corpus")
-    settings = _settings()
+    # The demo's own themes, unless the user gave a config of their own.
+    bundled = Path(str(resources.files("matome").joinpath("demo/matome.toml")))
+    settings = settings_mod.load(state.config or settings_mod.config_path() or bundled)
     store = Store(state.db)
     with _progress() as progress:
         pipeline.ingest(store, [str(corpus)], settings, progress)

@@ -155,6 +155,7 @@ def find_mentions(text: str, tokens: list[Token], gazetteer: Gazetteer) -> list[
             continue
         cands.append(Mention(fold(short), short, "organization", long_form, d.start(1), d.end(1)))
     cands += _token_mentions(tokens)
+    cands += _country_runs(text)
     cands += _latin_mentions(text)
     cands.sort(key=lambda c: (c.start, -(c.end - c.start)))
     out: list[Mention] = []
@@ -211,8 +212,10 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
             out.append(_mention(surface, "organization", t.start, tokens[org - 1].end))
             i = org
             continue
+        after_country = tokens[i + 2].surface if nxt in _COUNTRY_CHARS and i + 2 < len(tokens) else ""
         if t.pos[0] == "名詞" and _KATAKANA.match(t.surface) and len(t.surface) >= 3 and (
             _TITLE_RE.search(nxt) or nxt in {"国務", "財務", "国防", "氏"}
+            or after_country.startswith(("国務", "財務", "国防", "商務")) or _TITLE_RE.search(after_country)
         ):
             out.append(_mention(t.surface, "person", t.start, t.end,
                                 sound=names.sound_of_readings([t.reading])))
@@ -226,10 +229,30 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
             out.append(_mention(t.surface, "organization", t.start, t.end))
         elif t.surface in _COUNTRY_CHARS and nxt.startswith(_OFFICE_AFTER_COUNTRY):
             out.append(_mention(_COUNTRY_CHARS[t.surface], "place", t.start, t.end, t.surface))
-        elif 2 <= len(t.surface) <= 3 and all(c in _COUNTRY_CHARS for c in t.surface):
-            for k, c in enumerate(t.surface):  # 日米 → 日本, 米国
-                out.append(_mention(_COUNTRY_CHARS[c], "place", t.start + k, t.start + k + 1, c))
         i += 1
+    return out
+
+
+# 日米, 日中韓, 日米豪印: country abbreviations run together. Two characters
+# need a political word after them (日中は晴れ is "daytime"); three or more
+# are never anything else.
+_COUNTRY_RUN = re.compile(
+    "(?<![\u4e00-\u9fff])([" + "".join(_COUNTRY_CHARS) + "]{2,5})"
+    "(?=(?:両|首脳|外相|財務相|防衛相|経済|会談|関係|間|共同|[2-5３-５三四五]カ国|各国|政府|協議|"
+    "同盟|連携|貿易|外交|対話|合意|首相|交渉|韓|[のがはとも、]))")
+
+
+def _country_runs(text: str) -> list[Mention]:
+    out = []
+    for m in _COUNTRY_RUN.finditer(text):
+        run = m.group(1)
+        after = text[m.end():m.end() + 1]
+        if len(run) == 2 and after in "のがはとも、" and run in {"日中", "中米", "日英"}:
+            continue  # 日中の / 日中は read as "daytime"; 中米 is Central America
+        if len(set(run)) != len(run):
+            continue
+        for k, c in enumerate(run):
+            out.append(_mention(_COUNTRY_CHARS[c], "place", m.start() + k, m.start() + k + 1, c))
     return out
 
 

@@ -60,6 +60,8 @@ class TagView:
     kind: str
     aliases: list[str]
     stories: list[StoryView]
+    parent: str | None = None
+    children: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,7 +104,8 @@ def load(store: Store) -> Catalog:
         by_tag.setdefault(g["id"], []).append(s)
     ordered = sorted(stories.values(), key=_newest_first)
     tags = [TagView(g["id"], g["name"], g["kind"], list(g["aliases"]),
-                    sorted(by_tag.get(g["id"], []), key=_newest_first))
+                    sorted(by_tag.get(g["id"], []), key=_newest_first), g.get("parent"),
+                    sorted(c["id"] for c in tag_rows.values() if c.get("parent") == g["id"]))
             for g in tag_rows.values()]
     tags.sort(key=lambda g: (-len(g.stories), g.name))
     dup = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
@@ -152,6 +155,7 @@ def story_json(s: StoryView, *, evidence: bool = False) -> dict[str, Any]:
 
 def tag_json(g: TagView) -> dict[str, Any]:
     return {"id": g.id, "name": g.name, "kind": g.kind, "aliases": g.aliases,
+            "parent": g.parent, "children": g.children,
             "stories": [s.id for s in g.stories],
             "articles": sorted({a.id for s in g.stories for a in s.articles})}
 

@@ -49,15 +49,29 @@ def romanise(kana: str) -> str:
     return "".join(part["hepburn"] for part in _kakasi().convert(kana))
 
 
+def fold_roman(word: str) -> str:
+    """A romanised word with its spelling drift folded, vowels kept: 'Rubio' = ルビオ 'rubio'."""
+    w = word.lower().translate(str.maketrans("vlc", "brk"))
+    for a, b in (("ou", "o"), ("oo", "o"), ("uu", "u"), ("ei", "e"), ("ii", "i"), ("aa", "a")):
+        w = w.replace(a, b)
+    return _DOUBLE.sub(r"\1", re.sub(r"[^a-z]", "", w))
+
+
 def sound_of_readings(readings: Iterable[str]) -> str:
-    """'saeki kenji'-style skeletons for a name given as katakana readings of its parts."""
-    parts = [skeleton(romanise(r)) for r in readings if r and r != "・"]
+    """'saeki kenji': a name given as katakana readings of its parts, romanised and folded."""
+    parts = [fold_roman(romanise(r)) for r in readings if r and r != "・"]
     return " ".join(p for p in parts if p)
 
 
 def sound_of_latin(name: str) -> str:
-    parts = [skeleton(w) for w in re.split(r"[\s\-]+", name) if w]
+    parts = [fold_roman(w) for w in re.split(r"[\s\-]+", name) if w]
     return " ".join(p for p in parts if p)
+
+
+def _part_match(j: str, lat: str) -> bool:
+    sj, sl = skeleton(j), skeleton(lat)
+    # Short skeletons (rb) are common to many names: ask the vowels to agree too.
+    return sj == sl and (len(sj) >= MIN_SINGLE or j == lat)
 
 
 def same_name(japanese: str, latin: str) -> bool:
@@ -65,6 +79,6 @@ def same_name(japanese: str, latin: str) -> bool:
     j, lat = japanese.split(), latin.split()
     if not j or not lat:
         return False
-    if len(j) == 1:
-        return len(j[0]) >= MIN_SINGLE and j[0] == lat[-1]
-    return set(j) <= set(lat)
+    if len(j) == 1:  # a surname alone: it must be the Latin name's last part
+        return _part_match(j[0], lat[-1])
+    return all(any(_part_match(p, q) for q in lat) for p in j)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from matome import analyze, cluster, dedupe, extract, sources, tags, verify, write
 from matome import schema as t
-from matome.entities import Resolver, alias_pairs, cross_script_links
+from matome.entities import Resolver, alias_pairs, cross_script_links, fold
 from matome.errors import RecordError
 from matome.records import Article, RawDoc, digest
 from matome.settings import Settings
@@ -267,7 +267,7 @@ def run_tags(store: Store, settings: Settings, progress: Progress, report: Repor
         res = resolver(store, settings, analyses)
         mentions = {aid: res.resolve(an.mentions) for aid, (an, _) in analyses.items()}
         all_tags, per_story = tags.build_tags(written_from, mentions, settings.tags,
-                                              settings.themes)
+                                              settings.themes, lambda n: res.key(fold(n)))
         store.replace_tags(all_tags, per_story, tags.STAGE.tag, key)
     progress.advance()
 

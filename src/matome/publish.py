@@ -30,8 +30,8 @@ from matome.export import Catalog, StoryView, TagView, iso
 from matome.records import Citation
 from matome.settings import Settings
 
-KINDS = [("organization", "組織・団体"), ("person", "人物"), ("place", "国・地域"),
-         ("theme", "テーマ"), ("other", "その他")]
+KINDS = [("theme", "テーマ"), ("organization", "組織・団体"), ("person", "人物"), ("place", "国・地域"),
+         ("other", "その他")]
 
 
 def safe_url(url: str) -> str:
@@ -157,7 +157,10 @@ class Site:
         chunk = tag.stories[(page - 1) * self.per_page : page * self.per_page]
         pager = self._pager(len(tag.stories), page,
                             lambda p: f"{tag.id}.html" if p == 1 else f"{tag.id}-p{p}.html")
-        return self._render("tag.html", "../", tag=tag, stories=chunk, pager=pager)
+        parent = self.cat.tag(tag.parent) if tag.parent else None
+        children = [c for c in (self.cat.tag(cid) for cid in tag.children) if c is not None]
+        return self._render("tag.html", "../", tag=tag, stories=chunk, pager=pager,
+                            parent=parent, children=children)
 
     def _story(self, story: StoryView) -> str:
         numbers = {a.id: i for i, a in enumerate(story.articles, start=1)}

@@ -118,6 +118,10 @@ class Analysis:
     mentions: list[Mention]
     event_days: list[str]
     numbers: list[str]
+    # Every time expression (temporal.TimeExpr) and figure (numerals.Quantity)
+    # as stored JSON, with offsets into the article text.
+    times: list[dict[str, Any]] = field(default_factory=list)
+    quantities: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +135,8 @@ class Analysis:
             mentions=[Mention(**m) for m in data["mentions"]],
             event_days=list(data["event_days"]),
             numbers=list(data["numbers"]),
+            times=list(data.get("times", [])),
+            quantities=list(data.get("quantities", [])),
         )
 
 

@@ -119,6 +119,7 @@ tags = Table(
     Column("name", Text, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("aliases", JSON, nullable=False),
+    Column("parent", String(64)),  # migration 0002
 )
 
 story_tags = Table(

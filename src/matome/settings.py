@@ -98,7 +98,10 @@ class ThemeSettings:
     name: str = _opt("", "Theme name shown on its tag page.")
     aliases: list[str] = _opt([], "Other spellings that mean this theme.")
     keywords: list[str] = _opt([], "A story whose text contains one of these gets the theme.")
-    parent: str = _opt("", "Optional parent theme name.")
+    entities: list[str] = _opt(
+        [], "A story that names one of these entities (any spelling) gets the theme.")
+    exclude: list[str] = _opt([], "A story whose text contains one of these never gets the theme.")
+    parent: str = _opt("", "Optional parent theme name: its stories include this theme's.")
 
 
 @dataclass

@@ -297,7 +297,8 @@ class Store:
             conn.execute(delete(t.tags))
             if tags:
                 conn.execute(insert(t.tags), [
-                    {"id": g.id, "name": g.name, "kind": g.kind, "aliases": g.aliases}
+                    {"id": g.id, "name": g.name, "kind": g.kind, "aliases": g.aliases,
+                     "parent": g.parent}
                     for g in tags])
             rows = [{"story_id": sid, "tag_id": tid, "weight": w}
                     for sid, lst in per_story.items() for tid, w in dict(lst).items()]

@@ -11,14 +11,18 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from matome import textja
 from matome.entities import fold, resolve_surnames
 from matome.records import Article, Mention, Stage
 from matome.settings import TagSettings, ThemeSettings
 
-STAGE = Stage("tags", 2)
-IGNORED = frozenset({"日本", "政府"})  # on nearly every Japanese story: a tag page says nothing
+STAGE = Stage("tags", 3)
+IGNORED = frozenset({"日本", "政府"})
+HEAD_SENTENCES = 3  # on nearly every Japanese story: a tag page says nothing
 
 
 def tag_id(key: str) -> str:
@@ -33,6 +37,7 @@ class Tag:
     name: str
     kind: str
     aliases: list[str] = field(default_factory=list)
+    parent: str | None = None  # the tag id of a broader theme
 
 
 def build_tags(
@@ -40,8 +45,14 @@ def build_tags(
     mentions: dict[str, list[Mention]],
     settings: TagSettings,
     themes: list[ThemeSettings],
+    key_of: Callable[[str], str] = fold,
 ) -> tuple[list[Tag], dict[str, list[tuple[str, float]]]]:
-    """All tags, and per story its (tag id, weight) list, best first."""
+    """All tags, and per story its (tag id, weight) list, best first.
+
+    ``key_of`` maps a name written in config to its canonical entity key
+    (the pipeline passes the resolver, so 「日銀」 in a theme finds 日本銀行).
+    """
+    theme_entities = {t.name: {key_of(e) for e in t.entities} for t in themes}
     names: dict[str, Counter[str]] = defaultdict(Counter)
     surfaces: dict[str, set[str]] = defaultdict(set)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
@@ -73,9 +84,12 @@ def build_tags(
                 chosen.append((key, len(arts_with) + count[key] / 100))
         chosen.sort(key=lambda kv: (-kv[1], kv[0]))
         per_story[sid] = [(tag_id(k), round(w, 3)) for k, w in chosen[: settings.max_per_story]]
-        for theme in themes:
-            if _theme_matches(theme, arts):
-                per_story[sid].append((tag_id(fold(theme.name)), 1.0))
+        keys = {m.key for m in story_mentions}
+        matched = {t.name for t in themes
+                   if _theme_matches(t, arts) or (theme_entities[t.name] & keys
+                                                  and not _excluded(t, arts))}
+        for name in _with_parents(matched, themes):
+            per_story[sid].append((theme_id(name), 1.0))
     used = {tid for lst in per_story.values() for tid, _ in lst}
     tags = []
     for key in sorted(names):
@@ -85,11 +99,35 @@ def build_tags(
         name = _display_name(names[key], kinds[key].most_common(1)[0][0])
         aliases = sorted({*names[key], *surfaces[key]} - {name})
         tags.append(Tag(tid, name, kinds[key].most_common(1)[0][0], aliases))
-    for theme in themes:
-        tid = tag_id(fold(theme.name))
-        if tid in used and all(t.id != tid for t in tags):
-            tags.append(Tag(tid, theme.name, "theme", sorted(theme.aliases)))
+    by_name = {t.name: t for t in themes}
+    for name in sorted({n for t in themes for n in (t.name, t.parent) if n}):
+        tid = theme_id(name)
+        theme = by_name.get(name)
+        parent = theme_id(theme.parent) if theme and theme.parent else None
+        existing = next((t for t in tags if t.id == tid), None)
+        if existing is not None:  # a theme named like an entity: one tag, the theme's place in the tree
+            existing.parent = parent
+            existing.aliases = sorted({*existing.aliases, *(theme.aliases if theme else [])})
+        elif tid in used:
+            tags.append(Tag(tid, name, "theme", sorted(theme.aliases) if theme else [], parent))
     return tags, per_story
+
+
+def theme_id(name: str) -> str:
+    return tag_id(fold(name))
+
+
+def _with_parents(names: set[str], themes: list[ThemeSettings]) -> list[str]:
+    """The matched themes and every theme above them, in a stable order."""
+    parent = {t.name: t.parent for t in themes if t.parent}
+    out: set[str] = set()
+    for n in names:
+        seen: set[str] = set()
+        while n and n not in seen:  # a cycle in config must not hang the stage
+            seen.add(n)
+            out.add(n)
+            n = parent.get(n, "")
+    return sorted(out)
 
 
 def _display_name(names: Counter[str], kind: str) -> str:
@@ -100,6 +138,52 @@ def _display_name(names: Counter[str], kind: str) -> str:
     return max(pool, key=lambda n: (names[n], -len(n), n))
 
 
+def _contains(text: str, word: str) -> bool:
+    """Whether ``word`` occurs in ``text`` as a word, not inside a longer one.
+
+    "AI" must not match inside "SAID", nor 経済 inside 経済産業省: short
+    Japanese keywords are matched on Sudachi token boundaries. Keywords of
+    four characters or more are specific enough to match as substrings.
+    """
+    if word.isascii():
+        return re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", text) is not None
+    if word not in text:
+        return False
+    if len(word) >= 4:
+        return True
+    starts, ends = _boundaries(text)
+    i = text.find(word)
+    while i >= 0:
+        if i in starts and i + len(word) in ends:
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _boundaries(text: str) -> tuple[frozenset[int], frozenset[int]]:
+    tokens = textja.tokenize(text)
+    return frozenset(t.start for t in tokens), frozenset(t.end for t in tokens)
+
+
+def _head(a: Article) -> str:
+    """Title and lead: where a report says what it is about."""
+    sentences = textja.split_sentences(a.text)[:HEAD_SENTENCES]
+    return a.title + "\n" + "".join(s.text for s in sentences)
+
+
+def _excluded(theme: ThemeSettings, arts: list[Article]) -> bool:
+    return any(w and _contains(_head(a), w) for a in arts for w in theme.exclude)
+
+
 def _theme_matches(theme: ThemeSettings, arts: list[Article]) -> bool:
-    words = [theme.name, *theme.aliases, *theme.keywords]
-    return any(w and (w in a.title or w in a.text) for a in arts for w in words)
+    """A keyword in a title or lead, or in the text of half the reports (at least two).
+
+    A passing mention in one report's background (「1週間前の海底ケーブルの会合に
+    続き」) does not make a story about the theme.
+    """
+    words = [w for w in (theme.name, *theme.aliases, *theme.keywords) if w]
+    in_head = any(_contains(_head(a), w) for a in arts for w in words)
+    in_body = sum(1 for a in arts if any(_contains(a.text, w) for w in words))
+    hit = in_head or (in_body >= 2 and in_body * 2 >= len(arts))
+    return hit and not _excluded(theme, arts)

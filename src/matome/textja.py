@@ -1,4 +1,6 @@
-"""Japanese text basics: normalisation with offsets, sentences, tokens, dates, numbers.
+"""Japanese text basics: normalisation with offsets, sentences, tokens, lemmas.
+
+Dates live in ``temporal``, figures in ``numerals``.
 
 Everything here keeps offsets into the original text, so a citation can
 point at the exact span a fact came from.
@@ -9,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -169,86 +170,4 @@ def content_lemmas(tokens: list[Token]) -> list[str]:
         if len(t.lemma) == 1 and not ("\u4e00" <= t.lemma <= "\u9fff"):
             continue
         out.append(t.lemma.lower())
-    return out
-
-
-# --- dates -------------------------------------------------------------------
-
-_ERA = {"令和": 2018, "平成": 1988, "昭和": 1925}
-_DATE_PATTERNS = [
-    ("ymd", re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")),
-    ("era", re.compile(r"(令和|平成|昭和)\s*(\d{1,2}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")),
-    ("slash", re.compile(r"(?<!\d)(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?!\d)")),
-    ("md", re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*日")),
-    ("d", re.compile(r"(?<![\d月/年])(\d{1,2})日(?![間目分後前])")),
-]
-
-
-def find_dates(text: str, published: datetime | None) -> list[tuple[int, int, date]]:
-    """Calendar dates written in ``text``, resolved against the publication date.
-
-    Year or month left out are carried over from the date written before
-    (「1月12日(日本時間13日)」) or else taken from the publication date with a
-    bias to the past, as news reports what already happened.
-    """
-    found: list[tuple[int, int, str, tuple[str, ...]]] = []
-    taken: set[int] = set()
-    for kind, pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            if any(i in taken for i in range(m.start(), m.end())):
-                continue
-            taken.update(range(m.start(), m.end()))
-            found.append((m.start(), m.end(), kind, m.groups()))
-    found.sort()
-    ref = published.date() if published else None
-    last: date | None = None
-    out = []
-    for start, end, kind, g in found:
-        try:
-            if kind == "ymd" or kind == "slash":
-                d = date(int(g[0]), int(g[1]), int(g[2]))
-            elif kind == "era":
-                year = _ERA[g[0]] + (1 if g[1] == "元" else int(g[1]))
-                d = date(year, int(g[2]), int(g[3]))
-            elif kind == "md":
-                base = last or ref
-                if base is None:
-                    continue
-                d = date(base.year, int(g[0]), int(g[1]))
-                if last is None and ref and d > ref + timedelta(days=2):
-                    d = date(base.year - 1, d.month, d.day)
-            else:
-                base = last or ref
-                if base is None:
-                    continue
-                d = base.replace(day=int(g[0]))
-                if last is None and ref and d > ref + timedelta(days=1):
-                    month = ref.month - 1 or 12
-                    d = date(ref.year - (1 if ref.month == 1 else 0), month, int(g[0]))
-        except ValueError:
-            continue
-        last = d
-        out.append((start, end, d))
-    return out
-
-
-# --- numbers -----------------------------------------------------------------
-
-_NUMBER = re.compile(
-    r"(?:約|およそ|最大|最小|前年比)?\s*"
-    r"(\d[\d,]*(?:\.\d+)?)\s*(?:[〜~～-]\s*(\d[\d,]*(?:\.\d+)?))?\s*(兆|億|万|千)?\s*"
-    r"(円|ドル|ユーロ|元|ウォン|人|%|％|件|km|キロ|メートル|トン|カ国|か国|ヵ国|分間|時間|日間|"
-    r"年間|倍|ポイント|回|隻|機|台|基|棟|戸|社|校|歳|度|ミリ|センチ)?"
-)
-
-
-def find_numbers(text: str) -> list[str]:
-    """Figures with their units, normalised (「約5500億ドル」→「5500億ドル」)."""
-    out = []
-    for m in _NUMBER.finditer(nfkc(text)):
-        low, high, scale, unit = m.groups()
-        if not (scale or unit):
-            continue
-        value = low.replace(",", "") + (f"-{high.replace(',', '')}" if high else "")
-        out.append(f"{value}{scale or ''}{(unit or '').replace('％', '%')}")
     return out

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from matome.numerals import find_numbers
 from matome.records import Article, Citation, Stage, Written, WrittenSentence
-from matome.textja import find_numbers, nfkc
+from matome.textja import nfkc
 from matome.write import attribution
 
 STAGE = Stage("verify", 1)

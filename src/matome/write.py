@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matome import textja
+from matome import numerals, textja
 from matome.records import Analysis, Article, Citation, Section, Stage, Written, WrittenSentence
 from matome.settings import WriterSettings
 
@@ -122,7 +122,7 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
     details = _mmr(cands, vecs, overview, settings.detail_sentences, all_idx, lam=0.6)
     details.sort(key=lambda i: _order(cands[i]))
     with_facts = {i for i, c in enumerate(cands)
-                  if len(c.text) <= 100 and textja.find_numbers(c.text)} - set(overview)
+                  if len(c.text) <= 100 and numerals.find_numbers(c.text)} - set(overview)
     # 要点 restate facts as bullets, but never a sentence already written above.
     said = {cands[i].text for i in [*overview, *details]}
     fresh = {i for i in (with_facts or all_idx - set(overview)) if cands[i].text not in said}
