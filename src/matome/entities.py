@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -53,6 +54,12 @@ _EN_STOP_WORDS = """
     Oct Nov Dec Foreign Minister Ministers President Secretary Prime
 """
 _EN_STOP = frozenset(_EN_STOP_WORDS.split())
+# Capitalised abbreviations that name things, not organisations.
+_ABBREVIATION_WORDS = """
+    CEO CFO COO CM TV PC IT AI CD DVD SNS GDP GNP FW GK MF DF OS PR NG OK ID SF IoT DX EV PCR USB
+    LED CPU GPU IC LNG LPG QR SDGs ESG IPO M&A PDF URL HP AM PM FM BS CS MVP BGM CG VR AR NFT
+"""
+_COMMON_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # A dateline: "ROME -" or "TOKYO (Kyodo) -" at the very start of an English report.
 _DATELINE = re.compile(r"^([A-Z]{3,}(?:\s+[A-Z]{3,})?)(?=\s*(?:\([^)]*\))?\s*[-\u2013\u2014])")
 # Country abbreviations used inside compounds (日米, 米中) and before offices (米国務省).
@@ -63,7 +70,7 @@ _OFFICE_AFTER_COUNTRY = ("国務", "政府", "大統領", "国防", "財務", "�
                          "外相", "首相", "当局", "紙")
 
 # 岡山県倉敷市: a prefecture and a city written as one word are two places.
-_PREF_CITY = re.compile(r"^(.{1,3}?[都道府県])(.{1,6}[市区町村郡])$")
+_PREF_CITY = re.compile(r"^(北海道|東京都|京都府|大阪府|.{2,3}県)(.{1,6}[市区町村郡])$")
 # Words that read as a person's name before a title but are not one (同社社長, 副社長).
 _NOT_A_NAME = frozenset({"同社", "同省", "同庁", "同国", "同市", "同県", "当社", "副", "前", "元",
                          "新", "次期", "現"})
@@ -75,7 +82,17 @@ _ORG_HEADS = frozenset({"海運", "銀行", "電機", "商事", "物産", "工�
 # Compounds that end like an organisation but name a kind of thing, not one body.
 _GENERIC_ORGS = frozenset({"地方銀行", "中央銀行", "民間銀行", "都市銀行", "大手銀行", "地元銀行",
                            "国立大学", "私立大学", "労働組合", "地方議会", "政党", "野党", "与党",
-                           "各省庁", "関係省庁", "中央省庁"})
+                           "各省庁", "関係省庁", "中央省庁", "官庁", "省庁", "官公庁", "各省",
+                           "教育機関", "金融機関", "医療機関", "行政機関", "研究機関", "報道機関",
+                           "入党", "離党", "結党", "解党", "与野党", "各党", "新党", "自動車",
+                           "同省", "同庁", "同社", "同党", "新聞", "放送", "通信"})
+# Era names are dates, not organisations (Sudachi tags 昭和 as a proper noun).
+_ERAS = frozenset({"明治", "大正", "昭和", "平成", "令和", "慶長", "天正", "元禄", "江戸", "享保",
+                   "寛永", "天保", "安政", "慶応", "文化", "文政"})
+# Honorifics that follow common nouns as readily as names (患者さん, モデルさん).
+_SOFT_HONORIFICS = frozenset({"さん", "様", "殿", "さま", "ちゃん", "くん", "君"})
+# Counters and other one-kanji words that start no company name (この年ホンダは).
+_NOT_NAME_KANJI = frozenset("年月日時分同各全諸本当前元新旧")
 _HAN = re.compile(r"^[\u4e00-\u9fff々]+$")
 _KATA = re.compile(r"^[\u30a0-\u30ffー]+$")
 
@@ -90,12 +107,32 @@ def strip_title(name: str) -> str:
 
 
 def fold(name: str) -> str:
-    """A key that spelling variants share: ベッセント and ベセント, G７ and g7."""
-    key = nfkc(name).strip().lower()
+    """A key that spelling variants share: ベッセント and ベセント, G７ and g7.
+
+    Also folds the long-vowel mark's look-alikes (ヒュ－ズ with a dash) and
+    kana iteration marks (いすゞ = いすず, バヽ = ババ).
+    """
+    key = _expand_iteration(nfkc(name).strip().lower())
     for a, b in _V_SOUNDS:
         key = key.replace(a, b)
+    key = _DASHES.sub("", key)
     key = key.replace("ッ", "").replace("ー", "").replace("・", "").replace(" ", "")
     return key.translate(_SMALL)
+
+
+_DASHES = re.compile(r"(?<=[\u30a0-\u30ff])[-‐‑–—―−－~〜～](?=[\u30a0-\u30ff]|$)")
+
+
+def _expand_iteration(text: str) -> str:
+    out: list[str] = []
+    for c in text:
+        if c in "ゝヽ" and out:
+            out.append(out[-1])
+        elif c in "ゞヾ" and out:
+            out.append(unicodedata.normalize("NFC", out[-1] + "\u3099"))
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 @dataclass
@@ -147,7 +184,15 @@ def find_mentions(text: str, tokens: list[Token], gazetteer: Gazetteer) -> list[
         name = entry.name if entry else city
         cands.append(Mention(fold(name), name, "place", d.group(1), d.start(1), d.end(1),
                              names.sound_of_latin(city)))
+    starts = {t.start for t in tokens}
+    ends = {t.end for t in tokens}
     for start, end, entry, surface in gazetteer.find(text):
+        # A Japanese name must begin and end on word boundaries: インド is not
+        # in ウインドウ, nor 日本 in 東日本大震災. (Text past Sudachi's size
+        # limit has no tokens; there the literal match stands.)
+        if not surface.isascii() and tokens and start < tokens[-1].end and not (
+                start in starts and end in ends):
+            continue
         cands.append(Mention(fold(entry.name), entry.name, entry.kind, surface, start, end))
     for d in _ALIAS_DEF.finditer(text):
         long_form, short = d.group(1), d.group(2)
@@ -177,12 +222,17 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
             continue
         nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
         prev = tokens[i - 1].surface if i > 0 else "。"
+        if t.pos[1] == "固有名詞" and t.surface in _ERAS:
+            i += 1
+            continue
         if t.pos[1] == "固有名詞":
             j = i + 1
             if t.pos[2] == "人名":
+                # マルコ・バレンティ is one name; 羽田孜・杉山憲夫 is a list of two.
                 while j < len(tokens) and (tokens[j].pos[2] == "人名" or (
                         tokens[j].surface == "・" and j + 1 < len(tokens)
-                        and tokens[j + 1].pos[2] == "人名")):
+                        and tokens[j + 1].pos[2] == "人名" and _KATA.match(tokens[j - 1].surface)
+                        and _KATA.match(tokens[j + 1].surface))):
                     j += 1
             if t.pos[2] == "地名" and prev == "立":  # 市立中央図書館: part of a facility name
                 i = j
@@ -214,18 +264,21 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
             continue
         after_country = tokens[i + 2].surface if nxt in _COUNTRY_CHARS and i + 2 < len(tokens) else ""
         if t.pos[0] == "名詞" and _KATAKANA.match(t.surface) and len(t.surface) >= 3 and (
-            _TITLE_RE.search(nxt) or nxt in {"国務", "財務", "国防", "氏"}
+            (_TITLE_RE.search(nxt) and nxt not in _SOFT_HONORIFICS)
+            or nxt in {"国務", "財務", "国防", "氏"}
             or after_country.startswith(("国務", "財務", "国防", "商務")) or _TITLE_RE.search(after_country)
         ):
             out.append(_mention(t.surface, "person", t.start, t.end,
                                 sound=names.sound_of_readings([t.reading])))
         elif (t.pos[0] == "名詞" and _HAN.match(t.surface) and 2 <= len(t.surface) <= 3
               and t.surface not in _NOT_A_NAME and _TITLE_RE.fullmatch(nxt)
+              and nxt not in _SOFT_HONORIFICS and nxt != "氏"
               and prev in {"の", "は", "、", "。", "が", "と"} and t.pos[1] != "固有名詞"):
             # 同社の早瀬社長: a surname Sudachi does not know, told by the title after it.
             out.append(_mention(t.surface, "person", t.start, t.end))
         elif t.pos[0] == "名詞" and _ORG_SUFFIX.match(t.surface) and not t.surface[0].isdigit() \
-                and t.surface not in _GENERIC_ORGS:
+                and t.surface not in _GENERIC_ORGS and t.pos[2] != "サ変可能" \
+                and t.surface[0] not in "各同諸全両":
             out.append(_mention(t.surface, "organization", t.start, t.end))
         elif t.surface in _COUNTRY_CHARS and nxt.startswith(_OFFICE_AFTER_COUNTRY):
             out.append(_mention(_COUNTRY_CHARS[t.surface], "place", t.start, t.end, t.surface))
@@ -266,7 +319,8 @@ def _unknown_company(tokens: list[Token], i: int) -> int:
     """
     j = i
     while j < len(tokens) and len(tokens[j].surface) == 1 and _HAN.match(tokens[j].surface) \
-            and tokens[j].pos[0] in {"名詞", "接尾辞", "接頭辞"}:
+            and tokens[j].pos[0] in {"名詞", "接尾辞", "接頭辞"} and tokens[j].pos[2] != "助数詞可能" \
+            and not (j == i and tokens[j].surface in _NOT_NAME_KANJI):
         j += 1
     if j == i or j - i > 3 or j >= len(tokens):
         return i
@@ -300,6 +354,8 @@ def _latin_mentions(text: str) -> list[Mention]:
         start = m.start() + raw.index(name.split()[0])
         if person:
             kind = "person"
+        elif name in _COMMON_ABBREVIATIONS:
+            kind = "other"
         elif name.isupper() or any(c.isdigit() for c in name):
             kind = "organization"
         else:
