@@ -44,7 +44,7 @@ def _matome_first(text: str) -> dict[str, str | None] | None:
     if not found:
         return None
     e = found[0]
-    return {"value": e.value, "mod": e.mod, "text": e.text}
+    return {"value": e.value, "mod": e.mod, "text": e.text, "freq": e.freq, "quant": e.quant}
 
 
 def _timex_parser(reference: datetime | None = None) -> Any:
@@ -60,11 +60,13 @@ def _timex_first(parser: Any, text: str) -> dict[str, str | None] | None:
     if not found:
         return None
     t = found[0]
-    return {"value": t.value, "mod": getattr(t, "mod", None), "text": t.text}
+    return {"value": t.value, "mod": getattr(t, "mod", None), "text": t.text,
+            "freq": getattr(t, "freq", None), "quant": getattr(t, "quant", None)}
 
 
 def tagger_cases(console: Console) -> None:
-    rows = [r for r in _jsonl(EVAL / "tagger_cases.jsonl") if r["attr"] in {"value", "mod"}]
+    rows = [r for r in _jsonl(EVAL / "tagger_cases.jsonl")
+            if r["attr"] in {"value", "mod", "freq", "quant"}]
     parser = _timex_parser()
     score: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     misses: list[str] = []

@@ -10,7 +10,7 @@ import numpy as np
 from matome import embed, entities, numerals, temporal, textja
 from matome.records import Analysis, Article, Stage
 
-STAGE = Stage("analyze", 4)
+STAGE = Stage("analyze", 5)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
 HEAD_SENTENCES = 3  # the lead: where a report says what happened
 

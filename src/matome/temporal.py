@@ -105,6 +105,18 @@ _SPAN = re.compile(
     r"(?P<q>ほど|近く|余り|あまり|以上|前後|くらい|ぐらい|ばかり)?"
     r"(?P<dir>前|まえ|後|ぶり|目|来|以内|もの間|間)?"
 )
+# Frequencies: 毎月, 週3日, 年に1回, 3日おき (TIMEX3 SET: a period, and how often in it).
+_SET = re.compile(
+    r"毎(?P<each>時間|年|月|週|日|時|分|秒)"
+    r"|(?P<n>\d+(?:\.\d+)?)(?P<u>年|カ月|ヶ月|か月|週間|週|日|時間|分|秒)(?P<q>おき|ごと|毎)"
+    # 年1回, 週3日, 年に1ヶ月 — never right after a digit (2021年7月 is a date)
+    r"|(?<![\d.])(?P<pu>年|月|週|日)(?P<ni>に)?(?P<k>\d+(?:\.\d+)?)"
+    r"(?P<ku>回|度|カ月|ヶ月|か月|週間|日|時間|分|月)"
+    # 1日1時間, 3日に1回
+    r"|(?<![\d.])(?P<pn>\d+)日(?P<ni2>に)?(?P<k2>\d+)(?P<ku2>回|度|時間|分)"
+)
+_SET_UNIT = {"年": ("Y", 1), "月": ("M", 1), "週": ("W", 1), "日": ("D", 1), "時": ("H", 1),
+             "時間": ("H", 1), "分": ("MIN", 1), "秒": ("S", 1)}
 _UNIT_CODE = {"世紀": ("Y", 100), "年": ("Y", 1), "カ月": ("M", 1), "ヶ月": ("M", 1),
               "か月": ("M", 1), "ケ月": ("M", 1), "箇月": ("M", 1), "週間": ("W", 1),
               "週": ("W", 1), "日": ("D", 1), "時間": ("H", 1), "分": ("MIN", 1), "秒": ("S", 1)}
@@ -119,12 +131,14 @@ class TimeExpr:
     start: int
     end: int
     text: str
-    kind: str            # date | time | duration | relative | fiscal | season | quarter
+    kind: str            # date | time | duration | relative | fiscal | season | quarter | set
     value: str           # TIMEX3 style, unresolved: 2026-02-12, XXXX-07-18, T20-XX-XX, P3D, FY2026
     mod: str | None = None
     resolved: str | None = None  # against the reference: 2026-02-12, 2026-01-12T20:00-05:00, 2025
     day: date | None = None      # the calendar day meant, when one is
     tz: str | None = None
+    freq: str | None = None   # for a set: how often in the period (1X, P3D)
+    quant: str | None = None  # for a set: EACH (毎月) or EVERY (3日おき)
 
 
 def find_times(text: str, ref: datetime | None = None) -> list[TimeExpr]:
@@ -152,8 +166,8 @@ def find_dates(text: str, published: datetime | None) -> list[tuple[int, int, da
 
 # --- scanning ----------------------------------------------------------------
 
-_ORDER = [("fiscal", _FISCAL), ("season", _SEASON), ("quarter", _QUARTER), ("named", _NAMED_RE),
-          ("date", _DATE), ("time", _TIME), ("span", _SPAN), ("weekday", _WEEKDAY_ONLY)]
+_ORDER = [("set", _SET), ("fiscal", _FISCAL), ("season", _SEASON), ("quarter", _QUARTER),
+          ("named", _NAMED_RE), ("date", _DATE), ("time", _TIME), ("span", _SPAN), ("weekday", _WEEKDAY_ONLY)]
 
 
 def _scan(norm: str) -> list[tuple[int, int, str, re.Match[str]]]:
@@ -191,6 +205,9 @@ def _meaningful(kind: str, m: re.Match[str]) -> bool:
         day = m.group("ed") or m.group("ed2") or m.group("d") or m.group("sd") \
             or m.group("d2") or m.group("d3") or m.group("d4")
         return not ((month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31))
+    if kind == "set" and m.group("ku") == "月":
+        return m.group("ni") is not None  # 年に1月; 年7月 is a date's tail
+
     if kind == "time":
         h = m.group("h") or m.group("h2")
         return h is not None and int(h) <= 30
@@ -214,7 +231,7 @@ class _Context:
 
 
 def _build(kind: str, m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr | None:
-    builder = {"date": _date, "time": _time, "span": _span, "named": _named, "fiscal": _fiscal,
+    builder = {"set": _set, "date": _date, "time": _time, "span": _span, "named": _named, "fiscal": _fiscal,
                "season": _season, "quarter": _quarter, "weekday": _weekday}[kind]
     return builder(m, norm, ctx)
 
@@ -354,6 +371,26 @@ def _span(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr:
         if unit == "D":
             expr.day = day
     return expr
+
+
+def _set(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr:
+    g = m.groupdict()
+    if g["each"]:
+        unit, _ = _SET_UNIT[g["each"]]
+        return TimeExpr(0, 0, "", "set", _duration(1, unit), quant="EACH")
+    if g["n"]:
+        unit, mult = _UNIT_CODE[g["u"]]
+        return TimeExpr(0, 0, "", "set", _duration(float(g["n"]) * mult, unit), quant="EVERY")
+    if g["pn"]:
+        period, k, ku = _duration(float(g["pn"]), "D"), float(g["k2"]), g["ku2"]
+    else:
+        period, k, ku = _duration(1, _SET_UNIT[g["pu"]][0]), float(g["k"]), g["ku"]
+    if ku in {"回", "度"}:
+        freq = f"{k:g}X"
+    else:
+        code, mult = _UNIT_CODE.get(ku, _UNIT_CODE["カ月"])  # 年に1月: one month a year
+        freq = _duration(k * mult, code)
+    return TimeExpr(0, 0, "", "set", period, freq=freq)
 
 
 def _duration(n: float, unit: str) -> str:
