@@ -105,6 +105,18 @@ def test_theme_pages_list_exactly_their_stories(demo_catalog):
             assert tag.id in by_name[want["parent"]].children
 
 
+def test_developing_situations_form_storylines(demo_catalog):
+    """The week-apart look-alikes are two stories of one storyline, the later following the earlier."""
+    event_of = {u: e["id"] for e in demo_expected()["events"] for u in e["urls"]}
+    story_event = {s.id: event_of[s.articles[0].url] for s in demo_catalog.stories}
+    links = {(story_event[s.follows], story_event[s.id]) for s in demo_catalog.stories if s.follows}
+    assert links == {("jpus-call-0115", "jpus-call-0122"), ("g7-fm-0203", "g7-fm-0210")}
+    for s in demo_catalog.stories:
+        if s.follows:
+            assert s.storyline == demo_catalog.story(s.follows).storyline
+    assert len({s.storyline for s in demo_catalog.stories}) == len(demo_catalog.stories) - 2
+
+
 def test_running_again_changes_nothing(demo_db, tmp_path):
     copy = tmp_path / "again.db"
     shutil.copy(demo_db, copy)

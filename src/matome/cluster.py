@@ -19,6 +19,7 @@ seed article, so they stay stable as late reports join.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,7 +29,7 @@ import numpy as np
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
 
-STAGE = Stage("cluster", 2)
+STAGE = Stage("cluster", 3)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -134,43 +135,170 @@ def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
             "entities": round(ent, 4), "day_penalty": penalty, "score": round(total, 4)}
 
 
+@dataclass
+class Assignment:
+    """Where one article went, and why."""
+
+    story: str
+    evidence: dict[str, float]
+    new: bool
+    storyline: str | None = None   # set for a new story: the storyline it continues or starts
+    follows: str | None = None     # the earlier story it develops (続報), if any
+
+
+@dataclass
+class _Recent:
+    """What storyline linking keeps of a story after it left the join window."""
+
+    embedding: np.ndarray
+    entities: frozenset[str]
+    langs: frozenset[str]
+    last: datetime | None
+    storyline: str
+
+
 class Clusterer:
-    """Online assignment over the stories already made."""
+    """Online assignment, with cost bounded by the news rate, not the archive.
+
+    Only stories active within ``window_days`` of the newest article seen
+    are kept; older ones leave memory (they stay in the store). Candidates
+    for an article are the ``candidates`` nearest active stories by e5
+    cosine plus those sharing a canonical entity (an inverted index), so an
+    archive of years costs what one week costs. Stories that left the join
+    window stay a while longer (``storyline_days``) in a light form, to link
+    later stories of the same developing situation into a storyline.
+    """
 
     def __init__(self, cfg: ClusterSettings) -> None:
         self.cfg = cfg
         self.stories: dict[str, StoryState] = {}
+        self.storyline_of: dict[str, str] = {}
+        self._by_entity: dict[str, set[str]] = {}
+        self._expiry: list[tuple[datetime, str]] = []
+        self._recent: dict[str, _Recent] = {}
+        self._recent_expiry: list[tuple[datetime, str]] = []
+        self.watermark: datetime | None = None
 
-    def restore(self, story: str, f: Features) -> None:
-        self.stories.setdefault(story, StoryState(story)).add(f)
+    # --- state ------------------------------------------------------------
 
-    def _active(self, f: Features) -> list[StoryState]:
+    def restore(self, story: str, f: Features, storyline: str | None = None) -> None:
+        self._advance(f.published)
+        state = self.stories.get(story)
+        if state is None:
+            state = self.stories[story] = StoryState(story)
+        self._add(state, f)
+        self.storyline_of.setdefault(story, storyline or storyline_id(story))
+
+    def _add(self, state: StoryState, f: Features) -> None:
+        state.add(f)
+        for k in f.entities:
+            self._by_entity.setdefault(k, set()).add(state.id)
+        if state.last is not None:
+            heapq.heappush(self._expiry, (state.last, state.id))
+
+    def _advance(self, published: datetime | None) -> None:
+        """Move the watermark forward and let stories past the window go."""
+        if published is None or (self.watermark is not None and published <= self.watermark):
+            return
+        self.watermark = published
+        horizon = published - timedelta(days=self.cfg.window_days)
+        while self._expiry and self._expiry[0][0] < horizon:
+            last, sid = heapq.heappop(self._expiry)
+            state = self.stories.get(sid)
+            if state is None or (state.last is not None and state.last > last):
+                continue  # a stale heap entry: the story grew since
+            self._retire(state)
+        far = published - timedelta(days=self.cfg.storyline_days)
+        while self._recent_expiry and self._recent_expiry[0][0] < far:
+            _, sid = heapq.heappop(self._recent_expiry)
+            self._recent.pop(sid, None)
+
+    def _retire(self, state: StoryState) -> None:
+        del self.stories[state.id]
+        for k in state.entities:
+            ids = self._by_entity.get(k)
+            if ids is not None:
+                ids.discard(state.id)
+                if not ids:
+                    del self._by_entity[k]
+        if state.last is not None and state.embedding_sum is not None:
+            self._recent[state.id] = _Recent(
+                state.centroid(), frozenset(k for k, _ in state.entities.most_common(12)),
+                frozenset(state.langs), state.last, self.storyline_of.get(state.id, state.id))
+            heapq.heappush(self._recent_expiry, (state.last, state.id))
+
+    # --- assignment -------------------------------------------------------
+
+    def _candidates(self, f: Features) -> list[StoryState]:
+        states = [s for s in self.stories.values()
+                  if len(s.members) < self.cfg.max_story_articles]
+        if len(states) <= self.cfg.candidates:
+            return sorted(states, key=lambda s: s.id)
+        ids = [s.id for s in states]
+        matrix = np.stack([s.centroid() for s in states])
+        sims = matrix @ f.embedding
+        top = np.argsort(-sims, kind="stable")[: self.cfg.candidates]
+        chosen = {ids[int(i)] for i in top}
+        for k in f.entities:  # the inverted index: stories that share an entity
+            chosen.update(i for i in self._by_entity.get(k, ()) if i in self.stories)
+        return [self.stories[i] for i in sorted(chosen)
+                if len(self.stories[i].members) < self.cfg.max_story_articles]
+
+    def _in_window(self, f: Features, s: StoryState) -> bool:
+        if not (f.published and s.first and s.last):
+            return True
         window = timedelta(days=self.cfg.window_days)
-        out = []
-        for s in self.stories.values():
-            if len(s.members) >= self.cfg.max_story_articles:
-                continue
-            if f.published and s.last and s.first and not (
-                s.first - window <= f.published <= s.last + window
-            ):
-                continue
-            out.append(s)
-        return out
+        return s.first - window <= f.published <= s.last + window
 
-    def assign(self, f: Features) -> tuple[str, dict[str, float], bool]:
-        """(story id, evidence, is_new) for one article; updates the state."""
+    def assign(self, f: Features) -> Assignment:
+        """Join the best story within the window, or start one; updates the state."""
+        self._advance(f.published)
         best: StoryState | None = None
         best_ev: dict[str, float] = {}
-        for s in self._active(f):
+        for s in self._candidates(f):
+            if not self._in_window(f, s):
+                continue
             ev = score(f, s, self.cfg)
             if ev["score"] >= self.cfg.threshold and (best is None or ev["score"] > best_ev["score"]
                                                       or (ev["score"] == best_ev["score"]
                                                           and s.id < best.id)):
                 best, best_ev = s, ev
-        if best is None:
-            sid = story_id(f.article_id)
-            self.stories[sid] = StoryState(sid)
-            self.stories[sid].add(f)
-            return sid, {"score": 1.0, "seed": 1.0}, True
-        best.add(f)
-        return best.id, best_ev, False
+        if best is not None:
+            self._add(best, f)
+            return Assignment(best.id, best_ev, False)
+        sid = story_id(f.article_id)
+        follows = self._storyline_link(f)
+        storyline = self.storyline_of.get(follows, None) if follows else None
+        if follows and storyline is None and follows in self._recent:
+            storyline = self._recent[follows].storyline
+        storyline = storyline or storyline_id(sid)
+        self.stories[sid] = StoryState(sid)
+        self.storyline_of[sid] = storyline
+        self._add(self.stories[sid], f)
+        return Assignment(sid, {"score": 1.0, "seed": 1.0}, True, storyline, follows)
+
+    def _storyline_link(self, f: Features) -> str | None:
+        """The earlier story this new one develops: same actors, related text, a different event.
+
+        Scored like joining but on entities and embedding only, against active
+        stories and those that left the window within ``storyline_days``.
+        """
+        best, best_score = None, self.cfg.storyline_threshold
+        pool: list[tuple[str, np.ndarray, frozenset[str], frozenset[str]]] = [
+            (s.id, s.centroid(), frozenset(s.entities), frozenset(s.langs))
+            for s in self.stories.values() if s.embedding_sum is not None]
+        pool += [(sid, r.embedding, r.entities, r.langs) for sid, r in self._recent.items()]
+        for sid, centroid, ents, langs in sorted(pool, key=lambda p: p[0]):
+            if not ents or not f.entities:
+                continue
+            floor = self.cfg.embedding_floor if f.lang in langs else self.cfg.cross_lingual_floor
+            emb = max(0.0, (float(f.embedding @ centroid) - floor) / (1.0 - floor))
+            ent = len(f.entities & ents) / min(len(f.entities), len(ents))
+            value = 0.5 * emb + 0.5 * ent
+            if value > best_score:
+                best, best_score = sid, value
+        return best
+
+
+def storyline_id(story: str) -> str:
+    return "l" + story[1:]

@@ -29,6 +29,9 @@ class StoryView:
     written: dict[str, Written]
     tags: list[dict[str, str]] = field(default_factory=list)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    storyline: str | None = None
+    follows: str | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
 
     @property
     def brief(self) -> Written | None:
@@ -89,9 +92,13 @@ def load(store: Store) -> Catalog:
         evidence.setdefault(m["story_id"], {})[m["article_id"]] = {"role": m["role"],
                                                                    **m["evidence"]}
         story_of[m["article_id"]] = m["story_id"]
+    rows = {r["id"]: r for r in store.stories()}
     stories = {
         sid: StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
-                       evidence=evidence.get(sid, {}))
+                       evidence=evidence.get(sid, {}),
+                       storyline=(rows.get(sid) or {}).get("storyline") or "l" + sid[1:],
+                       follows=(rows.get(sid) or {}).get("follows"),
+                       flags=dict((rows.get(sid) or {}).get("flags") or {}))
         for sid, arts in everything.items()
     }
     by_tag: dict[str, list[StoryView]] = {}
@@ -139,7 +146,8 @@ def story_json(s: StoryView, *, evidence: bool = False) -> dict[str, Any]:
         }
     out: dict[str, Any] = {
         "id": s.id,
-        "storyline": "l" + s.id[1:],
+        "storyline": s.storyline,
+        "follows": s.follows,
         "headline": s.headline,
         "first_published": iso(s.first_published),
         "last_published": iso(s.last_published),

@@ -192,18 +192,23 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         return cluster.features(a, an, vec, res.resolve(an.mentions))
 
     assigned = {m["article_id"]: m["story_id"] for m in members}
-    for m in members:
+    storylines = {r["id"]: r["storyline"] for r in store.stories()}
+    for m in members:  # replayed in the order they were made: the same state as then
         if m["role"] == "member" and m["article_id"] in by_id and m["article_id"] in analyses:
-            clusterer.restore(m["story_id"], feats(by_id[m["article_id"]]))
+            clusterer.restore(m["story_id"], feats(by_id[m["article_id"]]),
+                              storylines.get(m["story_id"]))
     seq = max((m["seq"] for m in members), default=0)
     pending = [a for a in articles if a.id not in assigned and a.id in analyses
                and a.id in dup_of and dup_of[a.id] is None]
     progress.start("cluster", len(pending))
     for n, a in enumerate(pending, start=1):
-        sid, evidence, new = clusterer.assign(feats(a))
+        got = clusterer.assign(feats(a))
         seq += 1
-        store.put_membership(a.id, sid, "member", seq, evidence, cluster.STAGE.tag, new_story=new)
-        assigned[a.id] = sid
+        store.put_membership(a.id, got.story, "member", seq, got.evidence, cluster.STAGE.tag,
+                             new_story=got.new, storyline=got.storyline, follows=got.follows)
+        if len(clusterer.stories[got.story].members) >= settings.cluster.max_story_articles:
+            store.flag_story(got.story, "capped")  # later reports of it start a new story
+        assigned[a.id] = got.story
         progress.advance()
         _checkpoint("cluster", n)
     for a in articles:  # copies join their original's story

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -181,8 +181,11 @@ class Site:
             "creativeWorkStatus": "AI-organised from cited reports",
             "provenance": b.provenance if b else None,
         }
+        timeline = sorted((s for s in self.cat.stories if s.storyline == story.storyline),
+                          key=lambda s: (s.first_published or datetime.min.replace(tzinfo=UTC),
+                                         s.id))
         return self._render("story.html", "../", story=story, cite=cite, jsonld=jsonld,
-                            coverage=Markup(coverage_svg(story)))
+                            coverage=Markup(coverage_svg(story)), timeline=timeline)
 
     def build(self, out: Path) -> int:
         """Write every page into ``out``, replacing it atomically. Returns the page count."""

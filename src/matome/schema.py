@@ -98,6 +98,8 @@ stories = Table(
     Column("id", String(64), primary_key=True),
     Column("seed_article", String(200), nullable=False),
     Column("flags", JSON, nullable=False),
+    Column("storyline", String(64)),  # migration 0003: the developing situation it belongs to
+    Column("follows", String(64)),    # migration 0003: the earlier story it develops (続報)
 )
 
 memberships = Table(

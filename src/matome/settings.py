@@ -66,6 +66,13 @@ class ClusterSettings:
         0.75, "e5 cosine mapped to 0 when the article and the story differ in language.")
     event_day_penalty: float = _opt(0.3, "Subtracted when both sides name different event days.")
     max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
+    candidates: int = _opt(
+        16, "Nearest active stories (by e5 cosine) scored for each article, besides those "
+            "sharing an entity.")
+    storyline_days: float = _opt(
+        30.0, "A new story may continue the storyline of one that ended this many days before.")
+    storyline_threshold: float = _opt(
+        0.5, "Minimum half-embedding, half-entity score for a new story to continue a storyline.")
 
 
 @dataclass

@@ -269,15 +269,24 @@ class Store:
             return [dict(r) for r in conn.execute(select(t.stories)).mappings()]
 
     def put_membership(self, article_id: str, story_id: str, role: str, seq: int,
-                       evidence: dict[str, Any], stage_tag: str, *, new_story: bool) -> None:
+                       evidence: dict[str, Any], stage_tag: str, *, new_story: bool,
+                       storyline: str | None = None, follows: str | None = None) -> None:
         with self.tx() as conn:
             if new_story:
                 conn.execute(insert(t.stories).values(id=story_id, seed_article=article_id,
-                                                      flags={}))
+                                                      flags={}, storyline=storyline,
+                                                      follows=follows))
             conn.execute(delete(t.memberships).where(t.memberships.c.article_id == article_id))
             conn.execute(insert(t.memberships).values(
                 article_id=article_id, story_id=story_id, role=role, seq=seq,
                 evidence=evidence, stage=stage_tag))
+
+    def flag_story(self, story_id: str, flag: str) -> None:
+        with self.tx() as conn:
+            row = conn.execute(select(t.stories.c.flags).where(t.stories.c.id == story_id)).first()
+            if row is not None and flag not in (row.flags or {}):
+                conn.execute(update(t.stories).where(t.stories.c.id == story_id)
+                             .values(flags={**(row.flags or {}), flag: True}))
 
     def reset_stories(self) -> None:
         """Forget every grouping (a new cluster stage version regroups from scratch)."""
