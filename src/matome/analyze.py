@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from matome import embed, entities, numerals, temporal, textja
 from matome.records import Analysis, Article, Stage
 
-STAGE = Stage("analyze", 5)
+STAGE = Stage("analyze", 7)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
 HEAD_SENTENCES = 3  # the lead: where a report says what happened
 
@@ -31,8 +32,7 @@ def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
     mentions = entities.resolve_surnames(entities.find_mentions(text, tokens, gaz))
     lead_end = sentences[min(1, len(sentences) - 1)].end if sentences else 0
     times = temporal.find_times(text, article.published)
-    days = [e.day.isoformat() for e in times
-            if e.kind == "date" and e.day is not None and e.start < lead_end]
+    days = event_day(times, lead_end, article.published)
     quantities = numerals.find_quantities(text)
     head_end = sentences[min(HEAD_SENTENCES, len(sentences)) - 1].end if sentences else 0
     head_tokens = textja.tokenize(article.title) + [t for t in tokens if t.end <= head_end]
@@ -52,6 +52,21 @@ def _time_json(e: temporal.TimeExpr) -> dict[str, object]:
     data = asdict(e)
     data["day"] = e.day.isoformat() if e.day else None
     return data
+
+
+def event_day(times: list[temporal.TimeExpr], lead_end: int,
+              published: datetime | None) -> list[str]:
+    """The day the report's event happened: the latest day its lead names, not after publication.
+
+    Earlier days in a lead are usually background (「12日の地震に続き14日夜…」,
+    「1月29日の判決を不服として10日控訴」); later ones are plans (「3月1日から
+    発動」), which would tie a preview to the meeting it announces. A day
+    after publication is allowed for time zones (米東部時間5日 = 日本時間6日).
+    """
+    limit = (published + timedelta(days=1)).date() if published else None
+    days = [e.day for e in times if e.kind in {"date", "relative"} and e.day is not None
+            and e.start < lead_end and (limit is None or e.day <= limit)]
+    return [max(days).isoformat()] if days else []
 
 
 def embedding_text(article: Article, analysis: Analysis) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
 
-STAGE = Stage("cluster", 3)
+STAGE = Stage("cluster", 4)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -67,7 +67,7 @@ class StoryState:
     embedding_sum: np.ndarray | None = None
     lemmas: Counter[str] = field(default_factory=Counter)
     entities: Counter[str] = field(default_factory=Counter)
-    event_days: set[date] = field(default_factory=set)
+    day_counts: Counter[date] = field(default_factory=Counter)
     first: datetime | None = None
     last: datetime | None = None
 
@@ -78,10 +78,18 @@ class StoryState:
             else self.embedding_sum + f.embedding
         self.lemmas.update(f.lemmas)
         self.entities.update(f.entities)
-        self.event_days |= f.event_days
+        self.day_counts.update(f.event_days)
         if f.published:
             self.first = min(self.first or f.published, f.published)
             self.last = max(self.last or f.published, f.published)
+
+    @property
+    def event_days(self) -> set[date]:
+        """The days most of its reports name: one stray report does not move the event."""
+        if not self.day_counts:
+            return set()
+        top = max(self.day_counts.values())
+        return {d for d, c in self.day_counts.items() if c * 2 >= top}
 
     def centroid(self) -> np.ndarray:
         assert self.embedding_sum is not None
@@ -124,15 +132,18 @@ def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
         # not negative, so the other two carry the whole score.
         lex, lexical_weight = 0.0, 0.0
     scale = weights / (weights - cfg.weight_lexical + lexical_weight)
-    penalty = 0.0
-    if f.event_days and s.event_days and not any(
-        abs((a - b).days) <= 1 for a in f.event_days for b in s.event_days
-    ):
-        penalty = cfg.event_day_penalty
+    penalty = bonus = 0.0
+    if f.event_days and s.event_days:
+        gaps = [abs((a - b).days) for a in f.event_days for b in s.event_days]
+        if min(gaps) == 0:
+            bonus = cfg.event_day_bonus  # both name the same day: strong evidence of one event
+        elif min(gaps) > 1:
+            penalty = cfg.event_day_penalty
     total = scale * (cfg.weight_embedding * emb + lexical_weight * lex
-                     + cfg.weight_entities * ent) - penalty
+                     + cfg.weight_entities * ent) + bonus - penalty
     return {"cosine": round(cos, 4), "embedding": round(emb, 4), "lexical": round(lex, 4),
-            "entities": round(ent, 4), "day_penalty": penalty, "score": round(total, 4)}
+            "entities": round(ent, 4), "day_bonus": bonus, "day_penalty": penalty,
+            "score": round(total, 4)}
 
 
 @dataclass
@@ -176,8 +187,16 @@ class Clusterer:
         self._by_entity: dict[str, set[str]] = {}
         self._expiry: list[tuple[datetime, str]] = []
         self._recent: dict[str, _Recent] = {}
+        self._recent_by_entity: dict[str, set[str]] = {}
         self._recent_expiry: list[tuple[datetime, str]] = []
         self.watermark: datetime | None = None
+        # Active centroids, one row per story, updated in place as stories
+        # grow: the vector search over the window is one matrix product.
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._live = np.zeros(0, dtype=bool)
+        self._slot: dict[str, int] = {}
+        self._slot_story: list[str] = []
+        self._free: list[int] = []
 
     # --- state ------------------------------------------------------------
 
@@ -195,6 +214,31 @@ class Clusterer:
             self._by_entity.setdefault(k, set()).add(state.id)
         if state.last is not None:
             heapq.heappush(self._expiry, (state.last, state.id))
+        self._place(state)
+
+    def _place(self, state: StoryState) -> None:
+        """Write the story's centroid into its row of the active matrix."""
+        centroid = state.centroid().astype(np.float32)
+        slot = self._slot.get(state.id)
+        if slot is None:
+            if not self._free:
+                self._grow(centroid.shape[0])
+            slot = self._free.pop()
+            self._slot[state.id] = slot
+            self._slot_story[slot] = state.id
+        self._matrix[slot] = centroid
+        self._live[slot] = len(state.members) < self.cfg.max_story_articles
+
+    def _grow(self, dim: int) -> None:
+        old = self._matrix.shape[0]
+        new = max(64, old * 2)
+        matrix = np.zeros((new, dim), dtype=np.float32)
+        matrix[:old] = self._matrix if old else matrix[:0]
+        live = np.zeros(new, dtype=bool)
+        live[:old] = self._live
+        self._matrix, self._live = matrix, live
+        self._slot_story += [""] * (new - old)
+        self._free += list(range(new - 1, old - 1, -1))
 
     def _advance(self, published: datetime | None) -> None:
         """Move the watermark forward and let stories past the window go."""
@@ -211,10 +255,21 @@ class Clusterer:
         far = published - timedelta(days=self.cfg.storyline_days)
         while self._recent_expiry and self._recent_expiry[0][0] < far:
             _, sid = heapq.heappop(self._recent_expiry)
-            self._recent.pop(sid, None)
+            gone = self._recent.pop(sid, None)
+            for k in gone.entities if gone else ():
+                ids = self._recent_by_entity.get(k)
+                if ids is not None:
+                    ids.discard(sid)
+                    if not ids:
+                        del self._recent_by_entity[k]
 
     def _retire(self, state: StoryState) -> None:
         del self.stories[state.id]
+        slot = self._slot.pop(state.id, None)
+        if slot is not None:
+            self._live[slot] = False
+            self._slot_story[slot] = ""
+            self._free.append(slot)
         for k in state.entities:
             ids = self._by_entity.get(k)
             if ids is not None:
@@ -226,23 +281,30 @@ class Clusterer:
                 state.centroid(), frozenset(k for k, _ in state.entities.most_common(12)),
                 frozenset(state.langs), state.last, self.storyline_of.get(state.id, state.id))
             heapq.heappush(self._recent_expiry, (state.last, state.id))
+            for k in self._recent[state.id].entities:
+                self._recent_by_entity.setdefault(k, set()).add(state.id)
 
     # --- assignment -------------------------------------------------------
 
     def _candidates(self, f: Features) -> list[StoryState]:
-        states = [s for s in self.stories.values()
-                  if len(s.members) < self.cfg.max_story_articles]
-        if len(states) <= self.cfg.candidates:
-            return sorted(states, key=lambda s: s.id)
-        ids = [s.id for s in states]
-        matrix = np.stack([s.centroid() for s in states])
-        sims = matrix @ f.embedding
-        top = np.argsort(-sims, kind="stable")[: self.cfg.candidates]
-        chosen = {ids[int(i)] for i in top}
-        for k in f.entities:  # the inverted index: stories that share an entity
-            chosen.update(i for i in self._by_entity.get(k, ()) if i in self.stories)
+        n_live = int(self._live.sum())
+        if n_live == 0:
+            return []
+        if n_live <= self.cfg.candidates:
+            chosen = {self._slot_story[int(i)] for i in np.flatnonzero(self._live)}
+        else:
+            sims = self._matrix @ f.embedding.astype(np.float32)
+            sims[~self._live] = -np.inf
+            top = np.argpartition(-sims, self.cfg.candidates - 1)[: self.cfg.candidates]
+            chosen = {self._slot_story[int(i)] for i in top}
+        # The inverted index adds stories that share a rare entity; a common
+        # one (on hundreds of live stories) says too little to be worth it.
+        for k in f.entities:
+            ids = self._by_entity.get(k, ())
+            if len(ids) <= self.cfg.candidates:
+                chosen.update(ids)
         return [self.stories[i] for i in sorted(chosen)
-                if len(self.stories[i].members) < self.cfg.max_story_articles]
+                if i in self.stories and len(self.stories[i].members) < self.cfg.max_story_articles]
 
     def _in_window(self, f: Features, s: StoryState) -> bool:
         if not (f.published and s.first and s.last):
@@ -284,10 +346,22 @@ class Clusterer:
         stories and those that left the window within ``storyline_days``.
         """
         best, best_score = None, self.cfg.storyline_threshold
+        # Only stories that share an entity can reach the threshold: the
+        # inverted indexes give them without a scan.
+        live: set[str] = set()
+        old: set[str] = set()
+        cap = 4 * self.cfg.candidates  # an entity on more stories than this tells little
+        for k in f.entities:
+            if len(ids := self._by_entity.get(k, set())) <= cap:
+                live |= ids
+            if len(ids := self._recent_by_entity.get(k, set())) <= cap:
+                old |= ids
         pool: list[tuple[str, np.ndarray, frozenset[str], frozenset[str]]] = [
-            (s.id, s.centroid(), frozenset(s.entities), frozenset(s.langs))
-            for s in self.stories.values() if s.embedding_sum is not None]
-        pool += [(sid, r.embedding, r.entities, r.langs) for sid, r in self._recent.items()]
+            (sid, self.stories[sid].centroid(), frozenset(self.stories[sid].entities),
+             frozenset(self.stories[sid].langs))
+            for sid in live if sid in self.stories]
+        pool += [(sid, self._recent[sid].embedding, self._recent[sid].entities,
+                  self._recent[sid].langs) for sid in old if sid in self._recent]
         for sid, centroid, ents, langs in sorted(pool, key=lambda p: p[0]):
             if not ents or not f.entities:
                 continue

@@ -57,14 +57,16 @@ class DedupeSettings:
 @dataclass
 class ClusterSettings:
     window_days: float = _opt(4.0, "An article may join a story active within this many days.")
-    threshold: float = _opt(0.48, "Minimum combined score to join an existing story.")
-    weight_embedding: float = _opt(0.5, "Weight of the e5 embedding similarity.")
-    weight_lexical: float = _opt(0.25, "Weight of Sudachi lemma overlap.")
+    threshold: float = _opt(0.38, "Minimum combined score to join an existing story.")
+    weight_embedding: float = _opt(0.58, "Weight of the e5 embedding similarity.")
+    weight_lexical: float = _opt(0.17, "Weight of Sudachi lemma overlap.")
     weight_entities: float = _opt(0.25, "Weight of canonical entity overlap.")
     embedding_floor: float = _opt(0.80, "e5 cosine mapped to 0 (e5 cosines bunch near 1).")
     cross_lingual_floor: float = _opt(
         0.75, "e5 cosine mapped to 0 when the article and the story differ in language.")
-    event_day_penalty: float = _opt(0.3, "Subtracted when both sides name different event days.")
+    event_day_penalty: float = _opt(
+        0.5, "Subtracted when both sides name event days more than a day apart.")
+    event_day_bonus: float = _opt(0.08, "Added when both sides name the same event day.")
     max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
     candidates: int = _opt(
         16, "Nearest active stories (by e5 cosine) scored for each article, besides those "

@@ -120,8 +120,10 @@ _SET_UNIT = {"年": ("Y", 1), "月": ("M", 1), "週": ("W", 1), "日": ("D", 1),
 _UNIT_CODE = {"世紀": ("Y", 100), "年": ("Y", 1), "カ月": ("M", 1), "ヶ月": ("M", 1),
               "か月": ("M", 1), "ケ月": ("M", 1), "箇月": ("M", 1), "週間": ("W", 1),
               "週": ("W", 1), "日": ("D", 1), "時間": ("H", 1), "分": ("MIN", 1), "秒": ("S", 1)}
-# 「…を発表した。」「…と述べたという」: past tense; 「…予定だ。」 is not.
-_PAST_CLAUSE = re.compile(r"た(?:と|。|」|、|ほか|が|という|ことが|ため|ものの)")
+# 「…を発表した。」「開かれた会合」: past tense; 「…予定だ。」「ため」「したい」 are not.
+_PAST_CLAUSE = re.compile(r"た(?![\u3040-\u309f])|た(?=と|が|の|けれど|ものの)")
+# 「3月1日から課すと発表した」: the date belongs to the clause before the quotative と.
+_QUOTATIVE = re.compile(r"[るすくぐむぶつうぬだい]と")
 
 
 @dataclass
@@ -264,12 +266,16 @@ def _date(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr:
 def _resolve_date(expr: TimeExpr, y: int | None, mo: int | None, d: int | None,
                   wd: int | None, norm: str, end: int, ctx: _Context) -> None:
     ref = ctx.ref_day
-    carried = y is None and (ctx.last_year is not None)
+    carried = False
     if y is None:
-        if mo is None and ctx.last_month is not None:
-            y, mo = ctx.last_year, ctx.last_month
-        elif ctx.last_year is not None:
-            y = ctx.last_year
+        # A lone day takes the month of the full date before it (1月12日(日本時間
+        # 13日)); not of a bare month (「2月上旬に…20日明らかにした」), and not
+        # when it is smaller (「1月29日の判決を不服として10日控訴」 is February).
+        last = ctx.last
+        if mo is None and last is not None and (d is None or d >= last.day or ref is None):
+            y, mo, carried = last.year, last.month, True
+        elif mo is not None and ctx.last_year is not None:
+            y, carried = ctx.last_year, True
         elif ref is not None:
             y = ref.year
             if mo is None:
@@ -515,6 +521,9 @@ def _as_unit(day: date, unit: str) -> str:
 
 def _past_clause(norm: str, end: int) -> bool:
     """Whether the clause after ``end`` is told in the past tense (「…を発表した。」)."""
-    stop = min((i for i in (norm.find("。", end), norm.find("\n", end)) if i >= 0),
-               default=len(norm))
-    return bool(_PAST_CLAUSE.search(norm[end:stop + 1]))
+    stop = min((i for i in (norm.find("。", end), norm.find("、", end), norm.find("\n", end))
+                if i >= 0), default=len(norm))
+    clause = norm[end:stop]
+    if (q := _QUOTATIVE.search(clause)) is not None:
+        clause = clause[:q.start() + 1]
+    return bool(_PAST_CLAUSE.search(clause))

@@ -1,0 +1,157 @@
+"""Clustering quality on public sets, each beside a TF-IDF + agglomerative baseline.
+
+1. WikiRef220 (English news, 5 real topics of 35-39 articles plus 11 small
+   noise topics; ``../shared/eval/clustering/wikiref``): its labels are
+   topics, not single events, so matome is scored at the storyline level
+   (every story of one storyline counts as one cluster). B-cubed P/R/F1 on
+   WikiRef220 and its subsets WikiRef186 (without MH370) and WikiRef150
+   (also without the Paris attacks).
+2. MewsC-16 ja (Japanese Wikinews lead sentences, 12 categories;
+   ``../shared/eval/clustering/mewsc16_ja``): a sanity check of the e5
+   embeddings at topic level — k-means with k = 12 on matome's embeddings.
+
+The baseline, in the same run: TF-IDF vectors and agglomerative clustering
+(average linkage, cosine) cut at the true number of clusters — information
+matome does not get, so the baseline is flattered, not handicapped.
+
+    .venv/bin/python bench/cluster_eval.py [--mewsc-limit 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from matome import analyze, cluster, embed, textja
+from matome.pipeline import resolver_for
+from matome.records import Article
+from matome.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval" / "clustering"
+
+
+def bcubed(pred: list[Any], gold: list[Any]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 (Bagga & Baldwin), averaged over items."""
+    by_pred: dict[Any, list[int]] = defaultdict(list)
+    by_gold: dict[Any, list[int]] = defaultdict(list)
+    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+        by_pred[p].append(i)
+        by_gold[g].append(i)
+    precision = recall = 0.0
+    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+        same = sum(1 for j in by_pred[p] if gold[j] == g)
+        precision += same / len(by_pred[p])
+        recall += same / len(by_gold[g])
+    n = len(pred)
+    precision, recall = precision / n, recall / n
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def baseline(texts: list[str], k: int, analyzer: Any = "word") -> list[int]:
+    vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=1)
+    x = vec.fit_transform(texts).toarray()
+    model = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average")
+    return [int(v) for v in model.fit_predict(x)]
+
+
+def matome_storylines(rows: list[dict[str, Any]], settings: Settings) -> list[str]:
+    """Run matome's analysis and online clustering; the storyline of each article."""
+    arts = [Article(id=str(r["id"]), url=f"https://example.org/{i}", title="", text=r["text"],
+                    source="", lang="ja" if textja.is_japanese(r["text"]) else "en",
+                    published=None) for i, r in enumerate(rows)]
+    gaz = analyze.gazetteer()
+    analyses = [analyze.analyze(a, gaz) for a in arts]
+    vectors = analyze.embed_batch(list(zip(arts, analyses, strict=True)))
+    res = resolver_for(settings, analyses)
+    clusterer = cluster.Clusterer(settings.cluster)
+    out = []
+    for a, an, v in zip(arts, analyses, vectors, strict=True):
+        got = clusterer.assign(cluster.features(a, an, v, res.resolve(an.mentions)))
+        out.append(clusterer.storyline_of[got.story])
+    return out
+
+
+def wikiref(console: Console, settings: Settings) -> None:
+    path = EVAL / "wikiref" / "wikiref220.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    t0 = time.perf_counter()
+    ours = matome_storylines(rows, settings)
+    t_ours = time.perf_counter() - t0
+    table = Table(title="WikiRef (English, topic labels): B-cubed at storyline level")
+    for col in ("subset", "articles", "topics", "system", "P", "R", "F1"):
+        table.add_column(col, justify="left" if col in {"subset", "system"} else "right")
+    subsets = {"WikiRef220": set(), "WikiRef186": {"mh370"}, "WikiRef150": {"mh370", "paris"}}
+    for name, drop in subsets.items():
+        keep = [i for i, r in enumerate(rows)
+                if not any(d in r["topic"].lower() for d in drop)]
+        gold = [rows[i]["topic"] for i in keep]
+        k = len(set(gold))
+        t1 = time.perf_counter()
+        base = baseline([rows[i]["text"] for i in keep], k)
+        t_base = time.perf_counter() - t1
+        for system, pred in (("matome", [ours[i] for i in keep]), ("TF-IDF + agglomerative", base)):
+            p, r, f = bcubed(pred, gold)
+            table.add_row(name, str(len(keep)), str(k), system, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}")
+        if name == "WikiRef220":
+            console.print(f"time: matome {t_ours:.1f}s (analysis + e5 + clustering), "
+                          f"baseline {t_base:.1f}s")
+    console.print(table)
+
+
+def mewsc(console: Console, limit: int) -> None:
+    path = EVAL / "mewsc16_ja" / "mewsc16_ja.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    step = max(1, len(rows) // limit) if limit else 1
+    rows = rows[::step][: limit or None]
+    gold = [r["label"] for r in rows]
+    k = len(set(gold))
+    t0 = time.perf_counter()
+    vectors = embed.passages([r["text"] for r in rows])
+    ours = [int(v) for v in KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(vectors)]
+    t_ours = time.perf_counter() - t0
+    tokenize = _lemma_analyzer()
+    base = baseline([r["text"] for r in rows], k, analyzer=tokenize)
+    table = Table(title=f"MewsC-16 ja ({len(rows)} lead sentences, {k} categories): B-cubed")
+    for col in ("system", "P", "R", "F1"):
+        table.add_column(col, justify="left" if col == "system" else "right")
+    for system, pred in (("matome e5 + k-means", ours), ("TF-IDF (Sudachi) + agglomerative", base)):
+        p, r, f = bcubed(pred, gold)
+        table.add_row(system, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}")
+    console.print(table)
+    console.print(f"time: e5 + k-means {t_ours:.1f}s")
+
+
+def _lemma_analyzer() -> Any:
+    def lemmas(text: str) -> list[str]:
+        return textja.content_lemmas(textja.tokenize(text))
+    return lemmas
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mewsc-limit", type=int, default=600,
+                        help="lead sentences of MewsC-16 to embed (0: all 1,984)")
+    args = parser.parse_args()
+    console = Console()
+    if not EVAL.exists():
+        console.print(f"skipped: {EVAL} is absent (the evaluation data lives in ../shared/eval)")
+        sys.exit(0)
+    settings = Settings()
+    wikiref(console, settings)
+    mewsc(console, args.mewsc_limit)
+
+
+if __name__ == "__main__":
+    main()
