@@ -27,7 +27,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 from sklearn.cluster import AgglomerativeClustering, KMeans
@@ -40,6 +39,7 @@ from matome.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval" / "clustering"
+TOPIC_THRESHOLD = 0.3
 
 
 def bcubed(pred: list[Any], gold: list[Any]) -> tuple[float, float, float]:
@@ -50,7 +50,7 @@ def bcubed(pred: list[Any], gold: list[Any]) -> tuple[float, float, float]:
         by_pred[p].append(i)
         by_gold[g].append(i)
     precision = recall = 0.0
-    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+    for p, g in zip(pred, gold, strict=True):
         same = sum(1 for j in by_pred[p] if gold[j] == g)
         precision += same / len(by_pred[p])
         recall += same / len(by_gold[g])
@@ -62,6 +62,7 @@ def bcubed(pred: list[Any], gold: list[Any]) -> tuple[float, float, float]:
 def baseline(texts: list[str], k: int, analyzer: Any = "word") -> list[int]:
     vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=1)
     x = vec.fit_transform(texts).toarray()
+    x[~x.any(axis=1)] = 1e-6  # a text with no kept term: equally far from all, not an error
     model = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average")
     return [int(v) for v in model.fit_predict(x)]
 
@@ -89,10 +90,18 @@ def wikiref(console: Console, settings: Settings) -> None:
     t0 = time.perf_counter()
     ours = matome_storylines(rows, settings)
     t_ours = time.perf_counter() - t0
+    # Topic labels are broader than one developing situation: the same run with
+    # a looser storyline threshold shows the trade-off (the default is tuned for
+    # news, where 0.3 joins a rate hike to the yen's fall and more).
+    loose = Settings()
+    loose.cluster.storyline_threshold = TOPIC_THRESHOLD
+    ours_loose = matome_storylines(rows, loose)
     table = Table(title="WikiRef (English, topic labels): B-cubed at storyline level")
     for col in ("subset", "articles", "topics", "system", "P", "R", "F1"):
         table.add_column(col, justify="left" if col in {"subset", "system"} else "right")
-    subsets = {"WikiRef220": set(), "WikiRef186": {"mh370"}, "WikiRef150": {"mh370", "paris"}}
+    # WikiRef186 leaves out MH370 (malaysia.airlines.flight), WikiRef150 also the Paris attacks
+    subsets = {"WikiRef220": set(), "WikiRef186": {"malaysia.airlines"},
+               "WikiRef150": {"malaysia.airlines", "paris.attacks"}}
     for name, drop in subsets.items():
         keep = [i for i, r in enumerate(rows)
                 if not any(d in r["topic"].lower() for d in drop)]
@@ -101,7 +110,12 @@ def wikiref(console: Console, settings: Settings) -> None:
         t1 = time.perf_counter()
         base = baseline([rows[i]["text"] for i in keep], k)
         t_base = time.perf_counter() - t1
-        for system, pred in (("matome", [ours[i] for i in keep]), ("TF-IDF + agglomerative", base)):
+        systems = ((f"matome (storyline_threshold {settings.cluster.storyline_threshold:g})",
+                    [ours[i] for i in keep]),
+                   (f"matome (storyline_threshold {TOPIC_THRESHOLD:g})",
+                    [ours_loose[i] for i in keep]),
+                   ("TF-IDF + agglomerative (k given)", base))
+        for system, pred in systems:
             p, r, f = bcubed(pred, gold)
             table.add_row(name, str(len(keep)), str(k), system, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}")
         if name == "WikiRef220":

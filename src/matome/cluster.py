@@ -158,14 +158,27 @@ class Assignment:
 
 
 @dataclass
-class _Recent:
-    """What storyline linking keeps of a story after it left the join window."""
+class _Line:
+    """A storyline: the developing situation a run of stories belongs to."""
 
-    embedding: np.ndarray
-    entities: frozenset[str]
-    langs: frozenset[str]
-    last: datetime | None
-    storyline: str
+    id: str
+    embedding_sum: np.ndarray
+    entities: Counter[str] = field(default_factory=Counter)
+    langs: set[str] = field(default_factory=set)
+    last: datetime | None = None
+    latest_story: str = ""
+
+    def add(self, f: Features, story: str) -> None:
+        self.embedding_sum = self.embedding_sum + f.embedding
+        self.entities.update(f.entities)
+        self.langs.add(f.lang)
+        if f.published and (self.last is None or f.published >= self.last):
+            self.last = f.published
+        self.latest_story = story
+
+    def centroid(self) -> np.ndarray:
+        norm = float(np.linalg.norm(self.embedding_sum)) or 1.0
+        return self.embedding_sum / norm
 
 
 class Clusterer:
@@ -186,9 +199,9 @@ class Clusterer:
         self.storyline_of: dict[str, str] = {}
         self._by_entity: dict[str, set[str]] = {}
         self._expiry: list[tuple[datetime, str]] = []
-        self._recent: dict[str, _Recent] = {}
-        self._recent_by_entity: dict[str, set[str]] = {}
-        self._recent_expiry: list[tuple[datetime, str]] = []
+        self._lines: dict[str, _Line] = {}
+        self._line_by_entity: dict[str, set[str]] = {}
+        self._line_expiry: list[tuple[datetime, str]] = []
         self.watermark: datetime | None = None
         # Active centroids, one row per story, updated in place as stories
         # grow: the vector search over the window is one matrix product.
@@ -205,8 +218,9 @@ class Clusterer:
         state = self.stories.get(story)
         if state is None:
             state = self.stories[story] = StoryState(story)
+        line = self.storyline_of.setdefault(story, storyline or storyline_id(story))
         self._add(state, f)
-        self.storyline_of.setdefault(story, storyline or storyline_id(story))
+        self._grow_line(line, f, story)
 
     def _add(self, state: StoryState, f: Features) -> None:
         state.add(f)
@@ -253,15 +267,28 @@ class Clusterer:
                 continue  # a stale heap entry: the story grew since
             self._retire(state)
         far = published - timedelta(days=self.cfg.storyline_days)
-        while self._recent_expiry and self._recent_expiry[0][0] < far:
-            _, sid = heapq.heappop(self._recent_expiry)
-            gone = self._recent.pop(sid, None)
-            for k in gone.entities if gone else ():
-                ids = self._recent_by_entity.get(k)
+        while self._line_expiry and self._line_expiry[0][0] < far:
+            last, lid = heapq.heappop(self._line_expiry)
+            line = self._lines.get(lid)
+            if line is None or (line.last is not None and line.last > last):
+                continue
+            del self._lines[lid]
+            for k in line.entities:
+                ids = self._line_by_entity.get(k)
                 if ids is not None:
-                    ids.discard(sid)
+                    ids.discard(lid)
                     if not ids:
-                        del self._recent_by_entity[k]
+                        del self._line_by_entity[k]
+
+    def _grow_line(self, lid: str, f: Features, story: str) -> None:
+        line = self._lines.get(lid)
+        if line is None:
+            line = self._lines[lid] = _Line(lid, np.zeros_like(f.embedding))
+        line.add(f, story)
+        for k in f.entities:
+            self._line_by_entity.setdefault(k, set()).add(lid)
+        if line.last is not None:
+            heapq.heappush(self._line_expiry, (line.last, lid))
 
     def _retire(self, state: StoryState) -> None:
         del self.stories[state.id]
@@ -276,13 +303,6 @@ class Clusterer:
                 ids.discard(state.id)
                 if not ids:
                     del self._by_entity[k]
-        if state.last is not None and state.embedding_sum is not None:
-            self._recent[state.id] = _Recent(
-                state.centroid(), frozenset(k for k, _ in state.entities.most_common(12)),
-                frozenset(state.langs), state.last, self.storyline_of.get(state.id, state.id))
-            heapq.heappush(self._recent_expiry, (state.last, state.id))
-            for k in self._recent[state.id].entities:
-                self._recent_by_entity.setdefault(k, set()).add(state.id)
 
     # --- assignment -------------------------------------------------------
 
@@ -327,50 +347,40 @@ class Clusterer:
                 best, best_ev = s, ev
         if best is not None:
             self._add(best, f)
+            self._grow_line(self.storyline_of[best.id], f, best.id)
             return Assignment(best.id, best_ev, False)
         sid = story_id(f.article_id)
-        follows = self._storyline_link(f)
-        storyline = self.storyline_of.get(follows, None) if follows else None
-        if follows and storyline is None and follows in self._recent:
-            storyline = self._recent[follows].storyline
-        storyline = storyline or storyline_id(sid)
+        line = self._storyline_link(f)
+        follows = line.latest_story if line else None
+        storyline = line.id if line else storyline_id(sid)
         self.stories[sid] = StoryState(sid)
         self.storyline_of[sid] = storyline
         self._add(self.stories[sid], f)
+        self._grow_line(storyline, f, sid)
         return Assignment(sid, {"score": 1.0, "seed": 1.0}, True, storyline, follows)
 
-    def _storyline_link(self, f: Features) -> str | None:
-        """The earlier story this new one develops: same actors, related text, a different event.
+    def _storyline_link(self, f: Features) -> _Line | None:
+        """The storyline a new story continues: same actors, related text, another event.
 
-        Scored like joining but on entities and embedding only, against active
-        stories and those that left the window within ``storyline_days``.
+        Scored against each live storyline as a whole (its centroid and the
+        entities of all its reports), half embedding, half entities; only
+        storylines that share an entity can reach the threshold, so the
+        inverted index gives them without a scan.
         """
-        best, best_score = None, self.cfg.storyline_threshold
-        # Only stories that share an entity can reach the threshold: the
-        # inverted indexes give them without a scan.
-        live: set[str] = set()
-        old: set[str] = set()
-        cap = 4 * self.cfg.candidates  # an entity on more stories than this tells little
+        cap = 4 * self.cfg.candidates  # an entity on more storylines than this tells little
+        pool: set[str] = set()
         for k in f.entities:
-            if len(ids := self._by_entity.get(k, set())) <= cap:
-                live |= ids
-            if len(ids := self._recent_by_entity.get(k, set())) <= cap:
-                old |= ids
-        pool: list[tuple[str, np.ndarray, frozenset[str], frozenset[str]]] = [
-            (sid, self.stories[sid].centroid(), frozenset(self.stories[sid].entities),
-             frozenset(self.stories[sid].langs))
-            for sid in live if sid in self.stories]
-        pool += [(sid, self._recent[sid].embedding, self._recent[sid].entities,
-                  self._recent[sid].langs) for sid in old if sid in self._recent]
-        for sid, centroid, ents, langs in sorted(pool, key=lambda p: p[0]):
-            if not ents or not f.entities:
-                continue
-            floor = self.cfg.embedding_floor if f.lang in langs else self.cfg.cross_lingual_floor
-            emb = max(0.0, (float(f.embedding @ centroid) - floor) / (1.0 - floor))
-            ent = len(f.entities & ents) / min(len(f.entities), len(ents))
+            if len(ids := self._line_by_entity.get(k, set())) <= cap:
+                pool |= ids
+        best, best_score = None, self.cfg.storyline_threshold
+        for lid in sorted(pool):
+            line = self._lines[lid]
+            floor = self.cfg.embedding_floor if f.lang in line.langs else self.cfg.cross_lingual_floor
+            emb = max(0.0, (float(f.embedding @ line.centroid()) - floor) / (1.0 - floor))
+            ent = _overlap(f.entities, line.entities)
             value = 0.5 * emb + 0.5 * ent
             if value > best_score:
-                best, best_score = sid, value
+                best, best_score = line, value
         return best
 
 

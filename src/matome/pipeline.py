@@ -23,7 +23,7 @@ from matome import analyze, cluster, dedupe, extract, sources, tags, verify, wri
 from matome import schema as t
 from matome.entities import Resolver, alias_pairs, cross_script_links, fold
 from matome.errors import RecordError
-from matome.records import Article, RawDoc, digest
+from matome.records import Analysis, Article, RawDoc, digest
 from matome.settings import Settings
 from matome.store import IdClash, Store
 
@@ -170,8 +170,13 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
 
 
 def resolver(store: Store, settings: Settings, analyses: dict[str, Any]) -> Resolver:
-    defined = sorted({p for an, _ in analyses.values() for p in alias_pairs(an.mentions)})
-    links = cross_script_links(m for an, _ in analyses.values() for m in an.mentions)
+    return resolver_for(settings, [an for an, _ in analyses.values()])
+
+
+def resolver_for(settings: Settings, analyses: list[Analysis]) -> Resolver:
+    """Canonical names from everything the analyses define (aliases, Latin forms)."""
+    defined = sorted({p for an in analyses for p in alias_pairs(an.mentions)})
+    links = cross_script_links(m for an in analyses for m in an.mentions)
     return Resolver(_gazetteer(settings), settings.aliases, defined, links)
 
 
