@@ -29,7 +29,7 @@ import numpy as np
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
 
-STAGE = Stage("cluster", 4)
+STAGE = Stage("cluster", 5)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -155,6 +155,7 @@ class Assignment:
     new: bool
     storyline: str | None = None   # set for a new story: the storyline it continues or starts
     follows: str | None = None     # the earlier story it develops (続報), if any
+    merged: str | None = None      # a story that proved to be this one and was folded into it
 
 
 @dataclass
@@ -292,6 +293,9 @@ class Clusterer:
 
     def _retire(self, state: StoryState) -> None:
         del self.stories[state.id]
+        # its storyline lives on in self._lines; the story's own entry would
+        # only make memory grow with the archive
+        self.storyline_of.pop(state.id, None)
         slot = self._slot.pop(state.id, None)
         if slot is not None:
             self._live[slot] = False
@@ -335,20 +339,22 @@ class Clusterer:
     def assign(self, f: Features) -> Assignment:
         """Join the best story within the window, or start one; updates the state."""
         self._advance(f.published)
-        best: StoryState | None = None
-        best_ev: dict[str, float] = {}
+        joined: list[tuple[float, str, StoryState, dict[str, float]]] = []
         for s in self._candidates(f):
             if not self._in_window(f, s):
                 continue
             ev = score(f, s, self.cfg)
-            if ev["score"] >= self.cfg.threshold and (best is None or ev["score"] > best_ev["score"]
-                                                      or (ev["score"] == best_ev["score"]
-                                                          and s.id < best.id)):
-                best, best_ev = s, ev
-        if best is not None:
+            if ev["score"] >= self.cfg.threshold:
+                joined.append((-ev["score"], s.id, s, ev))
+        joined.sort(key=lambda j: (j[0], j[1]))
+        if joined:
+            best, best_ev = joined[0][2], joined[0][3]
+            merged = None
+            if len(joined) > 1 and self._same_event(best, joined[1][2]):
+                merged = self._merge(joined[1][2], into=best)
             self._add(best, f)
             self._grow_line(self.storyline_of[best.id], f, best.id)
-            return Assignment(best.id, best_ev, False)
+            return Assignment(best.id, best_ev, False, merged=merged)
         sid = story_id(f.article_id)
         line = self._storyline_link(f)
         follows = line.latest_story if line else None
@@ -358,6 +364,63 @@ class Clusterer:
         self._add(self.stories[sid], f)
         self._grow_line(storyline, f, sid)
         return Assignment(sid, {"score": 1.0, "seed": 1.0}, True, storyline, follows)
+
+    def _same_event(self, a: StoryState, b: StoryState) -> bool:
+        """Whether two stories an article fits both are one event told twice.
+
+        Happens when the first reports of an event were worded too
+        differently to meet, and a later report bridges them. Judged on the
+        stories themselves, as one story's centroid against the other's.
+        """
+        if not (a.embedding_sum is not None and b.embedding_sum is not None):
+            return False
+        days_a, days_b = a.event_days, b.event_days
+        if days_a and days_b and not days_a & days_b:
+            return False
+        cos = float(a.centroid() @ b.centroid())
+        floor = self.cfg.embedding_floor if a.langs & b.langs else self.cfg.cross_lingual_floor
+        emb = max(0.0, (cos - floor) / (1.0 - floor))
+        ent = _overlap(frozenset(a.entities), b.entities)
+        return 0.5 * emb + 0.5 * ent >= self.cfg.merge_threshold
+
+    def _merge(self, gone: StoryState, into: StoryState) -> str:
+        """Fold ``gone`` into ``into`` (state and storyline); returns the id that redirects."""
+        for member in gone.members:
+            into.members.append(member)
+        into.langs |= gone.langs
+        if gone.embedding_sum is not None:
+            into.embedding_sum = gone.embedding_sum if into.embedding_sum is None \
+                else into.embedding_sum + gone.embedding_sum
+        into.lemmas.update(gone.lemmas)
+        into.entities.update(gone.entities)
+        into.day_counts.update(gone.day_counts)
+        for t in (gone.first, gone.last):
+            if t is not None:
+                into.first = min(into.first or t, t)
+                into.last = max(into.last or t, t)
+        # what ``gone`` gave its storyline now belongs to ``into``'s, as a replay
+        # of the stored memberships (all under ``into``) would rebuild it
+        old_line = self._lines.get(self.storyline_of.get(gone.id, ""))
+        new_line = self._lines.get(self.storyline_of.get(into.id, ""))
+        if old_line is not None and new_line is not None and old_line is not new_line \
+                and gone.embedding_sum is not None:
+            old_line.embedding_sum = old_line.embedding_sum - gone.embedding_sum
+            old_line.entities.subtract(gone.entities)
+            old_line.entities = +old_line.entities
+            new_line.embedding_sum = new_line.embedding_sum + gone.embedding_sum
+            new_line.entities.update(gone.entities)
+            if gone.last is not None and (new_line.last is None or gone.last > new_line.last):
+                new_line.last = gone.last
+                heapq.heappush(self._line_expiry, (new_line.last, new_line.id))
+            for k in gone.entities:
+                self._line_by_entity.setdefault(k, set()).add(new_line.id)
+        self._retire(gone)
+        for k in gone.entities:
+            self._by_entity.setdefault(k, set()).add(into.id)
+        self._place(into)
+        if into.last is not None:
+            heapq.heappush(self._expiry, (into.last, into.id))
+        return gone.id
 
     def _storyline_link(self, f: Features) -> _Line | None:
         """The storyline a new story continues: same actors, related text, another event.

@@ -74,6 +74,7 @@ class Catalog:
     articles: list[Article]
     story_of: dict[str, str]
     duplicate_of: dict[str, str | None]
+    redirects: dict[str, str] = field(default_factory=dict)  # merged or regrouped story ids
 
     def story(self, sid: str) -> StoryView | None:
         return next((s for s in self.stories if s.id == sid), None)
@@ -116,7 +117,7 @@ def load(store: Store) -> Catalog:
             for g in tag_rows.values()]
     tags.sort(key=lambda g: (-len(g.stories), g.name))
     dup = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
-    return Catalog(ordered, tags, store.articles(), story_of, dup)
+    return Catalog(ordered, tags, store.articles(), story_of, dup, store.redirects())
 
 
 def _newest_first(s: StoryView) -> tuple[float, str]:

@@ -210,12 +210,16 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         got = clusterer.assign(feats(a))
         seq += 1
         store.put_membership(a.id, got.story, "member", seq, got.evidence, cluster.STAGE.tag,
-                             new_story=got.new, storyline=got.storyline, follows=got.follows)
+                             new_story=got.new, storyline=got.storyline, follows=got.follows,
+                             merged=got.merged)
+        if got.merged:
+            assigned = {k: got.story if v == got.merged else v for k, v in assigned.items()}
         if len(clusterer.stories[got.story].members) >= settings.cluster.max_story_articles:
             store.flag_story(got.story, "capped")  # later reports of it start a new story
         assigned[a.id] = got.story
         progress.advance()
         _checkpoint("cluster", n)
+    store.resolve_pending_redirects(assigned)  # after a regrouping, old ids still lead somewhere
     for a in articles:  # copies join their original's story
         root = a.id
         while dup_of.get(root):

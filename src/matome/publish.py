@@ -108,6 +108,8 @@ class Site:
         yield "tags/index.html"
         for s in self.cat.stories:
             yield f"stories/{s.id}.html"
+        for old in sorted(self.cat.redirects):
+            yield f"stories/{old}.html"
         for g in self.cat.tags:
             yield f"tags/{g.id}.html"
             for p in range(2, self._pages(len(g.stories)) + 1):
@@ -122,6 +124,15 @@ class Site:
                 "prev": name(page - 1) if page > 1 else None,
                 "next": name(page + 1) if page < pages else None}
 
+    def redirect(self, path: str) -> str | None:
+        """Where a merged or regrouped story's old page now lives (``stories/<id>.html``)."""
+        path = path.strip("/")
+        if path.startswith("stories/") and path.endswith(".html"):
+            new = self.cat.redirects.get(path[8:-5])
+            if new is not None and self.cat.story(new) is not None:
+                return f"stories/{new}.html"
+        return None
+
     def render(self, path: str) -> str | None:
         """The page at ``path`` (relative to the site root), or None."""
         path = path.strip("/") or "index.html"
@@ -134,6 +145,9 @@ class Site:
             return self._render("tags.html", "../", tags=self.cat.tags, kinds=KINDS)
         if path.startswith("stories/") and path.endswith(".html"):
             story = self.cat.story(path[8:-5])
+            if story is None and (target := self.redirect(path)) is not None:
+                # a static host cannot send 301: a page that says where the story went
+                return self._render("moved.html", "../", target=target)
             return self._story(story) if story else None
         if path.startswith("tags/") and path.endswith(".html"):
             name, _, page_s = path[5:-5].partition("-p")

@@ -114,6 +114,14 @@ memberships = Table(
     Column("stage", String(40), nullable=False),
 )
 
+story_redirects = Table(  # migration 0004
+    "story_redirects",
+    metadata,
+    Column("old_id", String(64), primary_key=True),
+    Column("new_id", String(64), nullable=False, index=True),
+    Column("reason", String(32), nullable=False),
+)
+
 tags = Table(
     "tags",
     metadata,

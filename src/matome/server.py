@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from matome import __version__, export
 from matome.publish import Site
@@ -94,8 +94,10 @@ def create_app(db: str, settings: Settings) -> FastAPI:
         return Response(css, media_type="text/css")
 
     @app.get("/{path:path}", response_class=HTMLResponse)
-    def page(path: str) -> HTMLResponse:
+    def page(path: str) -> Response:
         site, _ = live.get()
+        if (target := site.redirect(path)) is not None:
+            return RedirectResponse("/" + target, status_code=301)  # links never break
         html = site.render(path or "index.html")
         if html is None:
             raise HTTPException(404, "no such page")

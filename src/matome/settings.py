@@ -68,6 +68,9 @@ class ClusterSettings:
         0.5, "Subtracted when both sides name event days more than a day apart.")
     event_day_bonus: float = _opt(0.08, "Added when both sides name the same event day.")
     max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
+    merge_threshold: float = _opt(
+        0.6, "Two stories one article fits both are merged at this half-embedding, half-entity "
+             "score between them (their ids redirect).")
     candidates: int = _opt(
         16, "Nearest active stories (by e5 cosine) scored for each article, besides those "
             "sharing an entity.")

@@ -270,8 +270,12 @@ class Store:
 
     def put_membership(self, article_id: str, story_id: str, role: str, seq: int,
                        evidence: dict[str, Any], stage_tag: str, *, new_story: bool,
-                       storyline: str | None = None, follows: str | None = None) -> None:
+                       storyline: str | None = None, follows: str | None = None,
+                       merged: str | None = None) -> None:
+        """One article's place; with ``merged``, that story is folded into this one, atomically."""
         with self.tx() as conn:
+            if merged is not None:
+                self._merge(conn, merged, story_id)
             if new_story:
                 conn.execute(insert(t.stories).values(id=story_id, seed_article=article_id,
                                                       flags={}, storyline=storyline,
@@ -281,6 +285,25 @@ class Store:
                 article_id=article_id, story_id=story_id, role=role, seq=seq,
                 evidence=evidence, stage=stage_tag))
 
+    @staticmethod
+    def _merge(conn: Connection, old: str, new: str) -> None:
+        conn.execute(update(t.memberships).where(t.memberships.c.story_id == old)
+                     .values(story_id=new))
+        conn.execute(delete(t.written).where(t.written.c.story_id == old))
+        conn.execute(delete(t.story_tags).where(t.story_tags.c.story_id == old))
+        conn.execute(update(t.stories).where(t.stories.c.follows == old).values(follows=new))
+        conn.execute(delete(t.stories).where(t.stories.c.id == old))
+        # links to ids that already redirected to ``old`` now go straight to ``new``
+        conn.execute(update(t.story_redirects).where(t.story_redirects.c.new_id == old)
+                     .values(new_id=new))
+        conn.execute(insert(t.story_redirects).values(old_id=old, new_id=new, reason="merged"))
+
+    def redirects(self) -> dict[str, str]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.story_redirects)
+                                .where(t.story_redirects.c.reason != "pending")).mappings()
+            return {r["old_id"]: r["new_id"] for r in rows}
+
     def flag_story(self, story_id: str, flag: str) -> None:
         with self.tx() as conn:
             row = conn.execute(select(t.stories.c.flags).where(t.stories.c.id == story_id)).first()
@@ -289,10 +312,42 @@ class Store:
                              .values(flags={**(row.flags or {}), flag: True}))
 
     def reset_stories(self) -> None:
-        """Forget every grouping (a new cluster stage version regroups from scratch)."""
+        """Forget every grouping (a new cluster stage version regroups from scratch).
+
+        Old links must still lead somewhere: every old story id (and every id
+        that redirected to one) is kept as a pending redirect to the seed
+        article it was named after, resolved once the new grouping exists —
+        in the same transaction, so an interrupted regrouping loses nothing.
+        """
         with self.tx() as conn:
-            for table in (t.written, t.story_tags, t.memberships, t.stories, t.stage_state):
+            seeds = {r.id: r.seed_article for r in conn.execute(select(t.stories))}
+            for r in conn.execute(select(t.story_redirects)):
+                target = seeds.get(r.new_id) or (r.new_id[5:] if r.new_id.startswith("seed:")
+                                                 else None)
+                if target:
+                    seeds[r.old_id] = target
+            for table in (t.written, t.story_tags, t.memberships, t.story_redirects, t.stories,
+                          t.stage_state):
                 conn.execute(delete(table))
+            if seeds:
+                conn.execute(insert(t.story_redirects), [
+                    {"old_id": old, "new_id": f"seed:{seed}", "reason": "pending"}
+                    for old, seed in seeds.items()])
+
+    def resolve_pending_redirects(self, story_of: dict[str, str]) -> None:
+        """Point each pending redirect at the story that now holds its seed article."""
+        with self.tx() as conn:
+            live = {r.id for r in conn.execute(select(t.stories.c.id))}
+            rows = conn.execute(select(t.story_redirects)
+                                .where(t.story_redirects.c.reason == "pending")).all()
+            for r in rows:
+                seed = r.new_id[5:]
+                where = t.story_redirects.c.old_id == r.old_id
+                if r.old_id in live or seed not in story_of:
+                    conn.execute(delete(t.story_redirects).where(where))  # same id again
+                else:
+                    conn.execute(update(t.story_redirects).where(where)
+                                 .values(new_id=story_of[seed], reason="regrouped"))
 
     def analysis_hashes(self) -> dict[str, str]:
         with self.read() as conn:
