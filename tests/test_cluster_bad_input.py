@@ -82,3 +82,13 @@ def test_stories_outside_the_window_leave_memory_but_not_the_result():
                                   frozenset({date(2026, 1, 1) + timedelta(days=i)})))
     assert len(clusterer.stories) <= 4  # only the last few days are held
     assert len(clusterer.storyline_of) <= 4  # memory does not grow with the archive
+
+
+def test_blocks_repeated_inside_one_page_are_kept_once():
+    from matome.extract import drop_repeated_blocks
+
+    text = "\n".join(["北海市は14日、橋の点検結果を公表した。", "関連記事", "補修が必要な橋は12本だった。",
+                      "北海市は14日、橋の点検結果を公表した。", "関連記事", "市は来年度から工事を始める。"])
+    assert drop_repeated_blocks(text).split("\n") == [
+        "北海市は14日、橋の点検結果を公表した。", "関連記事", "補修が必要な橋は12本だった。",
+        "関連記事", "市は来年度から工事を始める。"]

@@ -89,3 +89,29 @@ def test_regrouping_keeps_old_ids_reachable(tmp_path):
     store.put_membership("m2", "snewnewnew0", "member", 2, {}, "test", new_story=False)
     store.resolve_pending_redirects({"m1": "snewnewnew0", "m2": "snewnewnew0"})
     assert store.redirects() == {old: "snewnewnew0" for old in before}
+
+
+def test_a_story_holding_two_events_is_split_by_their_days():
+    clusterer = Clusterer(ClusterSettings())
+    v1 = np.zeros(16, dtype=np.float32)
+    v1[0], v1[1] = 1.0, 0.2
+    v2 = v1.copy()
+    v2[2] = 0.3
+    day1, day2 = T0.date(), (T0 + timedelta(days=4)).date()
+
+    def art(i: int, vec: np.ndarray, day: object) -> Features:
+        return Features(f"a{i}", "ja", T0 + timedelta(hours=12 * i), _unit(vec), frozenset({"工場"}),
+                        frozenset({"凪野セミコン"}),
+                        frozenset({day}) if day else frozenset())  # type: ignore[arg-type]
+
+    got = [clusterer.assign(art(1, v1, day1)), clusterer.assign(art(2, v1, day1)),
+           clusterer.assign(art(3, v2, None)), clusterer.assign(art(4, v2, None)),
+           clusterer.assign(art(5, v2, day2))]
+    assert len({g.story for g in got}) == 1 and all(g.split is None for g in got)
+    last = clusterer.assign(art(6, v2, day2))
+    assert last.split is not None
+    new, moved, origin = last.split
+    assert origin == got[0].story and last.story == new
+    assert sorted(moved) == ["a3", "a4", "a5", "a6"]  # the undated reports go with the nearer part
+    assert sorted(clusterer.stories[origin].members) == ["a1", "a2"]
+    assert clusterer.storyline_of[new] == clusterer.storyline_of[origin]

@@ -10,6 +10,7 @@ import numpy as np
 
 from matome import embed, entities, numerals, temporal, textja
 from matome.records import Analysis, Article, Stage
+from matome.settings import EmbedSettings
 
 STAGE = Stage("analyze", 7)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
@@ -74,5 +75,6 @@ def embedding_text(article: Article, analysis: Analysis) -> str:
     return f"{article.title}。{lead}"[:EMBED_CHARS]
 
 
-def embed_batch(items: list[tuple[Article, Analysis]]) -> np.ndarray:
-    return embed.passages([embedding_text(a, an) for a, an in items])
+def embed_batch(items: list[tuple[Article, Analysis]],
+                settings: EmbedSettings | None = None) -> np.ndarray:
+    return embed.passages([embedding_text(a, an) for a, an in items], settings)

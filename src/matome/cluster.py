@@ -29,7 +29,7 @@ import numpy as np
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
 
-STAGE = Stage("cluster", 5)
+STAGE = Stage("cluster", 6)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -70,8 +70,10 @@ class StoryState:
     day_counts: Counter[date] = field(default_factory=Counter)
     first: datetime | None = None
     last: datetime | None = None
+    feats: list[Features] = field(default_factory=list)  # kept while active, to split
 
     def add(self, f: Features) -> None:
+        self.feats.append(f)
         self.members.append(f.article_id)
         self.langs.add(f.lang)
         self.embedding_sum = f.embedding.copy() if self.embedding_sum is None \
@@ -156,6 +158,7 @@ class Assignment:
     storyline: str | None = None   # set for a new story: the storyline it continues or starts
     follows: str | None = None     # the earlier story it develops (続報), if any
     merged: str | None = None      # a story that proved to be this one and was folded into it
+    split: tuple[str, list[str], str] | None = None  # (new story, its articles, cut from)
 
 
 @dataclass
@@ -354,7 +357,10 @@ class Clusterer:
                 merged = self._merge(joined[1][2], into=best)
             self._add(best, f)
             self._grow_line(self.storyline_of[best.id], f, best.id)
-            return Assignment(best.id, best_ev, False, merged=merged)
+            cut = self._maybe_split(best)
+            story = cut[0] if cut is not None and f.article_id in cut[1] else best.id
+            split = (cut[0], cut[1], best.id) if cut is not None else None
+            return Assignment(story, best_ev, False, merged=merged, split=split)
         sid = story_id(f.article_id)
         line = self._storyline_link(f)
         follows = line.latest_story if line else None
@@ -387,6 +393,7 @@ class Clusterer:
         """Fold ``gone`` into ``into`` (state and storyline); returns the id that redirects."""
         for member in gone.members:
             into.members.append(member)
+        into.feats.extend(gone.feats)
         into.langs |= gone.langs
         if gone.embedding_sum is not None:
             into.embedding_sum = gone.embedding_sum if into.embedding_sum is None \
@@ -422,6 +429,51 @@ class Clusterer:
             heapq.heappush(self._expiry, (into.last, into.id))
         return gone.id
 
+    def _maybe_split(self, state: StoryState) -> tuple[str, list[str]] | None:
+        """Cut a story in two when its reports name two groups of days far apart.
+
+        Two events can share a story when the first reports of the second one
+        named no day; once enough of them do, the days show it. The part
+        holding the seed keeps the id; the other part becomes a story of its
+        own in the same storyline.
+        """
+        dated = sorted((min(f.event_days), f.article_id) for f in state.feats if f.event_days)
+        if len(dated) < 4:
+            return None
+        days = sorted({d for d, _ in dated})
+        gaps = [((days[i + 1] - days[i]).days, days[i]) for i in range(len(days) - 1)]
+        if not gaps:
+            return None
+        gap, cut = max(gaps)
+        early = {a for d, a in dated if d <= cut}
+        late = {a for d, a in dated if d > cut}
+        if gap < self.cfg.split_gap_days or len(early) < 2 or len(late) < 2:
+            return None
+        keep_ids = early if state.feats[0].article_id not in late else late
+        keep_feats = [f for f in state.feats if f.article_id in keep_ids]
+        move_feats = [f for f in state.feats if f.article_id not in keep_ids and f.event_days]
+        # reports with no day go with the part whose centroid they are nearer
+        keep_c = _mean([f.embedding for f in keep_feats])
+        move_c = _mean([f.embedding for f in move_feats])
+        for f in state.feats:
+            if not f.event_days and f.article_id not in keep_ids:
+                (move_feats if f.embedding @ move_c > f.embedding @ keep_c else keep_feats).append(f)
+        move_feats.sort(key=lambda f: state.members.index(f.article_id))
+        keep_feats.sort(key=lambda f: state.members.index(f.article_id))
+        new_id = story_id(move_feats[0].article_id)
+        if new_id in self.stories or not keep_feats:
+            return None
+        storyline = self.storyline_of[state.id]
+        self._retire(state)
+        kept, moved = StoryState(state.id), StoryState(new_id)
+        self.stories[kept.id], self.stories[moved.id] = kept, moved
+        self.storyline_of[kept.id] = self.storyline_of[moved.id] = storyline
+        for f in keep_feats:
+            self._add(kept, f)
+        for f in move_feats:
+            self._add(moved, f)
+        return new_id, [f.article_id for f in move_feats]
+
     def _storyline_link(self, f: Features) -> _Line | None:
         """The storyline a new story continues: same actors, related text, another event.
 
@@ -445,6 +497,11 @@ class Clusterer:
             if value > best_score:
                 best, best_score = line, value
         return best
+
+
+def _mean(vectors: list[np.ndarray]) -> np.ndarray:
+    total = np.sum(vectors, axis=0)
+    return total / (float(np.linalg.norm(total)) or 1.0)
 
 
 def storyline_id(story: str) -> str:

