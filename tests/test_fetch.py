@@ -18,7 +18,9 @@ PAGE = ("<html lang='ja'><head><meta charset='Shift_JIS'><title>橋の点検</ti
         "<meta property='og:site_name' content='ループ新報'>"
         "<meta property='article:published_time' content='2026-02-14T09:00:00+09:00'></head>"
         "<body><article><h1>橋の点検</h1>"
-        + "<p>北海市は14日、市内の橋の点検結果を公表した。補修が必要な橋は12本だった。</p>" * 3
+        + "<p>北海市は14日、市内の橋の点検結果を公表した。補修が必要な橋は12本だった。</p>"
+        + "<p>市は来年度から順に工事を始め、通行止めは夜間に限る方針だ。</p>"
+        + "<p>点検は5年ごとに行っており、今回は市内の全412本が対象だった。</p>"
         + "</article></body></html>").encode("cp932")
 FEED = ("""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>ループ通信</title>
 <item><title>バス新路線</title><link>http://127.0.0.1/f1</link><guid>f1</guid>

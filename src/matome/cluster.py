@@ -414,6 +414,9 @@ class Clusterer:
             old_line.embedding_sum = old_line.embedding_sum - gone.embedding_sum
             old_line.entities.subtract(gone.entities)
             old_line.entities = +old_line.entities
+            for k in gone.entities:
+                if k not in old_line.entities and k in self._line_by_entity:
+                    self._line_by_entity[k].discard(old_line.id)
             new_line.embedding_sum = new_line.embedding_sum + gone.embedding_sum
             new_line.entities.update(gone.entities)
             if gone.last is not None and (new_line.last is None or gone.last > new_line.last):
@@ -489,7 +492,9 @@ class Clusterer:
                 pool |= ids
         best, best_score = None, self.cfg.storyline_threshold
         for lid in sorted(pool):
-            line = self._lines[lid]
+            line = self._lines.get(lid)
+            if line is None:  # a storyline that ended; its index entry goes next time
+                continue
             floor = self.cfg.embedding_floor if f.lang in line.langs else self.cfg.cross_lingual_floor
             emb = max(0.0, (float(f.embedding @ line.centroid()) - floor) / (1.0 - floor))
             ent = _overlap(f.entities, line.entities)
