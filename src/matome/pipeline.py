@@ -191,6 +191,7 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
     if any(m["stage"] != cluster.STAGE.tag for m in members):
         store.reset_stories()
         members = []
+    store.drop_empty_stories()
     res = resolver(store, settings, analyses)
     clusterer = cluster.Clusterer(settings.cluster)
     by_id = {a.id: a for a in articles}

@@ -24,11 +24,15 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from matome import __version__
+from matome import __version__, feeds
 from matome.dates import JST
 from matome.export import Catalog, StoryView, TagView, iso
 from matome.records import Citation
 from matome.settings import Settings
+
+MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".atom": "application/atom+xml",
+               ".json": "application/feed+json", ".xml": "application/xml",
+               ".txt": "text/plain; charset=utf-8"}
 
 KINDS = [("theme", "テーマ"), ("organization", "組織・団体"), ("person", "人物"), ("place", "国・地域"),
          ("other", "その他")]
@@ -95,8 +99,10 @@ class Site:
         self.settings = settings
         self.env = _env()
         self.per_page = max(1, settings.site.stories_per_page)
+        self._path = "index.html"  # the page being rendered, for canonical links
 
     def _render(self, template: str, root: str, **ctx: Any) -> str:
+        ctx.setdefault("page_path", self._path)
         return self.env.get_template(template).render(site=self.settings.site, root=root,
                                                       version=__version__, **ctx)
 
@@ -114,6 +120,9 @@ class Site:
             yield f"tags/{g.id}.html"
             for p in range(2, self._pages(len(g.stories)) + 1):
                 yield f"tags/{g.id}-p{p}.html"
+            yield f"tags/{g.id}.atom"
+            yield f"tags/{g.id}.json"
+        yield from ("feed.atom", "feed.json", "sitemap.xml", "robots.txt")
 
     def _pages(self, n: int) -> int:
         return max(1, math.ceil(n / self.per_page))
@@ -136,6 +145,7 @@ class Site:
     def render(self, path: str) -> str | None:
         """The page at ``path`` (relative to the site root), or None."""
         path = path.strip("/") or "index.html"
+        self._path = path
         if path == "index.html" or (path.startswith("page-") and path.endswith(".html")):
             page = 1 if path == "index.html" else _int(path[5:-5])
             return self._index(page) if page else None
@@ -149,11 +159,35 @@ class Site:
                 # a static host cannot send 301: a page that says where the story went
                 return self._render("moved.html", "../", target=target)
             return self._story(story) if story else None
+        if (feed := self._feed(path)) is not None:
+            return feed
         if path.startswith("tags/") and path.endswith(".html"):
             name, _, page_s = path[5:-5].partition("-p")
             tag = self.cat.tag(name)
             page = _int(page_s) if page_s else 1
             return self._tag(tag, page) if tag and page else None
+        return None
+
+    def _feed(self, path: str) -> str | None:
+        site = self.settings.site
+        if path in {"feed.atom", "feed.json"}:
+            make = feeds.atom if path.endswith(".atom") else feeds.json_feed
+            return make(site, self.cat.stories, path)
+        if path.startswith("tags/") and path.endswith((".atom", ".json")):
+            tag = self.cat.tag(path[5:].rsplit(".", 1)[0])
+            if tag is None:
+                return None
+            make = feeds.atom if path.endswith(".atom") else feeds.json_feed
+            return make(site, tag.stories, path, f"「{tag.name}」をテーマとした記事 | {site.title}", tag)
+        if path == "sitemap.xml":
+            pages = [("index.html", self.cat.stories[0].last_published if self.cat.stories
+                      else None), ("tags/index.html", None), ("about.html", None)]
+            pages += [(f"stories/{s.id}.html", s.last_published) for s in self.cat.stories]
+            pages += [(f"tags/{g.id}.html", g.stories[0].last_published if g.stories else None)
+                      for g in self.cat.tags]
+            return feeds.sitemap(site, pages)
+        if path == "robots.txt":
+            return feeds.robots(site)
         return None
 
     def _index(self, page: int) -> str | None:

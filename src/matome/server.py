@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from matome import __version__, export
-from matome.publish import Site
+from matome.publish import MEDIA_TYPES, Site
 from matome.settings import Settings
 from matome.store import Store
 
@@ -98,9 +98,11 @@ def create_app(db: str, settings: Settings) -> FastAPI:
         site, _ = live.get()
         if (target := site.redirect(path)) is not None:
             return RedirectResponse("/" + target, status_code=301)  # links never break
-        html = site.render(path or "index.html")
-        if html is None:
+        path = path or "index.html"
+        body = site.render(path)
+        if body is None:
             raise HTTPException(404, "no such page")
-        return HTMLResponse(html)
+        suffix = "." + path.rsplit(".", 1)[-1] if "." in path else ".html"
+        return Response(body, media_type=MEDIA_TYPES.get(suffix, "text/html; charset=utf-8"))
 
     return app

@@ -89,6 +89,21 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def _check_current(engine: Engine, url: str) -> None:
+    """A reader cannot upgrade: say so plainly instead of failing on a missing column."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome:migrations")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current is not None and current != head:
+        raise StoreError(f"database {url} has schema {current}, this matome needs {head}: "
+                         "run `matome process` once to upgrade it")
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -118,6 +133,8 @@ class Store:
             self.engine = _make_engine(url, readonly)
             if not readonly:
                 migrate(self.engine)
+            else:
+                _check_current(self.engine, url)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {url}: {exc.__class__.__name__}: {exc}") from exc
 
@@ -284,6 +301,8 @@ class Store:
             if split is not None:
                 self._split(conn, *split)
             if new_story:
+                # a row left without members (its reports were re-extracted) gives way
+                conn.execute(delete(t.stories).where(t.stories.c.id == story_id))
                 conn.execute(insert(t.stories).values(id=story_id, seed_article=article_id,
                                                       flags={}, storyline=storyline,
                                                       follows=follows))
@@ -327,6 +346,27 @@ class Store:
             rows = conn.execute(select(t.story_redirects)
                                 .where(t.story_redirects.c.reason != "pending")).mappings()
             return {r["old_id"]: r["new_id"] for r in rows}
+
+    def drop_empty_stories(self) -> list[str]:
+        """Stories no report belongs to any more (their reports were re-extracted or removed).
+
+        Removed with what was written of them; each keeps a pending redirect to
+        its seed article, so its page still leads to wherever that report went.
+        """
+        with self.tx() as conn:
+            used = select(t.memberships.c.story_id).distinct()
+            rows = conn.execute(select(t.stories.c.id, t.stories.c.seed_article)
+                                .where(t.stories.c.id.not_in(used))).all()
+            ids = [r.id for r in rows]
+            if ids:
+                conn.execute(delete(t.written).where(t.written.c.story_id.in_(ids)))
+                conn.execute(delete(t.story_tags).where(t.story_tags.c.story_id.in_(ids)))
+                conn.execute(delete(t.story_redirects).where(t.story_redirects.c.old_id.in_(ids)))
+                conn.execute(delete(t.stories).where(t.stories.c.id.in_(ids)))
+                conn.execute(insert(t.story_redirects), [
+                    {"old_id": r.id, "new_id": f"seed:{r.seed_article}", "reason": "pending"}
+                    for r in rows])
+            return ids
 
     def flag_story(self, story_id: str, flag: str) -> None:
         with self.tx() as conn:

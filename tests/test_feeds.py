@@ -1,0 +1,57 @@
+"""Feeds, sitemap and robots.txt, read back the way their consumers read them."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import feedparser
+from fastapi.testclient import TestClient
+
+from matome.publish import Site
+from matome.server import create_app
+from matome.store import db_url
+from tests.conftest import demo_settings
+
+
+def test_site_wide_and_tag_feeds_parse(demo_catalog):
+    site = Site(demo_catalog, demo_settings())
+    paths = set(site.paths())
+    assert {"feed.atom", "feed.json", "sitemap.xml", "robots.txt"} <= paths
+    atom = feedparser.parse(site.render("feed.atom"))
+    assert not atom.bozo, atom.get("bozo_exception")
+    assert len(atom.entries) == len(demo_catalog.stories)
+    first = demo_catalog.stories[0]
+    assert atom.entries[0].title == first.headline
+    assert atom.entries[0].link.endswith(f"/stories/{first.id}.html")
+    tag = next(g for g in demo_catalog.tags if g.id == "g7")
+    tag_feed = feedparser.parse(site.render(f"tags/{tag.id}.atom"))
+    assert not tag_feed.bozo and len(tag_feed.entries) == len(tag.stories)
+    data = json.loads(site.render(f"tags/{tag.id}.json") or "")
+    assert data["version"] == "https://jsonfeed.org/version/1.1"
+    assert [i["_matome"]["story"] for i in data["items"]] == [s.id for s in tag.stories]
+
+
+def test_sitemap_lists_every_story_and_robots_points_at_it(demo_catalog):
+    site = Site(demo_catalog, demo_settings())
+    root = ET.fromstring(site.render("sitemap.xml") or "")
+    locs = {e.text for e in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    for s in demo_catalog.stories:
+        assert any(loc and loc.endswith(f"/stories/{s.id}.html") for loc in locs)
+    assert "Sitemap: " in (site.render("robots.txt") or "")
+
+
+def test_pages_carry_canonical_links_and_open_graph(demo_catalog):
+    site = Site(demo_catalog, demo_settings())
+    story = demo_catalog.stories[0]
+    page = site.render(f"stories/{story.id}.html") or ""
+    assert f'<link rel="canonical" href="http://127.0.0.1:8000/stories/{story.id}.html">' in page
+    assert '<meta property="og:type" content="article">' in page
+    assert 'type="application/atom+xml"' in page
+
+
+def test_server_sends_feeds_with_their_media_types(demo_db):
+    client = TestClient(create_app(db_url(str(demo_db)), demo_settings()))
+    assert client.get("/feed.atom").headers["content-type"].startswith("application/atom+xml")
+    assert client.get("/feed.json").headers["content-type"].startswith("application/feed+json")
+    assert client.get("/robots.txt").text.startswith("User-agent: *")
