@@ -100,9 +100,11 @@ class Site:
         self.env = _env()
         self.per_page = max(1, settings.site.stories_per_page)
         self._path = "index.html"  # the page being rendered, for canonical links
+        self.live = False  # served by `matome serve`: pages offer search
 
     def _render(self, template: str, root: str, **ctx: Any) -> str:
         ctx.setdefault("page_path", self._path)
+        ctx.setdefault("live", self.live)
         return self.env.get_template(template).render(site=self.settings.site, root=root,
                                                       version=__version__, **ctx)
 
@@ -132,6 +134,23 @@ class Site:
         return {"page": page, "pages": pages,
                 "prev": name(page - 1) if page > 1 else None,
                 "next": name(page + 1) if page < pages else None}
+
+    def search_page(self, query: str, total: int, hits: list[Any], page: int,
+                    filters: dict[str, str]) -> str:
+        from urllib.parse import urlencode
+
+        pages = max(1, math.ceil(total / self.per_page))
+
+        def link(p: int) -> str:
+            return "/search?" + urlencode({"q": query, **{k: v for k, v in filters.items() if v},
+                                           "page": p})
+
+        pager = {"page": page, "pages": pages, "prev": link(page - 1) if page > 1 else None,
+                 "next": link(page + 1) if page < pages else None}
+        outlets = sorted({a.source for a in self.cat.articles if a.source})
+        self._path = "search"
+        return self._render("search.html", "/", query=query, total=total, hits=hits,
+                            pager=pager, tags=self.cat.tags, outlets=outlets, **filters)
 
     def redirect(self, path: str) -> str | None:
         """Where a merged or regrouped story's old page now lives (``stories/<id>.html``)."""

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from matome import __version__, export
 from matome.publish import MEDIA_TYPES, Site
+from matome.search import SearchIndex
 from matome.settings import Settings
 from matome.store import Store
 
@@ -30,6 +31,7 @@ class _Live:
         self.lock = threading.Lock()
         self.site: Site | None = None
         self.catalog: export.Catalog | None = None
+        self.index: SearchIndex | None = None
         self.checked = 0.0
         self.version: Any = None
 
@@ -45,6 +47,8 @@ class _Live:
                         self.catalog = export.load(store) if not store.empty else \
                             export.Catalog([], [], [], {}, {})
                         self.site = Site(self.catalog, self.settings)
+                        self.site.live = True
+                        self.index = SearchIndex(self.catalog)
                         self.version = version
                 finally:
                     store.close()
@@ -80,6 +84,31 @@ def create_app(db: str, settings: Settings) -> FastAPI:
         if s is None:
             raise HTTPException(404, "no such story")
         return JSONResponse(export.story_json(s, evidence=True))
+
+    @app.get("/api/search")
+    def api_search(q: str = "", tag: str = "", outlet: str = "", since: str = "",
+                   until: str = "", limit: int = 20, offset: int = 0) -> JSONResponse:
+        live.get()
+        assert live.index is not None
+        total, hits = live.index.search(q[:100], tag=tag or None, outlet=outlet or None,
+                                        since=since or None, until=until or None,
+                                        limit=limit, offset=offset)
+        return JSONResponse({"total": total, "items": [
+            {"kind": h.kind, "story": h.story, "title": h.title, "source": h.source,
+             "published": export.iso(h.published), "url": "/" + h.url,
+             "snippet": str(h.snippet)} for h in hits]})
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search_page(q: str = "", tag: str = "", outlet: str = "", since: str = "",
+                    until: str = "", page: int = 1) -> HTMLResponse:
+        site, _ = live.get()
+        assert live.index is not None
+        page = max(1, min(page, 1000))
+        filters = {"tag": tag, "outlet": outlet, "since": since, "until": until}
+        total, hits = live.index.search(q[:100], tag=tag or None, outlet=outlet or None,
+                                        since=since or None, until=until or None,
+                                        limit=site.per_page, offset=(page - 1) * site.per_page)
+        return HTMLResponse(site.search_page(q[:100], total, hits, page, filters))
 
     @app.get("/api/tags")
     def api_tags() -> JSONResponse:
