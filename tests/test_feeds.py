@@ -55,3 +55,20 @@ def test_server_sends_feeds_with_their_media_types(demo_db):
     assert client.get("/feed.atom").headers["content-type"].startswith("application/atom+xml")
     assert client.get("/feed.json").headers["content-type"].startswith("application/feed+json")
     assert client.get("/robots.txt").text.startswith("User-agent: *")
+
+
+def test_outlet_pages_list_the_stories_each_outlet_reported(demo_catalog):
+    from matome.publish import outlet_id
+
+    site = Site(demo_catalog, demo_settings())
+    paths = set(site.paths())
+    assert "outlets/index.html" in paths
+    for name in {a.source for a in demo_catalog.articles}:
+        page = site.render(f"outlets/{outlet_id(name)}.html") or ""
+        want = [s for s in demo_catalog.stories if name in s.outlets]
+        assert f"{name}が伝えた出来事" in page
+        for s in want[: site.per_page]:
+            assert f"stories/{s.id}.html" in page
+    story = demo_catalog.stories[0]
+    page = site.render(f"stories/{story.id}.html") or ""
+    assert f"outlets/{outlet_id(story.articles[0].source)}.html" in page

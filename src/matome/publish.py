@@ -9,6 +9,7 @@ cannot plant a ``javascript:`` link.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import shutil
@@ -61,7 +62,7 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("matome", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(jdate=jdate, jdate_iso=jdate_iso, safe_url=safe_url)
+    env.filters.update(jdate=jdate, jdate_iso=jdate_iso, safe_url=safe_url, outlet_id=outlet_id)
     return env
 
 
@@ -101,6 +102,7 @@ class Site:
         self.per_page = max(1, settings.site.stories_per_page)
         self._path = "index.html"  # the page being rendered, for canonical links
         self.live = False  # served by `matome serve`: pages offer search
+        self._outlet_cache: dict[str, list[StoryView]] | None = None
 
     def _render(self, template: str, root: str, **ctx: Any) -> str:
         ctx.setdefault("page_path", self._path)
@@ -124,6 +126,12 @@ class Site:
                 yield f"tags/{g.id}-p{p}.html"
             yield f"tags/{g.id}.atom"
             yield f"tags/{g.id}.json"
+        yield "outlets/index.html"
+        for name, stories in self._outlets().items():
+            oid = outlet_id(name)
+            yield f"outlets/{oid}.html"
+            for p in range(2, self._pages(len(stories)) + 1):
+                yield f"outlets/{oid}-p{p}.html"
         yield from ("feed.atom", "feed.json", "sitemap.xml", "robots.txt")
 
     def _pages(self, n: int) -> int:
@@ -180,6 +188,14 @@ class Site:
             return self._story(story) if story else None
         if (feed := self._feed(path)) is not None:
             return feed
+        if path == "outlets/index.html":
+            return self._render("outlets.html", "../", outlets=[
+                (n, outlet_id(n), len(st)) for n, st in self._outlets().items()])
+        if path.startswith("outlets/") and path.endswith(".html"):
+            oid, _, page_s = path[8:-5].partition("-p")
+            name = next((n for n in self._outlets() if outlet_id(n) == oid), None)
+            page = _int(page_s) if page_s else 1
+            return self._outlet(name, page) if name and page else None
         if path.startswith("tags/") and path.endswith(".html"):
             name, _, page_s = path[5:-5].partition("-p")
             tag = self.cat.tag(name)
@@ -218,6 +234,28 @@ class Site:
         return self._render("index.html", "", stories=chunk, pager=pager,
                             top_tags=self.cat.tags[:20])
 
+    def _outlets(self) -> dict[str, list[StoryView]]:
+        """Each outlet and the stories it reported, newest first, most prolific outlet first."""
+        if self._outlet_cache is None:
+            by: dict[str, list[StoryView]] = {}
+            for s in self.cat.stories:
+                for name in s.outlets:
+                    by.setdefault(name, []).append(s)
+            self._outlet_cache = dict(sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+        return self._outlet_cache
+
+    def _outlet(self, name: str, page: int) -> str | None:
+        stories = self._outlets()[name]
+        if page > self._pages(len(stories)):
+            return None
+        oid = outlet_id(name)
+        pager = self._pager(len(stories), page,
+                            lambda p: f"{oid}.html" if p == 1 else f"{oid}-p{p}.html")
+        reports = sum(1 for a in self.cat.articles if a.source == name)
+        return self._render("outlet.html", "../", outlet=name, reports=reports,
+                            stories=stories[(page - 1) * self.per_page : page * self.per_page],
+                            pager=pager)
+
     def _tag(self, tag: TagView, page: int) -> str | None:
         if page > self._pages(len(tag.stories)):
             return None
@@ -231,11 +269,17 @@ class Site:
 
     def _story(self, story: StoryView) -> str:
         numbers = {a.id: i for i, a in enumerate(story.articles, start=1)}
+        outlets = {a.id: a.source for a in story.articles}
+        counter = iter(range(1, 1_000_000))
 
         def cite(c: Citation) -> Markup:
-            n = numbers.get(c.article, 0)
-            return Markup('<sup class="cite"><a href="#src-{}" title="{}">[{}]</a></sup>').format(
-                c.article, c.quote, n)
+            # The quoted span shows on hover, on keyboard focus and on tap (a
+            # tapped link takes focus): CSS only, no script under the CSP.
+            n, k = numbers.get(c.article, 0), next(counter)
+            return Markup(
+                '<span class="cite"><a href="#src-{}" aria-describedby="q{}">[{}]</a>'
+                '<span class="quote" role="tooltip" id="q{}">「{}」<span class="by">— {}</span>'
+                '</span></span>').format(c.article, k, n, k, c.quote, outlets.get(c.article, ""))
 
         b = story.brief
         jsonld = {
@@ -279,6 +323,11 @@ class Site:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return count
+
+
+def outlet_id(name: str) -> str:
+    """A stable, URL-safe id for an outlet's page."""
+    return "o" + hashlib.sha1(name.encode()).hexdigest()[:10]
 
 
 def _swap(new: Path, out: Path) -> None:
