@@ -72,3 +72,10 @@ def test_outlet_pages_list_the_stories_each_outlet_reported(demo_catalog):
     story = demo_catalog.stories[0]
     page = site.render(f"stories/{story.id}.html") or ""
     assert f"outlets/{outlet_id(story.articles[0].source)}.html" in page
+
+
+def test_tag_pages_show_their_timeline(demo_catalog):
+    site = Site(demo_catalog, demo_settings())
+    tag = max(demo_catalog.tags, key=lambda g: len(g.stories))
+    page = site.render(f"tags/{tag.id}.html") or ""
+    assert 'class="timeline-chart"' in page and page.count("<rect") >= 1

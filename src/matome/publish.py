@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -90,6 +90,37 @@ def coverage_svg(story: StoryView) -> str:
                              f'<title>{escape(a.title)} {escape(jdate(a.published))}</title></circle>')
     first = min(a.published for a in dated if a.published)
     parts.append(f'<text x="{left}" y="{height - 4}">{escape(jdate(first))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def timeline_svg(stories: list[StoryView]) -> str:
+    """A theme's timeline: one bar per day, as tall as the stories that began that day."""
+    days: dict[date, int] = {}
+    for st in stories:
+        if st.first_published:
+            d = st.first_published.astimezone(JST).date()
+            days[d] = days.get(d, 0) + 1
+    if not days:
+        return ""
+    first, last = min(days), max(days)
+    n_days = (last - first).days + 1
+    width, height, base = 640, 90, 70
+    step = (width - 20) / max(n_days, 1)
+    top = max(days.values())
+    parts = [f'<svg class="timeline-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="日ごとのストーリー数（{first.isoformat()}〜{last.isoformat()}）">',
+             f'<line x1="10" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#d9dce1"/>']
+    for d, count in sorted(days.items()):
+        x = 10 + (d - first).days * step
+        h = 8 + 52 * count / top
+        parts.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{max(step - 2, 3):.1f}" '
+                     f'height="{h:.1f}" fill="#0b57a4"><title>{d.month}月{d.day}日: '
+                     f'{count}件</title></rect>')
+    parts.append(f'<text x="10" y="{height - 4}">{first.year}年{first.month}月{first.day}日</text>')
+    if last != first:
+        parts.append(f'<text x="{width - 10}" y="{height - 4}" text-anchor="end">'
+                     f'{last.month}月{last.day}日</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -265,7 +296,8 @@ class Site:
         parent = self.cat.tag(tag.parent) if tag.parent else None
         children = [c for c in (self.cat.tag(cid) for cid in tag.children) if c is not None]
         return self._render("tag.html", "../", tag=tag, stories=chunk, pager=pager,
-                            parent=parent, children=children)
+                            parent=parent, children=children,
+                            timeline=Markup(timeline_svg(tag.stories)) if page == 1 else "")
 
     def _story(self, story: StoryView) -> str:
         numbers = {a.id: i for i, a in enumerate(story.articles, start=1)}
