@@ -150,6 +150,9 @@ class Citation:
 class WrittenSentence:
     text: str
     citations: list[Citation]
+    # "span": the text is a cited span (after an attribution); "conflict": a
+    # 出典により異なる sentence naming each cited outlet and the figure it gives
+    kind: str = "span"
 
 
 @dataclass
@@ -182,7 +185,8 @@ class Written:
             Section(
                 name=s["name"],
                 sentences=[
-                    WrittenSentence(s2["text"], [Citation(**c) for c in s2["citations"]])
+                    WrittenSentence(s2["text"], [Citation(**c) for c in s2["citations"]],
+                                    s2.get("kind", "span"))
                     for s2 in s["sentences"]
                 ],
                 sources=s.get("sources", []),

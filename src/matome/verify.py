@@ -37,6 +37,8 @@ def _check(s: WrittenSentence, texts: dict[str, str], outlets: dict[str, str]) -
             return f"quote not found in {c.article}"
     quotes = "".join(nfkc(c.quote) for c in s.citations)
     body = nfkc(s.text)
+    if s.kind == "conflict":
+        return _check_conflict(s, body, quotes, outlets)
     for c in s.citations:
         prefix = nfkc(attribution(outlets.get(c.article, "")))
         if body.startswith(prefix):
@@ -51,6 +53,20 @@ def _check(s: WrittenSentence, texts: dict[str, str], outlets: dict[str, str]) -
     if bad_quotes:
         return f"quotation not verbatim: 「{bad_quotes[0]}」"
     return "sentence text is not the cited span"
+
+
+def _check_conflict(s: WrittenSentence, body: str, quotes: str,
+                    outlets: dict[str, str]) -> str | None:
+    """A 出典により異なる sentence: each outlet named is cited, each figure is in its quote."""
+    if not body.startswith("出典により異なる") or len(s.citations) < 2:
+        return "not a conflict sentence"
+    for c in s.citations:
+        if nfkc(outlets.get(c.article, "\0")) not in body:
+            return f"cited outlet not named: {c.article}"
+    missing = [n for n in find_numbers(body) if n not in find_numbers(quotes)]
+    if missing:
+        return f"figures not in source: {', '.join(missing)}"
+    return None
 
 
 def verify(written: Written, articles: list[Article]) -> Written:

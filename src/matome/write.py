@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matome import numerals, textja
+from matome import conflicts, numerals, textja
 from matome.records import Analysis, Article, Citation, Section, Stage, Written, WrittenSentence
 from matome.settings import WriterSettings
 
-STAGE = Stage("write", 2)
+STAGE = Stage("write", 3)
 WRITER = "extractive/1"
 _BOILERPLATE = ("関連記事", "Copyright", "copyright", "©", "無断転載", "この記事を", "写真=", "（写真")
 MIN_CHARS, MAX_CHARS = 12, 220
@@ -130,7 +130,9 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
     if len(points) < min(3, settings.points):
         points += _mmr(cands, vecs, points, settings.points - len(points),
                        fresh - set(details) - set(points))
+    disputes = conflicts.find_conflicts(japanese, analyses)
     used_ids = [cands[i].article.id for i in [*overview, *details, *points]]
+    used_ids += [side[0]["article"] for d in disputes for side in d["sides"]]
     used = [a for a in articles if a.id in set(used_ids)]
     sections = [
         Section("概要", [_sentence(cands[i], False) for i in overview]),
@@ -138,11 +140,16 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
         Section("要点", [_sentence(cands[i], False) for i in points]),
         Section("引用・参照・底本", [], [_source_line(a) for a in used]),
     ]
+    sections[1].sentences += [
+        WrittenSentence(conflicts.sentence(d),
+                        [Citation(side[0]["article"], side[0]["quote"]) for side in d["sides"]],
+                        "conflict")
+        for d in disputes]
     headline, subheadline = _titles(japanese, cands, vecs, settings)
     lead, lead_cites = _lead(cands, overview, settings)
     return Written(
         format="brief", headline=headline, subheadline=subheadline, lead=lead,
-        sections=sections, lead_citations=lead_cites,
+        sections=sections, lead_citations=lead_cites, conflicts=disputes,
         provenance={"writer": WRITER, "model": None, "prompt": None,
                     "sources": [a.id for a in used],
                     "built": (built or datetime.now(UTC)).isoformat(timespec="seconds")},

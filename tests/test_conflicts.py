@@ -1,0 +1,51 @@
+"""Sources that disagree on a figure: the article says so and cites each side."""
+
+from __future__ import annotations
+
+import json
+
+from matome import export, pipeline
+from matome.publish import Site
+from matome.settings import Settings
+from matome.store import Store, db_url
+from matome.textja import nfkc
+
+REPORTS = [
+    ("c1", "東都通信", "2026-03-10T09:00:00+09:00",
+     "高知県香南市で9日夜、土砂崩れが起き、住宅3棟が巻き込まれた。県によると、死者は2人で、"
+     "けが人は5人に上った。県は災害対策本部を設置した。"),
+    ("c2", "朝凪ニュース", "2026-03-10T10:30:00+09:00",
+     "香南市の土砂崩れで、県は10日朝、被害状況を発表した。死者は3人となり、"
+     "けが人は5人だった。現場では重機を使った捜索が続いている。"),
+    ("c3", "瀬戸内タイムズ", "2026-03-10T11:00:00+09:00",
+     "9日夜に香南市で発生した土砂崩れについて、県は住宅3棟が被害を受けたと明らかにした。"
+     "死者は2人、けが人は5人としている。"),
+]
+
+
+def test_a_disputed_figure_is_stated_with_every_side_cited(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(
+        {"id": i, "url": f"https://{i}.example/n", "title": "香南市で土砂崩れ", "text": text,
+         "published": when, "source": outlet, "lang": "ja"}, ensure_ascii=False)
+        for i, outlet, when, text in REPORTS) + "\n", "utf-8")
+    store = Store(db_url(str(tmp_path / "c.db")))
+    pipeline.ingest(store, [str(src)], Settings())
+    pipeline.process(store, Settings())
+    [story] = export.export(store, "stories")
+    article = story["article"]
+    [conflict] = article["conflicts"]
+    assert conflict["about"] == "死者" and conflict["unit"] == "人"
+    figures = sorted(side[0]["figure"] for side in conflict["sides"])
+    assert figures == ["2人", "3人"]
+    said = [s for sec in article["sections"] for s in sec["sentences"]
+            if s["text"].startswith("出典により異なる")]
+    assert len(said) == 1 and "2人" in said[0]["text"] and "3人" in said[0]["text"]
+    texts = {r[0]: nfkc(r[3]) for r in REPORTS}
+    assert all(nfkc(c["quote"]) in texts[c["article"]] for c in said[0]["citations"])
+    assert {c["article"] for c in said[0]["citations"]} >= {"c2"}
+    assert article["verification"]["supported_share"] == 1.0  # checked, not waved through
+    # agreeing figures (けが人は5人 everywhere, 住宅3棟) are not conflicts
+    assert all(c["about"] != "けが人" for c in article["conflicts"])
+    page = Site(export.load(store), Settings()).render(f"stories/{story['id']}.html") or ""
+    assert "出典により異なる点" in page
