@@ -49,3 +49,12 @@ def test_search_page_and_api(demo_db):
     assert data["total"] >= 2 and len(data["items"]) <= 50
     escaped = client.get("/search", params={"q": "<b>x</b>"}).text
     assert "<b>x</b>" not in escaped and "&lt;b&gt;x&lt;/b&gt;" in escaped
+
+
+def test_api_lists_articles_without_html_and_publishes_its_openapi(demo_db):
+    client = TestClient(create_app(db_url(str(demo_db)), demo_settings()))
+    data = client.get("/api/articles", params={"limit": 1000}).json()
+    assert data["total"] == 46 and len(data["items"]) == 46  # at most 200 a page
+    assert all("html" not in a and "raw" not in a for a in data["items"])
+    spec = client.get("/api/openapi.json").json()
+    assert {"/api/stories", "/api/tags", "/api/articles", "/api/search"} <= set(spec["paths"])

@@ -106,3 +106,20 @@ def test_serve_answers_every_kind_of_page(demo_db, demo_catalog):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _luminance(hex_color: str) -> float:
+    rgb = [int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_text_colours_meet_wcag_aa_contrast():
+    """Body text, muted text and links against the page and the tinted boxes: at least 4.5:1."""
+    css = (ROOT / "src" / "matome" / "static" / "style.css").read_text("utf-8")
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
+    for fg in ("fg", "muted", "accent"):
+        for bg in ("bg", "warn-bg", "tag-bg"):
+            hi, lo = sorted((_luminance(colours[fg]), _luminance(colours[bg])), reverse=True)
+            ratio = (hi + 0.05) / (lo + 0.05)
+            assert ratio >= 4.5, f"{fg} on {bg}: {ratio:.2f}:1"

@@ -85,6 +85,14 @@ def create_app(db: str, settings: Settings) -> FastAPI:
             raise HTTPException(404, "no such story")
         return JSONResponse(export.story_json(s, evidence=True))
 
+    @app.get("/api/articles")
+    def api_articles(limit: int = 50, offset: int = 0) -> JSONResponse:
+        """Extracted reports: text and metadata, never the source's HTML."""
+        _, cat = live.get()
+        limit = max(1, min(limit, 200))
+        items = [export.article_json(a, cat) for a in cat.articles[offset : offset + limit]]
+        return JSONResponse({"total": len(cat.articles), "items": items})
+
     @app.get("/api/search")
     def api_search(q: str = "", tag: str = "", outlet: str = "", since: str = "",
                    until: str = "", limit: int = 20, offset: int = 0) -> JSONResponse:
