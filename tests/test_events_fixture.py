@@ -67,6 +67,6 @@ def test_most_look_alike_events_stay_apart(grouping):
     members = {e["id"]: set(e["articles"]) for e in events["events"]}
     merged = [(a, b) for a, b, _why in events["hard_negatives"]
               if {grouping[x] for x in members[a]} & {grouping[x] for x in members[b]}]
-    # two of the fifteen are still joined by one report each (see the note in
-    # bench/README.md); more than that is a regression
+    # two of the fifteen are still joined by one report each (the missile launch
+    # and next day's call; the halfpipe qualifying and final); more is a regression
     assert len(merged) <= 2, merged

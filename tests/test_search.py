@@ -36,8 +36,7 @@ def test_hostile_queries_are_inert(demo_catalog):
     index = SearchIndex(demo_catalog)
     for q in ['" OR 1=1 --', "NEAR(", "<script>alert(1)</script>", "%_%", "\x00\x07", "a" * 5000]:
         total, hits = index.search(q)
-        assert total >= 0
-        assert all("<script>" not in str(h.snippet) for h in hits)
+        assert total == 0 and hits == [], q  # no injection, no crash, nothing matched by accident
 
 
 def test_search_page_and_api(demo_db):

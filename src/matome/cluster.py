@@ -95,8 +95,23 @@ class StoryState:
 
     def centroid(self) -> np.ndarray:
         assert self.embedding_sum is not None
-        norm = float(np.linalg.norm(self.embedding_sum)) or 1.0
-        return self.embedding_sum / norm
+        return _unit(self.embedding_sum)
+
+    def absorb(self, other: StoryState) -> None:
+        """Take in every report of ``other`` (a merge), as if each had been added here."""
+        self.feats.extend(other.feats)
+        self.members.extend(other.members)
+        self.langs |= other.langs
+        if other.embedding_sum is not None:
+            self.embedding_sum = other.embedding_sum if self.embedding_sum is None \
+                else self.embedding_sum + other.embedding_sum
+        self.lemmas.update(other.lemmas)
+        self.entities.update(other.entities)
+        self.day_counts.update(other.day_counts)
+        for t in (other.first, other.last):
+            if t is not None:
+                self.first = min(self.first or t, t)
+                self.last = max(self.last or t, t)
 
 
 def _overlap(a: frozenset[str], b: Counter[str]) -> float:
@@ -117,13 +132,25 @@ def _overlap(a: frozenset[str], b: Counter[str]) -> float:
     return min(1.0, shared / min(len(a), len(b)))
 
 
+def rescaled(cos: float, same_language: bool, cfg: ClusterSettings) -> float:
+    """An e5 cosine mapped onto 0..1 from the floor up (e5 cosines bunch near 1).
+
+    e5 places a translation lower than a Japanese paraphrase (same event:
+    ~0.83-0.85 across languages against ~0.88-0.97 within Japanese), so a
+    comparison across languages is measured from its own floor.
+    """
+    floor = cfg.embedding_floor if same_language else cfg.cross_lingual_floor
+    return max(0.0, (cos - floor) / (1.0 - floor))
+
+
+def kinship(cos: float, same_language: bool, ents: float, cfg: ClusterSettings) -> float:
+    """Half embedding, half entities: how storylines and merges judge relatedness."""
+    return 0.5 * rescaled(cos, same_language, cfg) + 0.5 * ents
+
+
 def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
     cos = float(f.embedding @ s.centroid())
-    # e5 places a translation lower than a Japanese paraphrase (same event:
-    # ~0.83-0.85 across languages against ~0.88-0.97 within Japanese), so a
-    # story in another language is measured from its own floor.
-    floor = cfg.embedding_floor if f.lang in s.langs else cfg.cross_lingual_floor
-    emb = max(0.0, (cos - floor) / (1.0 - floor))
+    emb = rescaled(cos, f.lang in s.langs, cfg)
     ent = _overlap(f.entities, s.entities)
     weights = cfg.weight_embedding + cfg.weight_lexical + cfg.weight_entities
     if f.lang in s.langs:
@@ -181,8 +208,7 @@ class _Line:
         self.latest_story = story
 
     def centroid(self) -> np.ndarray:
-        norm = float(np.linalg.norm(self.embedding_sum)) or 1.0
-        return self.embedding_sum / norm
+        return _unit(self.embedding_sum)
 
 
 class Clusterer:
@@ -384,27 +410,12 @@ class Clusterer:
         if days_a and days_b and not days_a & days_b:
             return False
         cos = float(a.centroid() @ b.centroid())
-        floor = self.cfg.embedding_floor if a.langs & b.langs else self.cfg.cross_lingual_floor
-        emb = max(0.0, (cos - floor) / (1.0 - floor))
         ent = _overlap(frozenset(a.entities), b.entities)
-        return 0.5 * emb + 0.5 * ent >= self.cfg.merge_threshold
+        return kinship(cos, bool(a.langs & b.langs), ent, self.cfg) >= self.cfg.merge_threshold
 
     def _merge(self, gone: StoryState, into: StoryState) -> str:
         """Fold ``gone`` into ``into`` (state and storyline); returns the id that redirects."""
-        for member in gone.members:
-            into.members.append(member)
-        into.feats.extend(gone.feats)
-        into.langs |= gone.langs
-        if gone.embedding_sum is not None:
-            into.embedding_sum = gone.embedding_sum if into.embedding_sum is None \
-                else into.embedding_sum + gone.embedding_sum
-        into.lemmas.update(gone.lemmas)
-        into.entities.update(gone.entities)
-        into.day_counts.update(gone.day_counts)
-        for t in (gone.first, gone.last):
-            if t is not None:
-                into.first = min(into.first or t, t)
-                into.last = max(into.last or t, t)
+        into.absorb(gone)
         # what ``gone`` gave its storyline now belongs to ``into``'s, as a replay
         # of the stored memberships (all under ``into``) would rebuild it
         old_line = self._lines.get(self.storyline_of.get(gone.id, ""))
@@ -456,13 +467,14 @@ class Clusterer:
         keep_feats = [f for f in state.feats if f.article_id in keep_ids]
         move_feats = [f for f in state.feats if f.article_id not in keep_ids and f.event_days]
         # reports with no day go with the part whose centroid they are nearer
-        keep_c = _mean([f.embedding for f in keep_feats])
-        move_c = _mean([f.embedding for f in move_feats])
+        keep_c = _unit(np.sum([f.embedding for f in keep_feats], axis=0))
+        move_c = _unit(np.sum([f.embedding for f in move_feats], axis=0))
         for f in state.feats:
             if not f.event_days and f.article_id not in keep_ids:
                 (move_feats if f.embedding @ move_c > f.embedding @ keep_c else keep_feats).append(f)
-        move_feats.sort(key=lambda f: state.members.index(f.article_id))
-        keep_feats.sort(key=lambda f: state.members.index(f.article_id))
+        order = {aid: i for i, aid in enumerate(state.members)}
+        move_feats.sort(key=lambda f: order[f.article_id])
+        keep_feats.sort(key=lambda f: order[f.article_id])
         new_id = story_id(move_feats[0].article_id)
         if new_id in self.stories or not keep_feats:
             return None
@@ -495,18 +507,15 @@ class Clusterer:
             line = self._lines.get(lid)
             if line is None:  # a storyline that ended; its index entry goes next time
                 continue
-            floor = self.cfg.embedding_floor if f.lang in line.langs else self.cfg.cross_lingual_floor
-            emb = max(0.0, (float(f.embedding @ line.centroid()) - floor) / (1.0 - floor))
-            ent = _overlap(f.entities, line.entities)
-            value = 0.5 * emb + 0.5 * ent
+            value = kinship(float(f.embedding @ line.centroid()), f.lang in line.langs,
+                            _overlap(f.entities, line.entities), self.cfg)
             if value > best_score:
                 best, best_score = line, value
         return best
 
 
-def _mean(vectors: list[np.ndarray]) -> np.ndarray:
-    total = np.sum(vectors, axis=0)
-    return total / (float(np.linalg.norm(total)) or 1.0)
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (float(np.linalg.norm(v)) or 1.0)
 
 
 def storyline_id(story: str) -> str:

@@ -101,16 +101,22 @@ def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> li
     for a in articles:
         if a.lang != "ja" or a.id not in analyses:
             continue
-        for s in analyses[a.id].sentences:
-            for q in numerals.find_quantities(s.text):
+        analysis = analyses[a.id]
+        # the figures the analysis stage already read, with offsets into the text
+        figures = [numerals.Quantity(**q) for q in analysis.quantities]
+        for s in analysis.sentences:
+            for q in figures:
+                if not s.start <= q.start < s.end:
+                    continue
                 if not q.unit or q.qualifier in {"increase", "decrease"}:
                     continue  # a change (3%増) is not a level to compare
-                about = _anchor(s.text, q.start)
+                start, end = q.start - s.start, q.end - s.start
+                about = _anchor(s.text, start)
                 if about is None:
                     continue
                 claims.setdefault((about, q.unit), []).append(Claim(
                     a.id, a.source, q.value, q.high, q.text, s.text, a.published,
-                    q.qualifier == "approx", _after(s.text, q.end)))
+                    q.qualifier == "approx", _after(s.text, end)))
     out = []
     for (about, unit), found in sorted(claims.items()):
         sides: list[list[Claim]] = []

@@ -80,12 +80,13 @@ _PLACE_HEADS = frozenset({"港", "空港", "駅", "島", "湾", "川", "山", "�
 _ORG_HEADS = frozenset({"海運", "銀行", "電機", "商事", "物産", "工業", "重工", "製薬", "建設",
                         "証券", "生命", "航空", "鉄道", "電力", "ガス", "新聞", "放送", "通信"})
 # Compounds that end like an organisation but name a kind of thing, not one body.
+# (Words starting 各/同/諸/全/両 are left out by the rule itself, and a bare
+# suffix such as 新聞 is too short for it to match.)
 _GENERIC_ORGS = frozenset({"地方銀行", "中央銀行", "民間銀行", "都市銀行", "大手銀行", "地元銀行",
                            "国立大学", "私立大学", "労働組合", "地方議会", "政党", "野党", "与党",
-                           "各省庁", "関係省庁", "中央省庁", "官庁", "省庁", "官公庁", "各省",
+                           "関係省庁", "中央省庁", "官庁", "省庁", "官公庁",
                            "教育機関", "金融機関", "医療機関", "行政機関", "研究機関", "報道機関",
-                           "入党", "離党", "結党", "解党", "与野党", "各党", "新党", "自動車",
-                           "同省", "同庁", "同社", "同党", "新聞", "放送", "通信"})
+                           "入党", "離党", "結党", "解党", "与野党", "新党"})
 # Era names are dates, not organisations (Sudachi tags 昭和 as a proper noun).
 _ERAS = frozenset({"明治", "大正", "昭和", "平成", "令和", "慶長", "天正", "元禄", "江戸", "享保",
                    "寛永", "天保", "安政", "慶応", "文化", "文政"})

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from matome.cluster import storyline_id
 from matome.pipeline import story_articles
 from matome.records import Article, Written
 from matome.store import Store
@@ -97,9 +98,9 @@ def load(store: Store) -> Catalog:
     stories = {
         sid: StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
                        evidence=evidence.get(sid, {}),
-                       storyline=(rows.get(sid) or {}).get("storyline") or "l" + sid[1:],
-                       follows=(rows.get(sid) or {}).get("follows"),
-                       flags=dict((rows.get(sid) or {}).get("flags") or {}))
+                       storyline=rows.get(sid, {}).get("storyline") or storyline_id(sid),
+                       follows=rows.get(sid, {}).get("follows"),
+                       flags=dict(rows.get(sid, {}).get("flags") or {}))
         for sid, arts in everything.items()
     }
     by_tag: dict[str, list[StoryView]] = {}

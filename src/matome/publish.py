@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from html import escape
 from importlib import resources
@@ -30,6 +31,10 @@ from matome.dates import JST
 from matome.export import Catalog, StoryView, TagView, iso
 from matome.records import Citation
 from matome.settings import Settings
+
+# The page being rendered, for its canonical link. A context variable, not an
+# attribute of the shared Site: the server renders pages in several threads.
+_PAGE: ContextVar[str] = ContextVar("matome_page", default="index.html")
 
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".atom": "application/atom+xml",
                ".json": "application/feed+json", ".xml": "application/xml",
@@ -131,12 +136,11 @@ class Site:
         self.settings = settings
         self.env = _env()
         self.per_page = max(1, settings.site.stories_per_page)
-        self._path = "index.html"  # the page being rendered, for canonical links
         self.live = False  # served by `matome serve`: pages offer search
         self._outlet_cache: dict[str, list[StoryView]] | None = None
 
     def _render(self, template: str, root: str, **ctx: Any) -> str:
-        ctx.setdefault("page_path", self._path)
+        ctx.setdefault("page_path", _PAGE.get())
         ctx.setdefault("live", self.live)
         return self.env.get_template(template).render(site=self.settings.site, root=root,
                                                       version=__version__, **ctx)
@@ -187,7 +191,7 @@ class Site:
         pager = {"page": page, "pages": pages, "prev": link(page - 1) if page > 1 else None,
                  "next": link(page + 1) if page < pages else None}
         outlets = sorted({a.source for a in self.cat.articles if a.source})
-        self._path = "search"
+        _PAGE.set("search")
         return self._render("search.html", "/", query=query, total=total, hits=hits,
                             pager=pager, tags=self.cat.tags, outlets=outlets, **filters)
 
@@ -203,7 +207,7 @@ class Site:
     def render(self, path: str) -> str | None:
         """The page at ``path`` (relative to the site root), or None."""
         path = path.strip("/") or "index.html"
-        self._path = path
+        _PAGE.set(path)
         if path == "index.html" or (path.startswith("page-") and path.endswith(".html")):
             page = 1 if path == "index.html" else _int(path[5:-5])
             return self._index(page) if page else None

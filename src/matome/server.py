@@ -56,6 +56,17 @@ class _Live:
             return self.site, self.catalog
 
 
+    def search(self, query: str, filters: dict[str, str], limit: int,
+               offset: int) -> tuple[int, list[Any]]:
+        """Search the catalog now loaded; empty filters mean none."""
+        self.get()
+        index = self.index
+        assert index is not None
+        return index.search(query[:100], tag=filters["tag"] or None,
+                            outlet=filters["outlet"] or None, since=filters["since"] or None,
+                            until=filters["until"] or None, limit=limit, offset=offset)
+
+
 def create_app(db: str, settings: Settings) -> FastAPI:
     app = FastAPI(title="matome", version=__version__, docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
@@ -96,11 +107,8 @@ def create_app(db: str, settings: Settings) -> FastAPI:
     @app.get("/api/search")
     def api_search(q: str = "", tag: str = "", outlet: str = "", since: str = "",
                    until: str = "", limit: int = 20, offset: int = 0) -> JSONResponse:
-        live.get()
-        assert live.index is not None
-        total, hits = live.index.search(q[:100], tag=tag or None, outlet=outlet or None,
-                                        since=since or None, until=until or None,
-                                        limit=limit, offset=offset)
+        filters = {"tag": tag, "outlet": outlet, "since": since, "until": until}
+        total, hits = live.search(q, filters, limit, offset)
         return JSONResponse({"total": total, "items": [
             {"kind": h.kind, "story": h.story, "title": h.title, "source": h.source,
              "published": export.iso(h.published), "url": "/" + h.url,
@@ -110,12 +118,9 @@ def create_app(db: str, settings: Settings) -> FastAPI:
     def search_page(q: str = "", tag: str = "", outlet: str = "", since: str = "",
                     until: str = "", page: int = 1) -> HTMLResponse:
         site, _ = live.get()
-        assert live.index is not None
         page = max(1, min(page, 1000))
         filters = {"tag": tag, "outlet": outlet, "since": since, "until": until}
-        total, hits = live.index.search(q[:100], tag=tag or None, outlet=outlet or None,
-                                        since=since or None, until=until or None,
-                                        limit=site.per_page, offset=(page - 1) * site.per_page)
+        total, hits = live.search(q, filters, site.per_page, (page - 1) * site.per_page)
         return HTMLResponse(site.search_page(q[:100], total, hits, page, filters))
 
     @app.get("/api/tags")

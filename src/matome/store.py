@@ -104,6 +104,24 @@ def _check_current(engine: Engine, url: str) -> None:
                          "run `matome process` once to upgrade it")
 
 
+# A pending redirect points at "seed:<article id>" until the story that now
+# holds that article is known (resolve_pending_redirects).
+_SEED = "seed:"
+
+
+def _add_pending(conn: Connection, seeds: dict[str, str]) -> None:
+    if seeds:
+        conn.execute(insert(t.story_redirects), [
+            {"old_id": old, "new_id": _SEED + seed, "reason": "pending"}
+            for old, seed in seeds.items()])
+
+
+def _forget_written(conn: Connection, story_ids: list[str]) -> None:
+    """Drop what was written and tagged of stories that no longer stand as they were."""
+    conn.execute(delete(t.written).where(t.written.c.story_id.in_(story_ids)))
+    conn.execute(delete(t.story_tags).where(t.story_tags.c.story_id.in_(story_ids)))
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -315,8 +333,7 @@ class Store:
     def _merge(conn: Connection, old: str, new: str) -> None:
         conn.execute(update(t.memberships).where(t.memberships.c.story_id == old)
                      .values(story_id=new))
-        conn.execute(delete(t.written).where(t.written.c.story_id == old))
-        conn.execute(delete(t.story_tags).where(t.story_tags.c.story_id == old))
+        _forget_written(conn, [old])
         conn.execute(update(t.stories).where(t.stories.c.follows == old).values(follows=new))
         conn.execute(delete(t.stories).where(t.stories.c.id == old))
         # links to ids that already redirected to ``old`` now go straight to ``new``
@@ -339,7 +356,7 @@ class Store:
             if (evidence or {}).get("duplicate_of") in moving:
                 conn.execute(update(t.memberships).where(t.memberships.c.article_id == article_id)
                              .values(story_id=new))
-        conn.execute(delete(t.written).where(t.written.c.story_id == old))
+        conn.execute(delete(t.written).where(t.written.c.story_id == old))  # its tags stay
 
     def redirects(self) -> dict[str, str]:
         with self.read() as conn:
@@ -359,13 +376,10 @@ class Store:
                                 .where(t.stories.c.id.not_in(used))).all()
             ids = [r.id for r in rows]
             if ids:
-                conn.execute(delete(t.written).where(t.written.c.story_id.in_(ids)))
-                conn.execute(delete(t.story_tags).where(t.story_tags.c.story_id.in_(ids)))
+                _forget_written(conn, ids)
                 conn.execute(delete(t.story_redirects).where(t.story_redirects.c.old_id.in_(ids)))
                 conn.execute(delete(t.stories).where(t.stories.c.id.in_(ids)))
-                conn.execute(insert(t.story_redirects), [
-                    {"old_id": r.id, "new_id": f"seed:{r.seed_article}", "reason": "pending"}
-                    for r in rows])
+                _add_pending(conn, {r.id: r.seed_article for r in rows})
             return ids
 
     def flag_story(self, story_id: str, flag: str) -> None:
@@ -386,17 +400,14 @@ class Store:
         with self.tx() as conn:
             seeds = {r.id: r.seed_article for r in conn.execute(select(t.stories))}
             for r in conn.execute(select(t.story_redirects)):
-                target = seeds.get(r.new_id) or (r.new_id[5:] if r.new_id.startswith("seed:")
-                                                 else None)
+                target = seeds.get(r.new_id) or (r.new_id.removeprefix(_SEED)
+                                                 if r.new_id.startswith(_SEED) else None)
                 if target:
                     seeds[r.old_id] = target
             for table in (t.written, t.story_tags, t.memberships, t.story_redirects, t.stories,
                           t.stage_state):
                 conn.execute(delete(table))
-            if seeds:
-                conn.execute(insert(t.story_redirects), [
-                    {"old_id": old, "new_id": f"seed:{seed}", "reason": "pending"}
-                    for old, seed in seeds.items()])
+            _add_pending(conn, seeds)
 
     def resolve_pending_redirects(self, story_of: dict[str, str]) -> None:
         """Point each pending redirect at the story that now holds its seed article."""
@@ -405,7 +416,7 @@ class Store:
             rows = conn.execute(select(t.story_redirects)
                                 .where(t.story_redirects.c.reason == "pending")).all()
             for r in rows:
-                seed = r.new_id[5:]
+                seed = r.new_id.removeprefix(_SEED)
                 where = t.story_redirects.c.old_id == r.old_id
                 if r.old_id in live or seed not in story_of:
                     conn.execute(delete(t.story_redirects).where(where))  # same id again

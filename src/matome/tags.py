@@ -85,9 +85,10 @@ def build_tags(
         chosen.sort(key=lambda kv: (-kv[1], kv[0]))
         per_story[sid] = [(tag_id(k), round(w, 3)) for k, w in chosen[: settings.max_per_story]]
         keys = {m.key for m in story_mentions}
+        heads = [_head(a) for a in arts]  # once per story, not once per theme and word
         matched = {t.name for t in themes
-                   if _theme_matches(t, arts) or (theme_entities[t.name] & keys
-                                                  and not _excluded(t, arts))}
+                   if (_keyword_hit(t, heads, arts) or theme_entities[t.name] & keys)
+                   and not _excluded(t, heads)}
         for name in _with_parents(matched, themes):
             per_story[sid].append((theme_id(name), 1.0))
     used = {tid for lst in per_story.values() for tid, _ in lst}
@@ -172,18 +173,18 @@ def _head(a: Article) -> str:
     return a.title + "\n" + "".join(s.text for s in sentences)
 
 
-def _excluded(theme: ThemeSettings, arts: list[Article]) -> bool:
-    return any(w and _contains(_head(a), w) for a in arts for w in theme.exclude)
+def _excluded(theme: ThemeSettings, heads: list[str]) -> bool:
+    return any(w and _contains(h, w) for h in heads for w in theme.exclude)
 
 
-def _theme_matches(theme: ThemeSettings, arts: list[Article]) -> bool:
+def _keyword_hit(theme: ThemeSettings, heads: list[str], arts: list[Article]) -> bool:
     """A keyword in a title or lead, or in the text of half the reports (at least two).
 
     A passing mention in one report's background (「1週間前の海底ケーブルの会合に
     続き」) does not make a story about the theme.
     """
     words = [w for w in (theme.name, *theme.aliases, *theme.keywords) if w]
-    in_head = any(_contains(_head(a), w) for a in arts for w in words)
+    if any(_contains(h, w) for h in heads for w in words):
+        return True
     in_body = sum(1 for a in arts if any(_contains(a.text, w) for w in words))
-    hit = in_head or (in_body >= 2 and in_body * 2 >= len(arts))
-    return hit and not _excluded(theme, arts)
+    return in_body >= 2 and in_body * 2 >= len(arts)

@@ -150,9 +150,7 @@ def find_times(text: str, ref: datetime | None = None) -> list[TimeExpr]:
     out: list[TimeExpr] = []
     ctx = _Context(ref)
     for start, end, kind, m in raw:
-        expr = _build(kind, m, norm, ctx)
-        if expr is None:
-            continue
+        expr = _BUILDERS[kind](m, norm, ctx)
         o_start = offsets[start] if start < len(offsets) else len(text)
         o_end = offsets[end - 1] + 1 if end - 1 < len(offsets) else len(text)
         expr.start, expr.end, expr.text = o_start, o_end, text[o_start:o_end]
@@ -230,12 +228,6 @@ class _Context:
         self.last_month: int | None = None
         self.last_tz: str | None = None
         self.last_ap: str | None = None
-
-
-def _build(kind: str, m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr | None:
-    builder = {"set": _set, "date": _date, "time": _time, "span": _span, "named": _named, "fiscal": _fiscal,
-               "season": _season, "quarter": _quarter, "weekday": _weekday}[kind]
-    return builder(m, norm, ctx)
 
 
 def _x(n: int | None, width: int) -> str:
@@ -469,10 +461,8 @@ def _quarter(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr:
     return TimeExpr(0, 0, "", "quarter", f"{y}-{part}")
 
 
-def _weekday(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr | None:
-    after = norm[m.end():m.end() + 1]
-    if m.group(0) == m.group("wd") and after not in {"曜"}:
-        return None  # a lone 月 or 日 is not a weekday
+def _weekday(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr:
+    # the pattern needs 曜 after the day character: a lone 月 or 日 never gets here
     return TimeExpr(0, 0, "", "date", f"XXXX-WXX-{_WD[m.group('wd')] + 1}")
 
 
@@ -527,3 +517,7 @@ def _past_clause(norm: str, end: int) -> bool:
     if (q := _QUOTATIVE.search(clause)) is not None:
         clause = clause[:q.start() + 1]
     return bool(_PAST_CLAUSE.search(clause))
+
+
+_BUILDERS = {"set": _set, "date": _date, "time": _time, "span": _span, "named": _named,
+             "fiscal": _fiscal, "season": _season, "quarter": _quarter, "weekday": _weekday}
