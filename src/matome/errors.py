@@ -9,7 +9,8 @@
     ├── RecordError                  one record is bad: reported, counted, skipped
     │   ├── DecodeError              bytes that no candidate charset decodes
     │   ├── ExtractError             no article text could be extracted
-    │   └── FeedError                a feed that cannot be parsed at all
+    │   ├── FeedError                a feed that cannot be parsed at all
+    │   └── FetchError               a URL that could not or may not be fetched
     └── StoreError                   the database cannot be opened or migrated
 
 A ``RecordError`` never stops a batch: the stage that meets it stores the
@@ -61,6 +62,10 @@ class ExtractError(RecordError):
 
 class FeedError(RecordError):
     pass
+
+
+class FetchError(RecordError):
+    """Refused (robots.txt, SSRF guard, scheme) or failed (HTTP status, caps, timeouts)."""
 
 
 class StoreError(MatomeError):

@@ -77,11 +77,35 @@ class Article:
     author: str = ""
     encoding: str = ""
     encoding_reason: str = ""
+    # What the page is: "news" (a report), "teaser" (paywalled or cut short:
+    # never passed off as the full article), "blog" (a personal post, never a
+    # news source), "board" (a board thread or まとめ page: reactions only).
+    kind: str = "news"
+    # Machine-readable notes a person can read: "future-date-clamped",
+    # "no-date", "paywalled", ...
+    flags: list[str] = field(default_factory=list)
+    updated: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
         return data
+
+
+@dataclass
+class Post:
+    """One post of a board thread (2ch/5ch style, or quoted on a まとめ page).
+
+    Stored as a reaction to the story of the report the thread discusses,
+    never as a fact and never as a source for a story's sentences.
+    """
+
+    number: int
+    body: str
+    name: str = ""
+    posted: str = ""          # ISO 8601 with offset when the page gives a time
+    poster_id: str = ""       # the board's ID: field (per-day poster hash)
+    replies: list[int] = field(default_factory=list)   # >>N anchors in the body
 
 
 @dataclass(frozen=True)

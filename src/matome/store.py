@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -521,10 +522,11 @@ class IdClash(Exception):
 def _article_from_row(r: Any) -> Article:
     meta = dict(r["meta"])
     published = datetime.fromisoformat(r["published"]) if r["published"] else None
+    extra = {k: meta[k] for k in _ARTICLE_META if k in meta}
     return Article(id=r["id"], url=r["url"], title=r["title"], text=r["text"], source=r["source"],
-                   lang=r["lang"], published=published,
-                   published_raw=meta.get("published_raw", ""),
-                   published_how=meta.get("published_how", ""),
-                   subtitle=meta.get("subtitle", ""), author=meta.get("author", ""),
-                   encoding=meta.get("encoding", ""),
-                   encoding_reason=meta.get("encoding_reason", ""))
+                   lang=r["lang"], published=published, **extra)
+
+
+# Article fields kept in the ``meta`` JSON column (everything but the columns).
+_ARTICLE_META = [f.name for f in fields(Article)
+                 if f.name not in {"id", "url", "title", "text", "source", "lang", "published"}]
