@@ -24,15 +24,7 @@ REPORTS = [
 
 
 def test_a_disputed_figure_is_stated_with_every_side_cited(tmp_path):
-    src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(json.dumps(
-        {"id": i, "url": f"https://{i}.example/n", "title": "香南市で土砂崩れ", "text": text,
-         "published": when, "source": outlet, "lang": "ja"}, ensure_ascii=False)
-        for i, outlet, when, text in REPORTS) + "\n", "utf-8")
-    store = Store(db_url(str(tmp_path / "c.db")))
-    pipeline.ingest(store, [str(src)], Settings())
-    pipeline.process(store, Settings())
-    [story] = export.export(store, "stories")
+    store, [story] = _run(tmp_path, REPORTS, "香南市で土砂崩れ")
     article = story["article"]
     [conflict] = article["conflicts"]
     assert conflict["about"] == "死者" and conflict["unit"] == "人"
@@ -49,3 +41,58 @@ def test_a_disputed_figure_is_stated_with_every_side_cited(tmp_path):
     assert all(c["about"] != "けが人" for c in article["conflicts"])
     page = Site(export.load(store), Settings()).render(f"stories/{story['id']}.html") or ""
     assert "出典により異なる点" in page
+
+
+# Three invented reports on one harbour plan: two outlets give one cost, the
+# third another, and the third gives the same remark to a different speaker.
+HARBOUR = [
+    ("h1", "東都通信", "2026-04-02T09:00:00+09:00",
+     "県は1日、北浜市の港湾整備計画を発表した。総事業費は約500億円。"
+     "山本一郎知事は記者会見で「港は地域の将来を担う柱になる」と述べた。完成は2030年度の予定だ。"),
+    ("h2", "朝凪ニュース", "2026-04-02T10:00:00+09:00",
+     "北浜市の港湾整備計画を県が1日に発表した。総事業費は800億円。"
+     "川村浩二市長は「港は地域の将来を担う柱になる」と語った。完成は2030年度を見込む。"),
+    ("h3", "瀬戸内タイムズ", "2026-04-02T11:00:00+09:00",
+     "県は北浜市で港湾を整備する計画を1日に公表した。総事業費は約500億円。"
+     "山本一郎知事は「港は地域の将来を担う柱になる」と強調した。"),
+]
+
+
+def _run(tmp_path, reports, title="北浜市の港湾整備計画"):
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(
+        {"id": i, "url": f"https://{i}.example/n", "title": title, "text": text,
+         "published": when, "source": outlet, "lang": "ja"}, ensure_ascii=False)
+        for i, outlet, when, text in reports) + "\n", "utf-8")
+    store = Store(db_url(str(tmp_path / "c.db")))
+    pipeline.ingest(store, [str(src)], Settings())
+    pipeline.process(store, Settings())
+    return store, list(export.export(store, "stories"))
+
+
+def test_a_disputed_figure_and_a_disputed_speaker_are_both_listed(tmp_path):
+    store, [story] = _run(tmp_path, HARBOUR)
+    found = {c["kind"]: c for c in story["conflicts"]}
+    assert found.keys() >= {"number", "attribution"}, story["conflicts"]
+    figures = sorted(side[0]["figure"] for side in found["number"]["sides"])
+    assert figures == ["800億円", "約500億円"]
+    speakers = {side[0]["source"]: side[0]["figure"] for side in found["attribution"]["sides"]}
+    assert speakers["朝凪ニュース"].startswith("川村浩二")
+    assert any(v.startswith("山本一郎") for k, v in speakers.items() if k != "朝凪ニュース")
+    assert found["attribution"]["about"] in "港は地域の将来を担う柱になる"
+    # every format says so, citing each side, and the check passes
+    texts = {r[0]: nfkc(r[3]) for r in HARBOUR}
+    for w in [story["article"], *story["formats"].values()]:
+        said = [s for sec in w["sections"] for s in sec["sentences"]
+                if s["text"].startswith("出典により異なる")]
+        if w["format"] == "explainer":
+            continue  # the explainer states the conflicts of its latest section only
+        assert any("川村浩二" in s["text"] and "山本一郎" in s["text"] for s in said), w["format"]
+        assert any("800億円" in s["text"] and "500億円" in s["text"] for s in said), w["format"]
+        for s in said:
+            assert {c["article"] for c in s["citations"]} >= {"h2"}
+            assert all(nfkc(c["quote"]) in texts[c["article"]] for c in s["citations"])
+        assert w["verification"]["supported_share"] == 1.0, w["format"]
+    # agreeing facts (the date, 2030年度) are not conflicts
+    assert all(c["kind"] != "date" for c in story["conflicts"])
+    store.close()

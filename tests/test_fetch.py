@@ -1,18 +1,23 @@
-"""`matome ingest URL` against real HTTP servers on 127.0.0.1."""
+"""The polite, guarded fetcher against real HTTP servers on 127.0.0.1."""
 
 from __future__ import annotations
 
-import gzip
+import ipaddress
+import socket
 import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from datetime import UTC, datetime
 
 import pytest
 
-from matome import pipeline
-from matome.settings import IngestSettings, Settings
-from matome.sources import discover
+from matome import fetch, pipeline
+from matome.errors import ConfigError, FetchError
+from matome.fetch import Fetcher, MemoryCache
+from matome.netguard import AddressPolicy, Refused, non_public
+from matome.robots import retry_after
+from matome.settings import FetchSettings, IngestSettings, Settings
 from matome.store import Store, db_url
+from tests.hostile.server import Reply, Request, Site, serve
 
 PAGE = ("<html lang='ja'><head><meta charset='Shift_JIS'><title>橋の点検</title>"
         "<meta property='og:site_name' content='ループ新報'>"
@@ -29,75 +34,266 @@ FEED = ("""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><ti
 </item></channel></rss>""").encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+class FakeClock:
+    """Time that moves only when the fetcher sleeps: delays are recorded, never waited."""
 
-    def do_GET(self) -> None:
-        routes = {
-            "/page": (200, "text/html", PAGE, {}),
-            "/feed": (200, "application/rss+xml", FEED, {}),
-            "/redirect": (302, "text/plain", b"", {"Location": "/page"}),
-            "/loop": (302, "text/plain", b"", {"Location": "/loop"}),
-            "/bomb": (200, "text/html", gzip.compress(b"<p>" + b"a" * 5_000_000),
-                      {"Content-Encoding": "gzip"}),
-        }
-        status, ctype, body, headers = routes.get(self.path, (404, "text/plain", b"no", {}))
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
 
 
-@pytest.fixture()
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("MATOME_ALLOW_PRIVATE", "127.0.0.1")
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+def fetcher(site: Site, clock: FakeClock | None = None, **kw: object) -> Fetcher:
+    opts: dict[str, object] = {"min_host_delay": 0.0, "read_timeout": 1.0, "total_timeout": 3.0,
+                               "allow_private": [site.hostport], **kw}
+    s = FetchSettings(**opts)  # type: ignore[arg-type]
+    if clock is None:
+        return Fetcher(s)
+    return Fetcher(s, clock=clock.clock, sleep=clock.sleep)
 
 
-def test_ingest_page_and_feed_urls(server, tmp_path):
-    store = Store(db_url(str(tmp_path / "f.db")))
-    settings = Settings()
-    report = pipeline.ingest(store, [f"{server}/redirect", f"{server}/feed"], settings)
-    assert report.counts["new"] == 2, report.errors
-    pipeline.process(store, settings)
-    arts = {a.source: a for a in store.articles()}
-    assert arts["ループ新報"].encoding == "cp932"
-    assert arts["ループ新報"].url == f"{server}/page"
-    assert "補修が必要な橋は12本" in arts["ループ新報"].text
-    assert arts["ループ通信"].title == "バス新路線"
+def test_ingest_page_and_feed_urls(tmp_path, monkeypatch):
+    routes = {"/page": Reply(body=PAGE, content_type="text/html"),
+              "/redirect": Reply(302, headers={"Location": "/page"}),
+              "/feed": Reply(body=FEED, content_type="application/rss+xml")}
+    with serve(routes) as site:
+        store = Store(db_url(str(tmp_path / "f.db")))
+        settings = Settings()
+        settings.fetch = FetchSettings(min_host_delay=0.0)
+        monkeypatch.setenv("MATOME_ALLOW_PRIVATE", site.hostport)  # the environment variable still counts
+        report = pipeline.ingest(store, [site.url("/redirect"), site.url("/feed")], settings)
+        assert report.counts["new"] == 2, report.errors
+        pipeline.process(store, settings)
+        arts = {a.source: a for a in store.articles()}
+        assert arts["ループ新報"].encoding == "cp932"
+        assert arts["ループ新報"].encoding_reason == "meta"
+        assert arts["ループ新報"].url == site.url("/page")
+        assert "補修が必要な橋は12本" in arts["ループ新報"].text
+        assert arts["ループ通信"].title == "バス新路線"
 
 
-def _errors(url: str, **kw: int) -> list[str]:
-    return [str(i) for i in discover(url, IngestSettings(**kw)) if isinstance(i, Exception)]
+def test_ingest_url_still_yields_raw_documents():
+    with serve({"/page": Reply(body=PAGE, content_type="text/html")}) as site:
+        settings = Settings()
+        settings.fetch = FetchSettings(min_host_delay=0.0, allow_private=[site.hostport])
+        [doc] = list(fetch.ingest_url(site.url("/page"), settings))
+        assert doc.content == PAGE and doc.hints["url"] == site.url("/page")
+        [err] = list(fetch.ingest_url(site.url("/page"), IngestSettings()))  # default: not allowed
+        assert "refused: 127.0.0.1" in str(err) and "(loopback)" in str(err)
 
 
-def test_private_addresses_are_refused_unless_allowed(server, monkeypatch):
-    monkeypatch.delenv("MATOME_ALLOW_PRIVATE")
-    [err] = _errors(f"{server}/page")
-    assert "non-public address 127.0.0.1" in err
+def test_private_addresses_are_refused_unless_allowed():
+    with serve({"/page": Reply(body=PAGE)}) as site:
+        with Fetcher(FetchSettings(min_host_delay=0.0)) as f, pytest.raises(FetchError) as err:
+            f.get(site.url("/page"))
+        assert err.value.reason == f"refused: 127.0.0.1:{site.port} (loopback)"
+        assert site.hits.total() == 0  # not even robots.txt was asked for
+        with fetcher(site) as f:
+            assert f.get(site.url("/page")).body == PAGE
 
 
-def test_redirect_loops_bombs_and_404s_are_reported(server):
-    assert "more than 5 redirects" in _errors(f"{server}/loop")[0]
-    assert "body over 1000000 bytes" in _errors(f"{server}/bomb", max_file_bytes=1_000_000)[0]
-    assert "HTTP 404" in _errors(f"{server}/missing")[0]
-    assert "refused URL scheme" in _errors_scheme()
+def test_only_http_and_https():
+    with Fetcher(FetchSettings()) as f:
+        for url in ("file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)", "gopher://x/"):
+            with pytest.raises(FetchError, match="only http and https URLs are fetched"):
+                f.get(url)
 
 
-def _errors_scheme() -> str:
-    from matome.errors import RecordError
-    from matome.fetch import get
+@pytest.mark.parametrize(("addr", "why"), [
+    ("127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
+    ("192.168.0.1", "private"), ("169.254.169.254", "link-local"), ("100.64.0.1", "carrier-grade NAT"),
+    ("100.127.255.254", "carrier-grade NAT"), ("0.0.0.0", "unspecified"), ("224.0.0.251", "multicast"),
+    ("::1", "loopback"), ("::", "unspecified"), ("fe80::1", "link-local"), ("fc00::1", "private"),
+    ("ff02::1", "multicast"), ("::ffff:10.0.0.1", "private"), ("::ffff:127.0.0.1", "loopback"),
+    ("2002:7f00:1::", "loopback"), ("64:ff9b::a9fe:a9fe", "link-local"), ("240.0.0.1", "private"),
+    ("8.8.8.8", None), ("2001:4860:4860::8888", None), ("::ffff:8.8.8.8", None),
+])
+def test_non_public_addresses(addr, why):
+    assert non_public(ipaddress.ip_address(addr)) == why
 
-    try:
-        get("file:///etc/passwd", IngestSettings())
-    except RecordError as exc:
-        return str(exc)
-    return ""
+
+def test_allow_entries_name_what_the_url_writes(monkeypatch):
+    real = socket.getaddrinfo
+
+    def fake(host, port, *a, **kw):  # names that resolve to loopback, as a rebinding attacker's would
+        return real("127.0.0.1" if host in {"rebind.test", "intranet.test"} else host, port, *a, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    policy = AddressPolicy(["127.0.0.1:8000", "intranet.test", "10.0.0.0/8"])
+    assert policy.resolve("127.0.0.1", 8000) == ["127.0.0.1"]
+    assert policy.resolve("10.9.9.9", 80) == ["10.9.9.9"]
+    assert policy.resolve("intranet.test", 1234) == ["127.0.0.1"]
+    for host, port in (("127.0.0.1", 8001), ("rebind.test", 8000), ("localhost", 8000)):
+        with pytest.raises(Refused):
+            policy.resolve(host, port)
+    with pytest.raises(ConfigError):
+        AddressPolicy(["127.0.0.1:http"])
+
+
+def test_the_checked_address_is_the_one_connected_to(monkeypatch):
+    """A name is resolved once, by the guard; the connection goes to that very address."""
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1", "10.0.0.1", "10.0.0.1"])  # a rebinding DNS server's answers
+    seen: list[str] = []
+
+    def fake(host, port, *a, **kw):
+        if host == "news.test":
+            addr = next(answers)
+            seen.append(addr)
+            return real(addr, port, *a, **kw)
+        return real(host, port, *a, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    with serve({"/robots.txt": Reply(404), "/a": Reply(body=PAGE)}) as site:
+        f = fetcher(site, allow_private=[f"news.test:{site.port}", "127.0.0.1"], obey_robots=False)
+        got = f.get(f"http://news.test:{site.port}/a")
+        assert got.body == PAGE and site.log[0].headers["host"] == f"news.test:{site.port}"
+        with pytest.raises(FetchError, match=r"news.test:\d+, which resolves to 10.0.0.1 \(private\)"):
+            fetcher(site, obey_robots=False).get(f"http://news.test:{site.port}/a")
+    assert seen == ["127.0.0.1", "10.0.0.1"]
+
+
+def test_robots_txt_is_read_once_per_host_and_obeyed():
+    robots = b"User-agent: *\nDisallow: /private/\n\nUser-agent: other\nDisallow: /\n"
+    routes = {"/robots.txt": Reply(body=robots, content_type="text/plain"),
+              "/a": Reply(body=PAGE), "/b": Reply(body=PAGE), "/private/x": Reply(body=PAGE)}
+    with serve(routes) as site, fetcher(site) as f:
+        threads = [threading.Thread(target=f.get, args=(site.url(p),)) for p in ["/a", "/b"] * 4]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert _reason(f, site.url("/private/x")) == "robots.txt disallows /private/x for matome"
+        assert site.hits["/robots.txt"] == 1 and site.hits["/a"] == 4 and "/private/x" not in site.hits
+        assert site.log[0].headers["user-agent"].startswith("matome/")
+
+
+def test_robots_404_allows_and_5xx_refuses_for_a_while():
+    routes = {"/robots.txt": lambda req: Reply(503 if req.n == 1 else 404), "/a": Reply(body=PAGE)}
+    clock = FakeClock()
+    with serve(routes) as site, fetcher(site, clock, robots_failure_wait=600.0) as f:
+        for _ in range(2):
+            assert _reason(f, site.url("/a")).endswith(
+                "answered HTTP 503; fetching nothing from the host for 600 s")
+        assert site.hits["/robots.txt"] == 1 and site.hits["/a"] == 0
+        clock.now += 601
+        assert f.get(site.url("/a")).body == PAGE
+        assert site.hits["/robots.txt"] == 2
+
+
+def test_crawl_delay_and_min_host_delay_space_requests():
+    routes = {"/robots.txt": Reply(body=b"User-agent: *\nCrawl-delay: 5\n", content_type="text/plain"),
+              "/a": Reply(body=PAGE)}
+    clock = FakeClock()
+    with serve(routes) as site, fetcher(site, clock, min_host_delay=1.0) as f:
+        f.get(site.url("/a"))
+        f.get(site.url("/a"))
+        assert f.hosts.delay(site.hostport) == 5.0
+        assert len(clock.sleeps) == 2 and all(4.9 < s <= 5.0 for s in clock.sleeps)
+    clock = FakeClock()
+    routes["/robots.txt"] = Reply(body=b"User-agent: *\nCrawl-delay: 86400\n", content_type="text/plain")
+    with serve(routes) as site, fetcher(site, clock, max_crawl_delay=30.0) as f:
+        f.get(site.url("/a"))
+        assert f.hosts.delay(site.hostport) == 30.0
+
+
+def test_one_connection_per_host_and_slow_hosts_do_not_block_others():
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def counted(_req: Request) -> Reply:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return Reply(body=PAGE)
+
+    with serve({"/a": counted}) as fast, serve({"/slow": Reply(body=PAGE, pause=1.5)}) as slow:
+        f = Fetcher(FetchSettings(min_host_delay=0.0, read_timeout=3.0, total_timeout=5.0,
+                                  allow_private=[fast.hostport, slow.hostport]))
+        slow_thread = threading.Thread(target=f.get, args=(slow.url("/slow"),))
+        slow_thread.start()
+        while not slow.hits["/slow"]:
+            time.sleep(0.01)
+        threads = [threading.Thread(target=f.get, args=(fast.url("/a"),)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert slow_thread.is_alive()  # the fast host was served while the slow one still hung
+        slow_thread.join()
+        assert peak[0] == 1 and fast.hits["/a"] == 6
+
+
+def test_conditional_get():
+    def page(req: Request) -> Reply:
+        if req.headers.get("if-none-match") == '"v1"':
+            return Reply(304)
+        return Reply(body=PAGE, headers={"ETag": '"v1"', "Last-Modified": "Sat, 14 Feb 2026 00:00:00 GMT"})
+
+    cache = MemoryCache()
+    with serve({"/a": page}) as site:
+        s = FetchSettings(min_host_delay=0.0, allow_private=[site.hostport])
+        with Fetcher(s, cache) as f:
+            first = f.get(site.url("/a"))
+            assert (first.status, first.not_modified, first.body) == (200, False, PAGE)
+        with Fetcher(s, cache) as f:  # a later run, same cache
+            again = f.get(site.url("/a"))
+            assert again.not_modified and again.body == b""
+        sent = site.log[-1].headers
+        assert sent["if-none-match"] == '"v1"' and sent["if-modified-since"].startswith("Sat, 14 Feb")
+
+
+def test_retry_after_is_honoured_and_capped():
+    clock = FakeClock()
+    routes = {"/busy": lambda req: Reply(503, headers={"Retry-After": "7"}) if req.n < 3
+              else Reply(body=PAGE),
+              "/storm": Reply(429), "/later": Reply(429, headers={"Retry-After": "3600"})}
+    with serve(routes) as site, fetcher(site, clock, backoff=2.0, max_retry_wait=60.0) as f:
+        assert f.get(site.url("/busy")).body == PAGE
+        assert clock.sleeps == [7.0, 7.0]
+        clock.sleeps.clear()
+        with pytest.raises(FetchError, match=r"^gave up after 3 tries: HTTP 429$"):
+            f.get(site.url("/storm"))
+        assert clock.sleeps == [2.0, 4.0]  # backoff doubles
+        with pytest.raises(FetchError) as err:
+            f.get(site.url("/later"))
+        assert err.value.reason == ("gave up after 1 try: HTTP 429, server asked to wait 3600 s "
+                                    "(more than max_retry_wait, 60 s)")
+        assert site.hits["/later"] == 1
+
+
+def test_retry_after_values():
+    now = datetime(2026, 2, 14, 0, 0, 0, tzinfo=UTC)
+    assert retry_after("120") == 120.0
+    assert retry_after("Sat, 14 Feb 2026 00:01:30 GMT", now) == 90.0
+    assert retry_after("Fri, 13 Feb 2026 00:00:00 GMT", now) == 0.0
+    assert retry_after("soon") is None and retry_after("") is None and retry_after(None) is None
+
+
+def _reason(f: Fetcher, url: str) -> str:
+    with pytest.raises(FetchError) as err:
+        f.get(url)
+    return err.value.reason
+
+
+def test_body_caps():
+    import gzip
+
+    zipped = gzip.compress(b"<p>" + b"a" * 5_000_000)
+    routes = {"/big": Reply(body=b"x" * 2_000_000, length=None),
+              "/zip": Reply(body=zipped, headers={"Content-Encoding": "gzip"})}
+    with serve(routes) as site:
+        with fetcher(site, max_body_bytes=1_000_000) as f:
+            assert _reason(f, site.url("/big")) == "body over 1000000 bytes"
+        with fetcher(site, max_body_bytes=3_000_000) as f:
+            assert _reason(f, site.url("/zip")).startswith("refused: compression bomb (gzip: ")
+        with fetcher(site, max_body_bytes=1_000_000, max_compression_ratio=1e9) as f:
+            assert _reason(f, site.url("/zip")) == "body over 1000000 bytes after decompression"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -114,8 +113,8 @@ def process() -> None:
     settings = _settings()
     with _progress() as progress:
         pipeline.process(store, settings, progress)
-    summary = pipeline.summary(store, lambda: sum(1 for _ in Site(export.load(store),
-                                                                   settings).paths()))
+    catalog = export.load(store, settings.writer.primary)
+    summary = pipeline.summary(store, lambda: sum(1 for _ in Site(catalog, settings).paths()))
     _table("process", summary)
 
 
@@ -131,7 +130,8 @@ def export_cmd(
     if fmt != "jsonl":
         raise UsageError(f"export: unknown format {fmt!r} (jsonl)")
     store = Store(state.db, readonly=True)
-    for obj in export.export(store, what, evidence=evidence):
+    primary = _settings().writer.primary
+    for obj in export.export(store, what, evidence=evidence, primary=primary):
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
@@ -142,10 +142,10 @@ def extract(
 ) -> None:
     """Extract one page and print it; nothing is stored."""
     from matome import extract as ex
-    from matome import sources
+    from matome import poll
 
     settings = _settings()
-    docs = list(sources.discover(target, settings.ingest))
+    docs = list(poll.read_once(target, settings))
     for doc in docs:
         if isinstance(doc, RecordError):
             raise UsageError(str(doc))
@@ -153,7 +153,10 @@ def extract(
         data = {"url": article.url, "title": article.title, "text": article.text,
                 "published": export.iso(article.published), "author": article.author,
                 "source": article.source, "lang": article.lang, "encoding": article.encoding,
-                "encoding_reason": article.encoding_reason}
+                "encoding_reason": article.encoding_reason,
+                # beyond the contract's fields: what the page is and what was noticed about it
+                "kind": article.kind, "flags": article.flags, "updated": article.updated or None,
+                "published_raw": article.published_raw, "published_how": article.published_how}
         if as_json:
             sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         else:
@@ -167,7 +170,8 @@ def site_build(out_dir: Annotated[Path, typer.Option("--out", help="Directory to
     from matome.publish import Site
 
     store = Store(state.db, readonly=True)
-    count = Site(export.load(store), _settings()).build(out_dir)
+    settings = _settings()
+    count = Site(export.load(store, settings.writer.primary), settings).build(out_dir)
     err.print(f"built {count} pages in {out_dir}")
 
 
@@ -184,44 +188,40 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @app.command()
 def sources() -> None:
-    """Configured sources and their health."""
-    from matome import schema as t
+    """Configured sources and their health (from the last polls of `matome watch`)."""
+    from matome import ingest_state
 
     settings = _settings()
     store = Store(state.db, readonly=True)
-    table = Table("name", "path", "raw documents", "rejected")
-    rejects = store.rejects()
-    with store.read() as conn:
-        origins = [r.origin for r in conn.execute(t.raw_docs.select())]
+    health = ingest_state.health(store)
+    counts = store.raw_counts_by_source()
+    table = Table("name", "path", "every", "stored", "last poll", "last success", "errors in a row",
+                  "last error", "note")
+
+    def when(v: Any) -> str:
+        return v.strftime("%Y-%m-%d %H:%M") + "Z" if v else "-"
+
     for s in settings.sources:
-        n = sum(1 for o in origins if o.startswith(s.path))
-        bad = sum(1 for r in rejects if r["origin"].startswith(s.path))
-        table.add_row(s.name or s.path, s.path, str(n), str(bad))
+        h = health.get(s.name, {})
+        table.add_row(s.name + ("" if s.enabled else " (disabled)"), s.path, f"{s.interval:g}s",
+                      str(counts.get(s.name, 0)), when(h.get("last_poll")),
+                      when(h.get("last_success")), str(h.get("error_streak", 0)),
+                      h.get("last_error") or "-", h.get("note") or "-")
     out.print(table)
 
 
 @app.command()
 def watch(
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 300.0,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Rebuild this site.")] = None,
-    once: Annotated[bool, typer.Option(help="Poll once and exit.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Rebuild this site after new work.")] = None,
+    once: Annotated[bool, typer.Option(help="Poll every source once, process, publish and exit.")] = False,
 ) -> None:
-    """Keep ingesting configured sources, processing and republishing."""
-    from matome.publish import Site
+    """Keep polling configured sources (each on its interval), processing and republishing."""
+    from matome.watch import Watcher
 
     settings = _settings()
     if not settings.sources:
         raise UsageError("watch: no [[sources]] in matome.toml")
-    while True:
-        store = Store(state.db)
-        pipeline.ingest(store, [s.path for s in settings.sources], settings)
-        pipeline.process(store, settings)
-        if out_dir is not None:
-            Site(export.load(store), settings).build(out_dir)
-        store.close()
-        if once:
-            return
-        time.sleep(interval)
+    sys.exit(Watcher(state.db, settings, out_dir, once=once).run())
 
 
 @app.command()
@@ -244,7 +244,7 @@ def demo(
     with _progress() as progress:
         pipeline.ingest(store, [str(corpus)], settings, progress)
         pipeline.process(store, settings, progress)
-    count = Site(export.load(store), settings).build(out_dir)
+    count = Site(export.load(store, settings.writer.primary), settings).build(out_dir)
     _table("demo", {**pipeline.summary(store, lambda: count), "site": str(out_dir)})
     if not no_serve:
         serve(host=host, port=port)

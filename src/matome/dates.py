@@ -1,9 +1,17 @@
 """Publication dates: parse the ways pages and feeds write them, JST unless stated.
 
 trafilatura (htmldate) misreads dates written only as 2026年2月12日 in body
-text (it answers 2026-01-01), so matome reads structured metadata first and
-Japanese date text itself, and uses trafilatura's guess only as a last
-resort — never when it is a bare 1 January the page does not write.
+text (it answers 2026-01-01), so matome reads structured metadata first
+(JSON-LD, meta tags, ``<time>``), then the byline, then Japanese date text
+itself, and uses trafilatura's guess only as a last resort — never when it is
+a bare 1 January the page does not write.
+
+Notations read: ISO 8601, RFC 822 (feeds), 2026年2月12日, 令和8年2月12日 (and
+平成/昭和, 元年), 2026/2/12 and 2026.2.12, each with an optional time (10:30,
+10時30分, 午後3時) and zone (JST, 日本時間, UTC, GMT, +09:00). A month-day
+(2月12日) or a bare day (12日) takes its year and month from a reference date
+the caller passes — the page's other dates or the feed's — never silently from
+the machine clock. Impossible dates (2月30日, 13月) are skipped, not guessed.
 """
 
 from __future__ import annotations
@@ -11,20 +19,39 @@ from __future__ import annotations
 import email.utils
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from lxml import html as lxml_html
 
 JST = ZoneInfo("Asia/Tokyo")
-_ERA = {"令和": 2018, "平成": 1988}
-_JA_DATETIME = re.compile(
-    r"(?:(\d{4})\s*年|(令和|平成)\s*(\d{1,2}|元)\s*年)\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
-    r"(?:\s*[(（][^)）]{1,3}[)）])?(?:\s*(午前|午後)?\s*(\d{1,2})\s*(?:時|:)\s*(\d{1,2})?\s*分?)?")
-_SLASH_DATETIME = re.compile(
-    r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?(?!\d)")
-_META_NAMES = ("article:published_time", "og:published_time", "pubdate", "publishdate",
-               "date", "dc.date", "dc.date.issued", "datepublished", "sailthru.date")
+# Year before an era's first year: 令和元年 = 2019.
+_ERA = {"令和": 2018, "平成": 1988, "昭和": 1925}
+_TIME = (r"(?:\s*[(（][^)）\d]{1,3}[)）])?"           # weekday (木) / (Thu)
+         r"(?:\s*(?P<ampm>午前|午後)?\s*(?P<hour>\d{1,2})\s*(?:時|:)\s*(?P<minute>\d{1,2})?\s*分?"
+         r"(?:\s*:\s*\d{1,2})?)?"                      # seconds are read and dropped
+         r"(?:\s*[(（]?\s*(?P<zone>JST|日本時間|UTC|GMT)\s*[)）]?)?")
+_FULL_JA = re.compile(
+    r"(?:(?P<year>\d{4})\s*年|(?P<era>令和|平成|昭和)\s*(?P<eyear>\d{1,2}|元)\s*年)"
+    r"\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日" + _TIME)
+_FULL_NUM = re.compile(
+    r"(?<![\d/.-])(?P<year>\d{4})(?P<sep>[/.-])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?![\d/.-])" + _TIME)
+_MONTH_DAY = re.compile(r"(?<![\d年/])(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日" + _TIME)
+_DAY = re.compile(r"(?<![\d月年/])(?P<day>\d{1,2})\s*日" + _TIME)
+_ZONES: dict[str, tzinfo] = {"JST": JST, "日本時間": JST, "UTC": UTC, "GMT": UTC}
+_PUBLISHED_META = ("article:published_time", "og:published_time", "pubdate", "publishdate",
+                   "date", "dc.date", "dc.date.issued", "datepublished", "sailthru.date",
+                   "publish-date", "parsely-pub-date")
+_UPDATED_META = ("article:modified_time", "og:updated_time", "datemodified", "lastmod",
+                 "last-modified", "dc.date.modified")
+_BYLINE_XPATH = (
+    "//*[self::time or self::span or self::div or self::p or self::dd or self::li or self::small]"
+    "[contains(translate(@class,'DATEBYLINPOSU','datebylinposu'),'date') or "
+    "contains(translate(@class,'TIME','time'),'time') or contains(@class,'byline') or "
+    "contains(@class,'posted') or contains(@class,'publish') or contains(@class,'update') or "
+    "contains(@id,'date') or @itemprop='datePublished']")
+_UPDATE_WORD = re.compile(r"(?:更新|修正|update)", re.IGNORECASE)
 
 
 def tz_of(name: str) -> tzinfo:
@@ -34,10 +61,23 @@ def tz_of(name: str) -> tzinfo:
         return JST
 
 
-def parse(value: str, default_tz: tzinfo = JST) -> datetime | None:
-    """A date string in ISO 8601, RFC 822 or Japanese notation, as an aware datetime."""
+@dataclass(frozen=True)
+class Hit:
+    """One date written in text: its value, the exact text, and where it is."""
+
+    value: datetime
+    raw: str
+    start: int
+    partial: bool = False      # year (and maybe month) came from the reference date
+
+
+def parse(value: str, default_tz: tzinfo = JST, ref: datetime | None = None) -> datetime | None:
+    """A date string in ISO 8601, RFC 822 or Japanese notation, as an aware datetime.
+
+    ``ref`` resolves a month-day or bare day; without it such strings give None.
+    """
     value = (value or "").strip()
-    if not value:
+    if not value or len(value) > 200:
         return None
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -48,82 +88,221 @@ def parse(value: str, default_tz: tzinfo = JST) -> datetime | None:
         dt = email.utils.parsedate_to_datetime(value)
         if dt is not None:
             return dt if dt.tzinfo else dt.replace(tzinfo=default_tz)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
-    return find_in_text(value, default_tz)
+    hits = find_all(value, default_tz, ref)
+    return hits[0].value if hits else None
 
 
-def find_in_text(text: str, default_tz: tzinfo = JST) -> datetime | None:
-    """The first full date written in Japanese text (2026年2月12日 10時30分, 令和8年…)."""
-    candidates = []
-    m = _JA_DATETIME.search(text)
-    if m:
-        year_s, era, era_year, month, day, ampm, hour, minute = m.groups()
-        year = int(year_s) if year_s else _ERA[era] + (1 if era_year == "元" else int(era_year))
-        h = int(hour or 0) + (12 if ampm == "午後" and hour and int(hour) < 12 else 0)
-        candidates.append((m.start(), year, int(month), int(day), h, int(minute or 0)))
-    s = _SLASH_DATETIME.search(text)
-    if s:
-        y, mo, d, h2, mi = s.groups()
-        candidates.append((s.start(), int(y), int(mo), int(d), int(h2 or 0), int(mi or 0)))
-    for _pos, year, month, day, hour, minute in sorted(candidates):
-        try:
-            return datetime(year, month, day, hour, minute, tzinfo=default_tz)
-        except ValueError:
-            continue
-    return None
+def find_in_text(text: str, default_tz: tzinfo = JST, ref: datetime | None = None) -> datetime | None:
+    """The first valid date written in the text (full dates first, then partial ones)."""
+    hits = find_all(text, default_tz, ref)
+    return hits[0].value if hits else None
 
 
-def page_published(tree: lxml_html.HtmlElement, page_text: str,
-                   default_tz: tzinfo = JST) -> tuple[datetime | None, str, str]:
-    """(date, raw string, how it was found) from a parsed page."""
+def find_all(text: str, default_tz: tzinfo = JST, ref: datetime | None = None,
+             limit: int = 50) -> list[Hit]:
+    """Valid dates in the text: full dates in reading order, then (given ``ref``) partial ones."""
+    full: list[Hit] = []
+    for rx in (_FULL_JA, _FULL_NUM):
+        for m in rx.finditer(text):
+            g = m.groupdict()
+            if g.get("era"):
+                year = _ERA[g["era"]] + (1 if g["eyear"] == "元" else int(g["eyear"]))
+            else:
+                year = int(g["year"])
+            if (dt := _build(year, int(g["month"]), int(g["day"]), g, default_tz)) is not None:
+                full.append(Hit(dt, m.group(0).strip(), m.start()))
+            if len(full) >= limit:
+                break
+    full.sort(key=lambda h: h.start)
+    if ref is None:
+        return full
+    taken = [(h.start, h.start + len(h.raw)) for h in full]
+    partial: list[Hit] = []
+    for rx in (_MONTH_DAY, _DAY):
+        for m in rx.finditer(text):
+            if any(s <= m.start() < e for s, e in taken) or len(partial) >= limit:
+                continue
+            g = m.groupdict()
+            month = int(g["month"]) if g.get("month") else None
+            dt = resolve_partial(month, int(g["day"]), g, ref, default_tz)
+            if dt is not None:
+                partial.append(Hit(dt, m.group(0).strip(), m.start(), partial=True))
+                taken.append((m.start(), m.end()))
+    partial.sort(key=lambda h: h.start)
+    return full + partial
+
+
+def resolve_partial(month: int | None, day: int, g: dict[str, str | None], ref: datetime,
+                    default_tz: tzinfo = JST) -> datetime | None:
+    """A month-day or bare day placed at or before ``ref`` (news reports what has happened).
+
+    2月12日 against a reference in January is read as the previous year's; 25日
+    against a reference on the 3rd is the previous month's 25th.
+    """
+    local = ref.astimezone(default_tz) if ref.tzinfo else ref.replace(tzinfo=default_tz)
+    if month is not None:
+        dt = _build(local.year, month, day, g, default_tz)
+        if dt is not None and dt.date() > local.date():
+            dt = _build(local.year - 1, month, day, g, default_tz)
+        return dt
+    year, mon = local.year, local.month
+    if day > local.day:
+        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return _build(year, mon, day, g, default_tz)
+
+
+def _build(year: int, month: int, day: int, g: dict[str, str | None],
+           default_tz: tzinfo) -> datetime | None:
+    hour = int(g.get("hour") or 0)
+    minute = int(g.get("minute") or 0)
+    if g.get("ampm") == "午後" and hour < 12:
+        hour += 12
+    tz = _ZONES.get(g.get("zone") or "", default_tz)
+    if not 1 <= year <= 9999:
+        return None
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=tz)
+    except ValueError:    # 2月30日, 13月, 25時: impossible, so not a date at all
+        return None
+
+
+@dataclass
+class PageDates:
+    """What a page says about when it was published and updated, and how that was found."""
+
+    published: datetime | None = None
+    raw: str = ""
+    how: str = ""
+    updated: datetime | None = None
+    updated_raw: str = ""
+    flags: list[str] = field(default_factory=list)
+
+
+def page_dates(tree: lxml_html.HtmlElement, page_text: str, default_tz: tzinfo = JST,
+               ref: datetime | None = None) -> PageDates:
+    """Published and updated dates of a parsed page, most trustworthy source first.
+
+    ``ref`` (the feed's date for the entry, or the fetch time) resolves partial
+    dates written in the byline when nothing on the page gives a full date.
+    """
+    out = PageDates()
     for node in tree.xpath('//script[@type="application/ld+json"]'):
-        raw = _jsonld_date(node.text_content())
-        if raw and (dt := parse(raw, default_tz)):
-            return dt, raw, "json-ld"
+        pub, upd = _jsonld_dates(node.text_content())
+        if pub and out.published is None and (dt := parse(pub, default_tz)):
+            out.published, out.raw, out.how = dt, pub, "json-ld"
+        if upd and out.updated is None and (dt := parse(upd, default_tz)):
+            out.updated, out.updated_raw = dt, upd
     for meta in tree.xpath("//meta[@content]"):
         name = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if name in _META_NAMES and (dt := parse(meta.get("content", ""), default_tz)):
-            return dt, meta.get("content", ""), f"meta:{name}"
+        content = meta.get("content", "")
+        if out.published is None and name in _PUBLISHED_META and (dt := parse(content, default_tz)):
+            out.published, out.raw, out.how = dt, content, f"meta:{name}"
+        if out.updated is None and name in _UPDATED_META and (dt := parse(content, default_tz)):
+            out.updated, out.updated_raw = dt, content
     for node in tree.xpath("//time"):
-        raw = node.get("datetime") or node.text_content()
-        if raw and (dt := parse(raw, default_tz)):
-            return dt, raw.strip(), "time-element"
-    dt = find_in_text(page_text, default_tz)
-    if dt is not None:
-        m = _JA_DATETIME.search(page_text) or _SLASH_DATETIME.search(page_text)
-        return dt, m.group(0) if m else "", "text"
-    return None, "", ""
+        raw = (node.get("datetime") or node.text_content() or "").strip()
+        dt = parse(raw, default_tz)
+        if dt is None:
+            continue
+        is_update = "modified" in (node.get("itemprop") or "").lower() or bool(
+            _UPDATE_WORD.search(_context(node)))
+        if is_update and out.updated is None:
+            out.updated, out.updated_raw = dt, raw
+        elif not is_update and out.published is None:
+            out.published, out.raw, out.how = dt, raw, "time-element"
+    if out.published is None:
+        _from_byline(tree, out, default_tz, ref)
+    if out.published is None:
+        hits = find_all(page_text[:200_000], default_tz)
+        if hits:
+            out.published, out.raw, out.how = hits[0].value, hits[0].raw, "text"
+    return out
 
 
-def _jsonld_date(raw: str) -> str | None:
+def _context(node: lxml_html.HtmlElement) -> str:
+    parent = node.getparent()
+    text = (parent.text_content() if parent is not None else node.text_content()) or ""
+    return text[:80]
+
+
+def _from_byline(tree: lxml_html.HtmlElement, out: PageDates, default_tz: tzinfo,
+                 ref: datetime | None) -> None:
+    """Dates in byline-like elements; the one after 更新 is the update time."""
+    for node in tree.xpath(_BYLINE_XPATH)[:40]:
+        text = (node.text_content() or "")[:300]
+        hits = find_all(text, default_tz, out.updated or ref)
+        for hit in hits:
+            before = text[max(0, hit.start - 8):hit.start]
+            if _UPDATE_WORD.search(before):
+                if out.updated is None:
+                    out.updated, out.updated_raw = hit.value, hit.raw
+            elif out.published is None:
+                out.published, out.raw = hit.value, hit.raw
+                out.how = "byline-partial" if hit.partial else "byline"
+        if out.published is not None:
+            return
+
+
+def _jsonld_dates(raw: str) -> tuple[str | None, str | None]:
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, TypeError):
-        return None
+    except (json.JSONDecodeError, TypeError, RecursionError):
+        return None, None
+    pub = upd = None
     stack = [data]
-    while stack:
+    seen = 0
+    while stack and seen < 10_000:
+        seen += 1
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            if isinstance(item.get("datePublished"), str):
-                return str(item["datePublished"])
+            if pub is None and isinstance(item.get("datePublished"), str):
+                pub = str(item["datePublished"])
+            if upd is None and isinstance(item.get("dateModified"), str):
+                upd = str(item["dateModified"])
             stack.extend(v for v in item.values() if isinstance(v, dict | list))
-    return None
+    return pub, upd
+
+
+# Kept for callers of the earlier API: (date, raw string, how it was found).
+def page_published(tree: lxml_html.HtmlElement, page_text: str,
+                   default_tz: tzinfo = JST) -> tuple[datetime | None, str, str]:
+    found = page_dates(tree, page_text, default_tz)
+    return found.published, found.raw, found.how
 
 
 def trusted_fallback(value: str | None, page_text: str,
                      default_tz: tzinfo = JST) -> datetime | None:
-    """trafilatura's date guess, unless it is a 1 January the page never writes."""
+    """trafilatura's date guess, only when the page (or its URL) writes that day somewhere.
+
+    htmldate fills gaps: 2026年2月12日 becomes 1 January, 2026年13月5日 becomes
+    13 May. A guess whose day the page never writes in any notation is dropped.
+    """
     dt = parse(value or "", default_tz)
     if dt is None:
         return None
-    if dt.month == 1 and dt.day == 1 and "1月1日" not in page_text and "-01-01" not in page_text:
-        return None
-    return dt
+    written = {h.value.date() for h in find_all(page_text[:200_000], default_tz)}
+    y, m, d = dt.year, dt.month, dt.day
+    spelled = (f"{y}-{m:02d}-{d:02d}", f"{y}{m:02d}{d:02d}", f"{y}/{m:02d}/{d:02d}")
+    if dt.date() in written or any(s in page_text for s in spelled):
+        return dt
+    return None
 
 
 def is_future(dt: datetime, now: datetime | None = None) -> bool:
     now = now or datetime.now(UTC)
     return dt > now + timedelta(days=1)
+
+
+def clamp(dt: datetime | None, now: datetime) -> tuple[datetime | None, bool]:
+    """The date, or ``now`` when the date is more than a day ahead of it (and whether it was clamped).
+
+    A day of slack absorbs time-zone slips (a JST date read as UTC); anything
+    further ahead is a typo or a placeholder, never when the report appeared.
+    """
+    if dt is not None and is_future(dt, now):
+        return now.astimezone(dt.tzinfo) if dt.tzinfo else now, True
+    return dt, False

@@ -34,13 +34,22 @@ class StoryView:
     follows: str | None = None
     flags: dict[str, Any] = field(default_factory=dict)
 
+    primary_format: str = "brief"
+
     @property
     def brief(self) -> Written | None:
         return self.written.get("brief")
 
     @property
+    def primary(self) -> Written | None:
+        """The format shown as ``article`` (``writer.primary``), else the brief, else any."""
+        return (self.written.get(self.primary_format) or self.brief
+                or next(iter(self.written.values()), None))
+
+    @property
     def headline(self) -> str:
-        return self.brief.headline if self.brief else (self.articles[0].title if self.articles else "")
+        p = self.primary
+        return p.headline if p else (self.articles[0].title if self.articles else "")
 
     @property
     def first_published(self) -> datetime | None:
@@ -84,7 +93,7 @@ class Catalog:
         return next((g for g in self.tags if g.id == tid), None)
 
 
-def load(store: Store) -> Catalog:
+def load(store: Store, primary: str = "brief") -> Catalog:
     written_from, everything = story_articles(store)
     written = store.written()
     tag_rows = {g["id"]: g for g in store.tags()}
@@ -100,7 +109,8 @@ def load(store: Store) -> Catalog:
                        evidence=evidence.get(sid, {}),
                        storyline=rows.get(sid, {}).get("storyline") or storyline_id(sid),
                        follows=rows.get(sid, {}).get("follows"),
-                       flags=dict(rows.get(sid, {}).get("flags") or {}))
+                       flags=dict(rows.get(sid, {}).get("flags") or {}),
+                       primary_format=primary)
         for sid, arts in everything.items()
     }
     by_tag: dict[str, list[StoryView]] = {}
@@ -126,26 +136,31 @@ def _newest_first(s: StoryView) -> tuple[float, str]:
     return (-(last.timestamp() if last else 0.0), s.id)
 
 
+def written_json(w: Written) -> dict[str, Any]:
+    """One written format as the contract's ``article`` object (plus what it extends it with)."""
+    return {
+        "format": w.format, "headline": w.headline,
+        "subheadline": w.subheadline, "lead": w.lead,
+        "lead_citations": [{"article": c.article, "quote": c.quote} for c in w.lead_citations],
+        "sections": [
+            {"name": sec.name,
+             "sentences": [{"text": x.text,
+                            "citations": [{"article": c.article, "quote": c.quote}
+                                          for c in x.citations],
+                            **({"kind": x.kind} if x.kind != "span" else {})}
+                           for x in sec.sentences],
+             **({"sources": sec.sources} if sec.sources else {})}
+            for sec in w.sections
+        ],
+        "conflicts": w.conflicts,
+        "provenance": w.provenance,
+        "verification": {k: v for k, v in w.report.items() if k != "changes"},
+    }
+
+
 def story_json(s: StoryView, *, evidence: bool = False) -> dict[str, Any]:
-    brief = s.brief
-    article = None
-    if brief is not None:
-        article = {
-            "format": brief.format, "headline": brief.headline,
-            "subheadline": brief.subheadline, "lead": brief.lead,
-            "sections": [
-                {"name": sec.name,
-                 "sentences": [{"text": w.text,
-                                "citations": [{"article": c.article, "quote": c.quote}
-                                              for c in w.citations]}
-                               for w in sec.sentences],
-                 **({"sources": sec.sources} if sec.sources else {})}
-                for sec in brief.sections
-            ],
-            "conflicts": brief.conflicts,
-            "provenance": brief.provenance,
-            "verification": {k: v for k, v in brief.report.items() if k != "changes"},
-        }
+    primary = s.primary
+    article = written_json(primary) if primary is not None else None
     out: dict[str, Any] = {
         "id": s.id,
         "storyline": s.storyline,
@@ -158,6 +173,11 @@ def story_json(s: StoryView, *, evidence: bool = False) -> dict[str, Any]:
                       "published": iso(a.published)} for a in s.articles],
         "article": article,
     }
+    others = {f: written_json(w) for f, w in sorted(s.written.items())
+              if primary is None or f != primary.format}
+    if others:
+        out["formats"] = others  # the other formats written, keyed by name
+    out["conflicts"] = primary.conflicts if primary is not None else []
     if evidence:
         out["evidence"] = s.evidence
     return out
@@ -175,13 +195,16 @@ def article_json(a: Article, cat: Catalog) -> dict[str, Any]:
             "published": iso(a.published), "published_raw": a.published_raw,
             "source": a.source, "lang": a.lang, "author": a.author,
             "encoding": a.encoding, "encoding_reason": a.encoding_reason,
+            "kind": a.kind, "flags": list(a.flags), "updated": a.updated or None,
             "story": cat.story_of.get(a.id), "duplicate_of": cat.duplicate_of.get(a.id)}
 
 
-def export(store: Store, what: str, *, evidence: bool = False) -> Iterator[dict[str, Any]]:
+def export(store: Store, what: str, *, evidence: bool = False,
+           primary: str = "brief") -> Iterator[dict[str, Any]]:
+    """``primary``: the format shown as each story's ``article`` (``writer.primary``)."""
     if store.empty:
         return
-    cat = load(store)
+    cat = load(store, primary)
     if what == "stories":
         for s in sorted(cat.stories, key=lambda s: (iso(s.first_published) or "", s.id)):
             yield story_json(s, evidence=evidence)

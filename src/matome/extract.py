@@ -1,8 +1,12 @@
-"""Extract stage: raw document → Article (title, text, date, author, outlet, URL, language).
+"""Extract stage: raw document → Article (title, text, dates, author, outlet, URL, language, kind).
 
 Pages go through trafilatura for the main text; metadata is read from the
 page's own markup first (canonical link, og:site_name, JSON-LD, meta tags),
-see :mod:`matome.dates` for why dates are not left to trafilatura.
+see :mod:`matome.dates` for why dates are not left to trafilatura. Each page
+is also classified (:mod:`matome.pagekind`, :mod:`matome.boards`): a paywalled
+teaser, a personal blog post or a board thread is marked as such, never passed
+off as a full news report. Hostile pages are bounded: a cap on the number of
+HTML elements and on the extraction time per page.
 """
 
 from __future__ import annotations
@@ -10,32 +14,45 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from matome import charset, dates, textja
+from matome import boards, charset, dates, pagekind, textja
 from matome.errors import ExtractError
 from matome.records import Article, RawDoc, Stage
 from matome.settings import ExtractSettings
+from matome.urls import canonical_url
 
-STAGE = Stage("extract", 3)
-_HTML_HINT = re.compile(r"<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
-_TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|yclid$|mc_|ref$|ito$)")
+__all__ = ["STAGE", "article_id", "canonical_url", "drop_repeated_blocks", "extract", "extract_page",
+           "fragment_text"]
+
+STAGE = Stage("extract", 4)
+_HTML_HINT = re.compile(r"<!doctype\s+html|<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
            "figcaption", "td", "th"}
+_TITLE_SEP = re.compile(r"\s*(?:[|｜]|\s[-－–—:]\s|：)\s*")
 
 
 def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
     """One raw document to an Article; raises ExtractError with the reason."""
     tz = dates.tz_of(settings.default_timezone)
+    now = dates.parse(doc.fetched, UTC) or _fetched(doc.hints)
     if doc.kind == "html":
         url = doc.hints.get("url") or Path(doc.origin).absolute().as_uri()
-        article = extract_page(doc.content, url, doc.hints.get("content_type"), settings)
+        with _deadline(settings.max_seconds):
+            article = extract_page(doc.content, url, doc.hints.get("content_type"), settings,
+                                   ref=dates.parse(str(doc.hints.get("feed_published") or ""), tz) or now)
+        _with_source_hints(article, doc.hints, tz)
     elif doc.kind == "record":
         article = _from_record(json.loads(doc.content), tz)
     elif doc.kind == "entry":
@@ -43,9 +60,64 @@ def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
     else:
         raise ExtractError(f"unknown raw kind {doc.kind!r}")
     article.text = drop_repeated_blocks(article.text)
-    if len(article.text.strip()) < settings.min_text_chars:
+    if article.published is None:
+        article.flags.append("no-date")
+    else:
+        article.published, clamped = dates.clamp(article.published, now or datetime.now(UTC))
+        if clamped:
+            article.flags.append("future-date-clamped")
+    if len(article.text.strip()) < settings.min_text_chars and article.kind != "teaser":
         raise ExtractError(f"near-empty text ({len(article.text.strip())} characters)")
     return article
+
+
+def _with_source_hints(article: Article, hints: dict[str, Any], tz: Any) -> None:
+    """Fill what the page does not say from what its source or feed entry said.
+
+    A configured source's outlet replaces an outlet guessed from the host
+    name; a feed entry's or news sitemap's title and date stand in when the
+    page has none.
+    """
+    host = urlsplit(article.url).hostname or ""
+    if hints.get("outlet") and article.source in ("", host):
+        article.source = str(hints["outlet"])
+    found = hints.get("feed_entry")
+    entry: dict[str, Any] = found if isinstance(found, dict) else {}
+    if not article.title:
+        article.title = _clean(str(entry.get("title") or hints.get("sitemap_title") or ""))
+    if article.published is None and hints.get("feed_published"):
+        article.published = dates.parse(str(hints["feed_published"]), tz)
+        if article.published is not None:
+            article.published_raw, article.published_how = str(hints["feed_published"]), "feed"
+
+
+def _fetched(hints: dict[str, Any]) -> datetime | None:
+    """When the document was fetched or ingested, if the source says (the clamp for future dates)."""
+    return dates.parse(str(hints.get("fetched") or ""), UTC)
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise ExtractError when the block runs longer than ``seconds``.
+
+    A timer signal is the one way to stop trafilatura/lxml work in-process
+    without a subprocess per page; signals exist only in the main thread, so
+    elsewhere (a server thread) the DOM-size cap is the bound that remains.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum: int, _frame: Any) -> None:
+        raise ExtractError(f"extraction took over {seconds:g} s (a page built to be slow?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def drop_repeated_blocks(text: str) -> str:
@@ -65,16 +137,6 @@ def drop_repeated_blocks(text: str) -> str:
         seen.add(key)
         out.append(line)
     return "\n".join(out)
-
-
-def canonical_url(url: str) -> str:
-    """Drop tracking parameters and fragments so one page has one URL."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in {"http", "https"}:
-        return url.strip()
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _TRACKING.match(k.lower())]
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
 
 
 def article_id(url: str) -> str:
@@ -103,38 +165,94 @@ def _lang(declared: str | None, text: str) -> str:
     return "ja" if textja.is_japanese(text) else "en"
 
 
-def extract_page(data: bytes, url: str, content_type: str | None,
-                 settings: ExtractSettings) -> Article:
+def extract_page(data: bytes, url: str, content_type: str | None, settings: ExtractSettings,
+                 ref: datetime | None = None) -> Article:
+    """One HTML page to an Article. ``ref`` (feed date or fetch time) resolves partial dates."""
     if b"\x00" in data[:2048]:
         raise ExtractError("not HTML: binary data")
     text, encoding, reason = charset.decode(data, content_type)
-    if not _HTML_HINT.search(text[:20000]):
+    if not _HTML_HINT.search(text[:300_000]):
         raise ExtractError("not HTML: no HTML elements found")
     tree = _parse(text)
+    size = sum(1 for _ in tree.iter())
+    if size > settings.max_dom_nodes:
+        raise ExtractError(f"page too large: {size} HTML elements, over the {settings.max_dom_nodes} cap")
     tz = dates.tz_of(settings.default_timezone)
+    kind, flags = "news", []
+    title_b, posts, _discussed = boards.parse(text, url) if _maybe_board(text) else ("", [], [])
     doc = trafilatura.bare_extraction(text, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, deduplicate=False)
     found: dict[str, Any] = _as_dict(doc)
     body = (found.get("text") or "").strip()
-    if not body:
+    if posts:
+        kind = "board"
+        body = body or "\n".join(p.body for p in posts)
+    elif pagekind.paywalled(text, tree):
+        kind = "teaser"
+        body = pagekind.without_notices(body).strip()
+        flags = pagekind.teaser_flags(body, settings.teaser_min_chars)
+        if "body-withheld" in flags:
+            # what the page shows is its furniture: the outlet's own summary, if any, is all there is
+            body = _og(tree, "og:description") or _named_meta(tree, "description") or ""
+    elif pagekind.is_blog(url, tree, text):
+        kind = "blog"
+    if not body and kind != "teaser":
         raise ExtractError("no article text found in page")
-    canonical = _meta(tree, "link", "canonical") or _og(tree, "og:url") or url
-    title = _og(tree, "og:title") or found.get("title") or _title(tree)
-    page_text = " ".join(tree.xpath("//body//text()")) if tree is not None else ""
-    published, raw, how = dates.page_published(tree, page_text, tz)
-    if published is None and (fb := dates.trusted_fallback(found.get("date"), page_text, tz)):
-        published, raw, how = fb, str(found.get("date")), "trafilatura"
+    canonical = canonical_url(_meta(tree, "link", "canonical") or _og(tree, "og:url") or url)
     outlet = (_og(tree, "og:site_name") or found.get("sitename") or "").strip()
-    canonical = canonical_url(canonical)
-    body = _without_heading(body, _clean(title or ""), _clean(str(found.get("title") or "")))
+    title = _clean(title_b if posts else pick_title(tree, found.get("title"), outlet))
+    page_text = " ".join(tree.xpath("//body//text()"))
+    found_dates = dates.page_dates(tree, page_text, tz, ref)
+    published, raw, how = found_dates.published, found_dates.raw, found_dates.how
+    if published is None and (fb := dates.trusted_fallback(found.get("date"), page_text + " " + url, tz)):
+        published, raw, how = fb, str(found.get("date")), "trafilatura"
+    body = _without_heading(body, title, _clean(str(found.get("title") or "")))
+    if outlet == title:   # blogs put the entry title in og:site_name
+        outlet = ""
     return Article(
-        id=article_id(canonical), url=canonical, title=_clean(title or ""), text=body,
+        id=article_id(canonical), url=canonical, title=title, text=body,
         source=outlet or (urlsplit(canonical).hostname or ""),
-        lang=_lang(tree.get("lang") if tree is not None else None, body),
+        lang=_lang(tree.get("lang"), body),
         published=published, published_raw=raw, published_how=how,
         author=_clean(found.get("author") or _named_meta(tree, "author") or ""),
-        encoding=encoding, encoding_reason=reason,
+        encoding=encoding, encoding_reason=reason, kind=kind, flags=flags,
+        updated=found_dates.updated.isoformat() if found_dates.updated else "",
     )
+
+
+def _maybe_board(text: str) -> bool:
+    """Cheap pre-check before the board parser: a dated post header shape somewhere."""
+    return bool(re.search(r"\d{2,4}/\d{1,2}/\d{1,2}\s*(?:[(（][^)）]{1,3}[)）])?\s*\d{1,2}:\d{2}", text))
+
+
+def pick_title(tree: Any, trafilatura_title: str | None, outlet: str) -> str:
+    """The report's headline without the site's name or a column label around it.
+
+    og:title / <title> often carry " | 毎日新聞" or " - 管理人のひとりごと"; a
+    heading on the page that is a large part of that title is the headline
+    itself, so it wins; otherwise a trailing part equal to the outlet is cut.
+    """
+    full = _clean(_og(tree, "og:title") or _title(tree) or trafilatura_title or "")
+    if not full:
+        return ""
+    nfull = textja.nfkc(full)
+    best = ""
+    parts = _TITLE_SEP.split(full)
+    squeeze = [re.sub(r"\s+", "", textja.nfkc(p)) for p in parts]
+    for node in tree.xpath("//h1|//h2|//h3")[:60]:
+        h = _clean(node.text_content())
+        key = re.sub(r"\s+", "", textja.nfkc(h))
+        if len(parts) > 1 and key == squeeze[-1]:
+            continue    # the blog's or outlet's name as a page heading
+        # a heading that is a large part of the title, or exactly one of its leading parts
+        if (((len(h) >= 4 and len(h) >= 0.4 * len(full)) or (key in squeeze[:-1] and len(key) >= 2))
+                and textja.nfkc(h) in nfull and len(h) > len(best)):
+            best = h
+    if best:
+        return best
+    if len(parts) > 1 and outlet and textja.nfkc(parts[-1]) == textja.nfkc(outlet) and parts[0]:
+        return full[: full.rfind(parts[-1])].rstrip(" |｜-－–—：")
+    return full
 
 
 def _as_dict(doc: Any) -> dict[str, Any]:
@@ -207,7 +325,11 @@ def fragment_text(html: str) -> str:
     return "\n".join(lines) if lines else _clean(root.text_content())
 
 
-def _from_record(rec: dict[str, Any], tz: Any) -> Article:
+def _host_kind(url: str) -> str:
+    return "blog" if pagekind.BLOG_HOSTS.search((urlsplit(url).hostname or "").lower()) else "news"
+
+
+def _from_record(rec: dict[str, Any], tz: tzinfo) -> Article:
     text = rec.get("text")
     html = rec.get("html")
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
@@ -225,10 +347,11 @@ def _from_record(rec: dict[str, Any], tz: Any) -> Article:
         lang=_lang(rec.get("lang"), str(text)), published=published, published_raw=raw_date,
         published_how="record" if published else "", subtitle=_clean(str(rec.get("subtitle") or "")),
         author=_clean(str(rec.get("author") or "")), encoding="utf-8", encoding_reason="jsonl",
+        kind=_host_kind(url),
     )
 
 
-def _from_entry(entry: dict[str, Any], tz: Any) -> Article:
+def _from_entry(entry: dict[str, Any], tz: tzinfo) -> Article:
     text = fragment_text(entry.get("content") or "") or fragment_text(entry.get("summary") or "")
     if not text:
         raise ExtractError("feed entry has no content")
@@ -240,4 +363,5 @@ def _from_entry(entry: dict[str, Any], tz: Any) -> Article:
         lang=_lang(entry.get("lang"), text), published=published,
         published_raw=entry.get("published", ""), published_how="feed" if published else "",
         author=_clean(entry.get("author", "")), encoding="utf-8", encoding_reason="feed",
+        kind=_host_kind(url),
     )

@@ -1,87 +1,382 @@
-"""Fetching one URL for ``matome ingest URL`` (first version).
+"""Fetching URLs politely and safely, for ``matome ingest URL`` and ``watch``.
 
-Only http/https, at most 5 redirects, a timeout, and a size cap counted on
-the decoded body (so a compression bomb stops at the cap). Each hop is
-refused when its host resolves to a loopback, private, link-local or other
-non-public address, unless ``MATOME_ALLOW_PRIVATE`` lists the address
-(tests use it for their own 127.0.0.1 servers). Polite crawling (robots.txt,
-per-host delays, conditional GET) is the ingestion issue's work.
+One ``Fetcher`` per run, shared by every thread: httpx underneath, with
+
+- only http and https, at most ``max_redirects`` redirects, loops named;
+- the SSRF guard of ``netguard`` on every connection (each redirect hop and
+  every robots.txt): non-public addresses refused unless ``allow_private``
+  names them, checked at connect time; proxies from the environment ignored so
+  they cannot bypass it;
+- politeness from ``robots.Hosts`` (one connection and a minimum delay per
+  host, robots.txt, Crawl-delay, Retry-After);
+- retries with backoff on 429/503, giving up with a reason when the server
+  asks for a longer wait than ``max_retry_wait``;
+- conditional GET through a ``FetchCache`` (ETag / Last-Modified → 304);
+- timeouts, and a total deadline per response;
+- a body cap counted on decoded bytes while streaming, and a cap on the
+  compression ratio. Content-Encoding is decoded here rather than by httpx,
+  because httpx inflates each network chunk whole: one 64 KB chunk of a
+  brotli or zstd bomb becomes gigabytes before any cap can look at it. Here
+  every decoder yields at most 64 KB at a time.
+
+Every failure is a ``FetchError`` whose reason a person can read.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import os
-import socket
-from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import IO, Any, Protocol, cast
+from urllib.parse import SplitResult, urljoin, urlsplit
 
+import brotli  # >= 1.2, for output_buffer_limit
 import httpx
+import zstandard
 
-from matome import __version__
-from matome.errors import RecordError
+from matome.errors import FetchError, RecordError
+from matome.netguard import AddressPolicy, Refused, guarded_transport
 from matome.records import RawDoc
-from matome.settings import IngestSettings
+from matome.robots import ROBOTS_MAX_BYTES, Hosts, RobotsAnswer, retry_after
+from matome.settings import FetchSettings, IngestSettings, Settings, SourceSettings
 
-USER_AGENT = f"matome/{__version__} (+https://github.com/matome)"
-MAX_REDIRECTS = 5
-TIMEOUT = httpx.Timeout(15.0, connect=10.0)
+CHUNK = 65_536
+SLICE = 2_048
+RATIO_FLOOR = 1_000_000  # the compression-ratio check starts past this many decoded bytes
+REDIRECTS = {301, 302, 303, 307, 308}
+RETRY = {429, 503}
+LOCATION = "x-matome-location"
+
+# --- Content-Encoding, 64 KB at a time -------------------------------------------
 
 
-def _allowed(host: str) -> None:
-    allow = {a.strip() for a in os.environ.get("MATOME_ALLOW_PRIVATE", "").split(",") if a.strip()}
+def _inflate(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
+    d: Any = None
+    for chunk in chunks:
+        if d is None:
+            # "deflate" is zlib-wrapped by the standard and raw by some servers: look at the header
+            zlib_header = len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (chunk[0] << 8 | chunk[1]) % 31 == 0
+            d = zlib.decompressobj(47 if name == "gzip" else 15 if zlib_header else -15)
+        data = chunk
+        while data and not d.eof:
+            yield d.decompress(data, CHUNK)
+            data = d.unconsumed_tail
+        if d.eof:
+            return
+    if d is not None:
+        yield d.flush()
+
+
+def _unbrotli(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
+    d = brotli.Decompressor()
+    for chunk in chunks:
+        yield d.process(chunk, output_buffer_limit=CHUNK)
+        while not d.can_accept_more_data():
+            out = d.process(b"", output_buffer_limit=CHUNK)
+            if not out:
+                break
+            yield out
+
+
+class _Reader:
+    """A file-like view of a chunk iterator, for zstandard's read_to_iter."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks, self._buf = chunks, b""
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._buf:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return b""
+            self._buf = nxt
+        size = len(self._buf) if size < 0 else size
+        out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+
+def _unzstd(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
+    # 8 MB is the window RFC 8878 asks HTTP decoders to support; larger ones only cost memory
+    dctx = zstandard.ZstdDecompressor(max_window_size=8 << 20)
+    yield from dctx.read_to_iter(cast(IO[bytes], _Reader(chunks)), read_size=CHUNK, write_size=CHUNK)
+
+
+_DECODERS: dict[str, Callable[[Iterator[bytes], str], Iterator[bytes]]] = {
+    "gzip": _inflate, "x-gzip": _inflate, "deflate": _inflate, "br": _unbrotli, "zstd": _unzstd}
+
+
+def _decoded(raw: Iterator[bytes], encodings: list[str]) -> Iterator[bytes]:
+    stream = raw
+    for name in reversed(encodings):  # the last encoding applied is undone first
+        if name not in _DECODERS:
+            raise FetchError(f"unsupported Content-Encoding {name!r}")
+        stream = _DECODERS[name](stream, "gzip" if name == "x-gzip" else name)
+    return stream
+
+
+def _read_body(resp: httpx.Response, s: FetchSettings, limit: int, truncate: bool = False) -> bytes:
+    encodings = [e.strip().lower() for e in resp.headers.get("content-encoding", "").split(",")
+                 if e.strip() and e.strip().lower() != "identity"]
+    declared = resp.headers.get("content-length", "")
+    if not truncate and declared.isdigit() and int(declared) > limit:
+        raise FetchError(f"body over {limit} bytes (Content-Length {declared})")
+    raw_bytes = 0
+
+    def raw() -> Iterator[bytes]:
+        # fed to the decoders in small slices, so the ratio compares output with the input
+        # that produced it, not with a whole network read
+        nonlocal raw_bytes
+        for chunk in resp.iter_raw(CHUNK):
+            for i in range(0, len(chunk), SLICE):
+                raw_bytes += len(chunk[i : i + SLICE])
+                yield chunk[i : i + SLICE]
+
+    body = bytearray()
+    after = " after decompression" if encodings else ""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror as exc:
-        raise RecordError(f"cannot resolve host {host!r}: {exc}") from exc
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if str(addr) in allow:
-            continue
-        if not addr.is_global or addr.is_multicast:
-            raise RecordError(f"refused: {host} resolves to non-public address {addr}")
+        for piece in _decoded(raw(), encodings):
+            body += piece
+            if len(body) > limit:
+                if truncate:
+                    return bytes(body[:limit])
+                raise FetchError(f"body over {limit} bytes{after}")
+            if encodings and len(body) > RATIO_FLOOR and len(body) > s.max_compression_ratio * raw_bytes:
+                raise FetchError(f"refused: compression bomb ({'+'.join(encodings)}: {raw_bytes} bytes "
+                                 f"inflate past {len(body)}, over {s.max_compression_ratio:g} times)")
+    except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
+        raise FetchError(f"corrupt {'+'.join(encodings)} body: {exc}") from exc
+    return bytes(body)
 
 
-def get(url: str, settings: IngestSettings) -> tuple[str, bytes, str]:
-    """(final URL, body, content type)."""
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False,
-                      headers={"User-Agent": USER_AGENT}) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(url)
-            if parts.scheme not in {"http", "https"} or not parts.hostname:
-                raise RecordError(f"refused URL scheme or host: {url}")
-            _allowed(parts.hostname)
-            with client.stream("GET", url) as resp:
-                if resp.is_redirect:
-                    url = urljoin(url, resp.headers.get("location", ""))
-                    continue
-                if resp.status_code >= 400:
-                    raise RecordError(f"HTTP {resp.status_code}")
-                body = bytearray()
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > settings.max_file_bytes:
-                        raise RecordError(f"body over {settings.max_file_bytes} bytes")
-                return str(resp.url), bytes(body), resp.headers.get("content-type", "")
-    raise RecordError(f"more than {MAX_REDIRECTS} redirects")
+# --- the fetcher -------------------------------------------------------------------
 
 
-def ingest_url(url: str, settings: IngestSettings) -> Iterator[RawDoc | RecordError]:
-    from matome.sources import feed_entries
+@dataclass
+class Fetched:
+    url: str  # as asked for
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+    not_modified: bool = False
+    redirects: list[str] = field(default_factory=list)
 
+
+class FetchCache(Protocol):
+    """Validators for conditional GET, kept between runs (the store keeps them in fetch_cache)."""
+
+    def validators(self, url: str) -> tuple[str | None, str | None] | None: ...
+
+    def remember(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
+
+
+class MemoryCache:
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str | None, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def validators(self, url: str) -> tuple[str | None, str | None] | None:
+        with self._lock:
+            return self._seen.get(url)
+
+    def remember(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        with self._lock:
+            self._seen[url] = (etag, last_modified)
+
+
+def allow_list(settings: FetchSettings) -> list[str]:
+    """``allow_private`` plus the comma-separated ``$MATOME_ALLOW_PRIVATE``."""
+    env = [a.strip() for a in os.environ.get("MATOME_ALLOW_PRIVATE", "").split(",") if a.strip()]
+    return [*settings.allow_private, *env]
+
+
+def _checked(url: str, via: str) -> SplitResult:
     try:
-        final, body, ctype = get(url, settings)
-    except RecordError as exc:
-        exc.origin = url
-        yield exc
-        return
-    except httpx.HTTPError as exc:
-        yield RecordError(f"fetch failed: {exc.__class__.__name__}: {exc}", origin=url)
-        return
-    head = body[:1024].lstrip().lower()
-    if ("xml" in ctype and b"<html" not in head) or head.startswith((b"<rss", b"<feed", b"<rdf")) \
-            or b"<rss" in head or b"<feed" in head:
-        yield from feed_entries(body, url)
-        return
-    yield RawDoc(key=f"url:{final}", kind="html", origin=url, location="", content=body,
-                 hints={"url": final, "content_type": ctype})
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise FetchError(f"refused: {via}{url[:200]} is not a valid URL ({exc})") from exc
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise FetchError(f"refused: {via}{url[:200]} (only http and https URLs are fetched)")
+    if not parts.hostname:
+        raise FetchError(f"refused: {via}{url[:200]} has no host")
+    return parts
+
+
+def _host_key(parts: SplitResult) -> str:
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme.lower() == 'https' else 80)}"
+
+
+def _status(code: int) -> str:
+    try:
+        return f"HTTP {code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"HTTP {code}"
+
+
+def _hide_location(response: httpx.Response) -> None:
+    # Even when not following redirects, httpx parses Location to offer ``next_request`` and
+    # raises on a hostile one (``javascript:…``) before we see the response. Redirects are
+    # followed here, hop by hop, so Location is moved out of its way.
+    if "location" in response.headers:
+        response.headers[LOCATION] = response.headers.pop("location")
+
+
+class Fetcher:
+    """Thread-safe: one per run, used by every thread of it. ``get`` raises ``FetchError``."""
+
+    def __init__(self, settings: FetchSettings | None = None, cache: FetchCache | None = None, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = s = settings or FetchSettings()
+        self.cache: FetchCache = cache if cache is not None else MemoryCache()
+        self.hosts = Hosts(s, clock=clock, sleep=sleep)
+        self.policy = AddressPolicy(allow_list(s))
+        self._client = httpx.Client(
+            transport=guarded_transport(self.policy, s.total_timeout), follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate, br, zstd",
+                     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+            event_hooks={"response": [_hide_location]})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, url: str) -> Fetched:
+        redirects: list[str] = []
+        current = url
+        while True:
+            via = "redirect to " if redirects else ""
+            parts = _checked(current, via)
+            key = _host_key(parts)
+            try:
+                if parts.path != "/robots.txt":
+                    self.hosts.check(key, current, functools.partial(self._robots, parts))
+                status, headers, body = self._tries(current, key)
+            except Refused as refused:
+                raise FetchError(refused.describe(via)) from None
+            if status in REDIRECTS:
+                location = headers.get(LOCATION, "").strip()
+                if not location:
+                    raise FetchError(f"{_status(status)} without a Location header")
+                target = urljoin(current, location)
+                if target == url or target in redirects:
+                    chain = [url, *redirects, target]
+                    raise FetchError("redirect loop: " + " → ".join(u[:120] for u in chain))
+                redirects.append(target)
+                if len(redirects) > self.settings.max_redirects:
+                    raise FetchError(f"more than {self.settings.max_redirects} redirects")
+                current = target
+                continue
+            ctype = headers.get("content-type", "")
+            if status == 304:
+                if self.cache.validators(current) is None:
+                    raise FetchError("HTTP 304 Not Modified to a request that was not conditional")
+                return Fetched(url, current, status, b"", ctype, headers, True, redirects)
+            if not 200 <= status < 300:
+                raise FetchError(_status(status))
+            if headers.get("etag") or headers.get("last-modified"):
+                self.cache.remember(current, headers.get("etag"), headers.get("last-modified"))
+            return Fetched(url, current, status, body, ctype, headers, False, redirects)
+
+    def _tries(self, url: str, key: str) -> tuple[int, dict[str, str], bytes]:
+        s = self.settings
+        for attempt in range(1, max(1, s.max_tries) + 1):
+            with self.hosts.slot(key):
+                status, headers, body = self._once(url, s.max_body_bytes, conditional=True)
+            if status not in RETRY:
+                return status, headers, body
+            asked = retry_after(headers.get("retry-after"))
+            said = f", server asked to wait {asked:g} s" if asked is not None else ""
+            tries = f"{attempt} {'try' if attempt == 1 else 'tries'}"
+            if asked is not None and asked > s.max_retry_wait:
+                raise FetchError(f"gave up after {tries}: HTTP {status}{said} "
+                                 f"(more than max_retry_wait, {s.max_retry_wait:g} s)")
+            if attempt >= s.max_tries:
+                raise FetchError(f"gave up after {tries}: HTTP {status}{said}")
+            self.hosts.defer(key, asked if asked is not None else s.backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _once(self, url: str, limit: int, *, conditional: bool = False,
+              truncate: bool = False) -> tuple[int, dict[str, str], bytes]:
+        s = self.settings
+        extra: dict[str, str] = {}
+        known = self.cache.validators(url) if conditional else None
+        if known:
+            if known[0]:
+                extra["If-None-Match"] = known[0]
+            if known[1]:
+                extra["If-Modified-Since"] = known[1]
+        try:
+            with self._client.stream("GET", url, headers=extra) as resp:
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                ok = 200 <= resp.status_code < 300
+                body = _read_body(resp, s, limit, truncate) if ok else b""
+                return resp.status_code, headers, body
+        except FetchError:
+            raise
+        except httpx.ConnectTimeout as exc:
+            raise FetchError(f"timed out connecting (after {s.connect_timeout:g} s)") from exc
+        except httpx.ReadTimeout as exc:
+            raise FetchError(f"timed out: no bytes from the server for {s.read_timeout:g} s") from exc
+        except httpx.RemoteProtocolError as exc:
+            raise FetchError(f"broken response ({exc})") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"fetch failed: {type(exc).__name__}: {exc}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"refused: {url[:200]} is not a valid URL ({exc})") from exc
+
+    def _robots(self, parts: SplitResult) -> RobotsAnswer:
+        """The host's robots.txt: redirects followed (RFC 9309: five), the first 500 KiB read."""
+        current = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        try:
+            for _ in range(5):
+                status, headers, body = self._once(current, ROBOTS_MAX_BYTES, truncate=True)
+                location = headers.get(LOCATION, "").strip()
+                if status not in REDIRECTS or not location:
+                    return RobotsAnswer(status=status, body=body)
+                current = urljoin(current, location)
+                if urlsplit(current).scheme.lower() not in {"http", "https"}:
+                    break
+        except Refused as refused:
+            if refused.host == parts.hostname:  # the host itself is refused: say so, not robots
+                raise
+            return RobotsAnswer(failure=f"could not be read ({refused.describe('redirect to ')})")
+        except FetchError as exc:
+            return RobotsAnswer(failure=f"could not be read ({exc.reason})")
+        return RobotsAnswer(status=404)  # RFC 9309: a robots.txt that cannot be reached by redirects
+
+
+# --- ingest --------------------------------------------------------------------------
+
+
+def ingest_url(url: str, settings: IngestSettings | Settings,
+               fetcher: Fetcher | None = None) -> Iterator[RawDoc | RecordError]:
+    """The raw documents at ``url`` (a page, or a feed's entries and their pages); failures yielded.
+
+    What the body is, is decided by ``sources.sniff`` and what it links to is
+    fetched by ``poll.expand`` — the same path ``matome ingest URL`` takes.
+    """
+    from matome import poll, sources
+
+    full = settings if isinstance(settings, Settings) else Settings(ingest=settings)
+    own = Fetcher(full.fetch) if fetcher is None else None
+    try:
+        yield from poll.expand(sources.discover(url, full.ingest), fetcher or own, full,
+                               SourceSettings(name=url, path=url))
+    finally:
+        if own is not None:
+            own.close()

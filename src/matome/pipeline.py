@@ -24,7 +24,7 @@ from matome import schema as t
 from matome.entities import Resolver, alias_pairs, cross_script_links, fold
 from matome.errors import RecordError
 from matome.records import Analysis, Article, RawDoc, digest
-from matome.settings import Settings
+from matome.settings import Settings, SourceSettings
 from matome.store import IdClash, Store
 
 
@@ -57,21 +57,47 @@ def _checkpoint(stage: str, done: int) -> None:
 
 
 def ingest(store: Store, targets: Iterable[str], settings: Settings,
-           progress: Progress | None = None) -> Report:
+           progress: Progress | None = None, *, source: SourceSettings | None = None,
+           fetcher: Any = None, stats: Any = None) -> Report:
+    """Store every raw document the targets hold, fetching URLs (and pages they lead to).
+
+    Each document is stored as soon as it is read, so an interrupted ingest
+    keeps what it fetched. ``source`` is the configured source being polled
+    (a target equal to a configured source's path gets that source too).
+    """
+    from matome import poll
+
     progress = progress or Quiet()
     report = Report()
+    configured = {s.path: s for s in settings.sources}
     for target in targets:
-        items = list(sources.discover(target, settings.ingest))
-        progress.start(f"ingest {target}", len(items))
-        for origin in {i.origin for i in items}:
-            store.forget_rejects(origin, "ingest")
-        for item in items:
-            if isinstance(item, RawDoc):
-                report.counts[store.put_raw(item)] += 1
-            else:
-                _reject(store, report, progress, item, "ingest")
-            progress.advance()
+        src = source or configured.get(target)
+        name = src.name if src is not None and src.name else target
+        progress.start(f"ingest {target}", 0)
+        items = sources.discover(target, settings.ingest, src)
+        if fetcher is None:
+            fetcher = poll.LazyFetcher(store, settings)
+        known = poll.known_in(store, name)
+        cleared: set[str] = set()
+        for item in poll.expand(items, fetcher, settings, src or SourceSettings(name=name, path=target),
+                                known, stats):
+            keep(store, item, report, progress, cleared)
+        if hasattr(fetcher, "flush"):
+            fetcher.flush()
     return report
+
+
+def keep(store: Store, item: RawDoc | RecordError, report: Report, progress: Progress,
+         cleared: set[str]) -> None:
+    """Store one ingested item (or its reason for rejection), clearing its origin's old rejects once."""
+    if item.origin not in cleared:
+        store.forget_rejects(item.origin, "ingest")
+        cleared.add(item.origin)
+    if isinstance(item, RawDoc):
+        report.counts[store.put_raw(item)] += 1
+    else:
+        _reject(store, report, progress, item, "ingest")
+    progress.advance()
 
 
 def _reject(store: Store, report: Report, progress: Progress, err: RecordError,
@@ -100,6 +126,8 @@ def run_extract(store: Store, settings: Settings, progress: Progress, report: Re
         try:
             article = extract.extract(doc, settings.extract)
             store.put_article(raw_id, article, extract.STAGE.tag, doc.content_hash, doc)
+            if article.kind == "board" and doc.kind == "html":
+                _keep_thread(store, article, doc)
             report.counts["extracted"] += 1
         except RecordError as bad:
             bad.origin, bad.location = doc.origin, doc.location
@@ -112,12 +140,35 @@ def run_extract(store: Store, settings: Settings, progress: Progress, report: Re
         _checkpoint("extract", n)
 
 
+# Pages that are not news reports: a board thread or まとめ page (kept as
+# reactions), a personal blog post. They never become a story's source.
+NOT_REPORTS = frozenset({"board", "blog"})
+
+
+def reports(store: Store) -> list[Article]:
+    """Articles that may be a story's sources: not threads or blogs, not teasers without a body."""
+    return [a for a in store.articles() if a.kind not in NOT_REPORTS
+            and not (a.kind == "teaser" and "body-withheld" in a.flags)]
+
+
+def _keep_thread(store: Store, article: Article, doc: RawDoc) -> None:
+    """A board page's posts, stored as reactions to the reports it discusses."""
+    from matome import boards, charset, ingest_state
+
+    try:
+        html, _, _ = charset.decode(doc.content, doc.hints.get("content_type"))
+    except RecordError:
+        return
+    _, posts, discussed = boards.parse(html, article.url)
+    ingest_state.put_reactions(store, article.id, posts, discussed)
+
+
 def _gazetteer(settings: Settings) -> Any:
     return analyze.gazetteer(tuple((k, tuple(v)) for k, v in sorted(settings.aliases.items())))
 
 
 def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles = {a.id: a for a in store.articles()}
+    articles = {a.id: a for a in reports(store)}
     aliases = sorted(settings.aliases.items())
     # the embedder is part of the input: another model means other vectors
     embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
@@ -143,7 +194,7 @@ def _in_order(articles: Iterable[Article]) -> list[Article]:
 
 
 def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles = _in_order(store.articles())
+    articles = _in_order(reports(store))
     hashes = {a.id: dedupe.text_hash(a.text) for a in articles}
     todo = set(store.todo(t.dedupe, dedupe.STAGE.tag, hashes))
     deduper = dedupe.Deduper(settings.dedupe)
@@ -184,7 +235,7 @@ def resolver_for(settings: Settings, analyses: list[Analysis]) -> Resolver:
 
 
 def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles = _in_order(store.articles())
+    articles = _in_order(reports(store))
     analyses = store.analyses()
     dup_of = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
     members = store.memberships()
@@ -253,7 +304,7 @@ def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, li
     revision of its report (a correction, an update): it is written from in
     place of the version it supersedes, so a corrected figure is the one told.
     """
-    by_id = {a.id: a for a in store.articles()}
+    by_id = {a.id: a for a in reports(store)}
     sources_: dict[str, list[Article]] = {}
     everything: dict[str, list[Article]] = {}
     current: dict[str, str] = {}  # original article id -> its latest revision
@@ -305,23 +356,48 @@ WRITTEN_STAGE = f"{write.STAGE.tag}+{verify.STAGE.tag}"
 
 
 def run_write(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    """Every configured format per story; the explainer and ■解説 read the storyline's earlier stories."""
+    from dataclasses import asdict
+
+    from matome import write_formats
+
     written_from, _ = story_articles(store)
     store.drop_orphan_written(set(written_from))
     analyses = {k: an for k, (an, _) in store.analyses().items()}
     done = store.written_hashes()
+    rows = {r["id"]: r for r in store.stories()}
+    lines: dict[str, list[str]] = {}  # storyline -> its stories, oldest first
+    for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
+        lines.setdefault(rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid), []).append(sid)
+    posts = store.reactions()  # board posts linked to stories (■反応), never sources
+    formats = [f for f in settings.writer.formats if f in write_formats.FORMATS] or ["brief"]
     todo = []
     for sid, arts in sorted(written_from.items()):
-        h = digest(write.WRITER, [(a.id, a.title, a.text, a.published, a.source) for a in arts],
-                   settings.writer)
-        if done.get((sid, "brief")) != (WRITTEN_STAGE, h):
-            todo.append((sid, arts, h))
+        line = lines[rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid)]
+        earlier = [written_from[x] for x in line[: line.index(sid)]]
+        for fmt in formats:
+            inputs = [arts] + (earlier if fmt in {"explainer", "matome"} else [])
+            h = digest(write.WRITER, fmt,
+                       [[(a.id, a.title, a.text, a.published, a.source) for a in group]
+                        for group in inputs],
+                       [asdict(p) for p in posts.get(sid, [])] if fmt == "matome" else [],
+                       settings.writer)
+            if done.get((sid, fmt)) != (WRITTEN_STAGE, h):
+                todo.append((sid, fmt, arts, earlier, h))
     progress.start("write", len(todo))
-    for n, (sid, arts, h) in enumerate(todo, start=1):
-        brief = verify.verify(write.write_brief(arts, analyses, settings.writer), arts)
-        store.put_written(sid, brief, WRITTEN_STAGE, h)
+    for n, (sid, fmt, arts, earlier, h) in enumerate(todo, start=1):
+        written = write_formats.write_story(fmt, arts, analyses, settings.writer, earlier=earlier,
+                                            posts=posts.get(sid, []))
+        checked = verify.verify(written, [*arts, *(a for group in earlier for a in group)])
+        store.put_written(sid, checked, WRITTEN_STAGE, h)
         report.counts["written"] += 1
         progress.advance()
         _checkpoint("write", n)
+
+
+def _first_seen(arts: list[Article]) -> str:
+    dates = [a.published.isoformat() for a in arts if a.published]
+    return min(dates) if dates else ""
 
 
 def summary(store: Store, page_count: Callable[[], int]) -> dict[str, int]:

@@ -317,7 +317,10 @@ class Site:
                 '<span class="quote" role="tooltip" id="q{}">「{}」<span class="by">— {}</span>'
                 '</span></span>').format(c.article, k, n, k, c.quote, outlets.get(c.article, ""))
 
-        b = story.brief
+        b = story.primary
+        # the other formats this site publishes (site.formats), in its order
+        shown = [story.written[f] for f in self.settings.site.formats
+                 if f in story.written and (b is None or f != b.format)]
         jsonld = {
             "@context": "https://schema.org", "@type": "NewsArticle",
             "headline": story.headline, "inLanguage": "ja",
@@ -328,11 +331,15 @@ class Site:
             "creativeWorkStatus": "AI-organised from cited reports",
             "provenance": b.provenance if b else None,
         }
+        # machine-readable provenance of every format on the page, beside the disclaimer
+        provenance = {w.format: {**w.provenance, "verification": {
+            k: v for k, v in w.report.items() if k != "changes"}} for w in [*([b] if b else []), *shown]}
         timeline = sorted((s for s in self.cat.stories if s.storyline == story.storyline),
                           key=lambda s: (s.first_published or datetime.min.replace(tzinfo=UTC),
                                          s.id))
         return self._render("story.html", "../", story=story, cite=cite, jsonld=jsonld,
-                            coverage=Markup(coverage_svg(story)), timeline=timeline)
+                            coverage=Markup(coverage_svg(story)), timeline=timeline, b=b,
+                            formats=shown, provenance=provenance)
 
     def build(self, out: Path) -> int:
         """Write every page into ``out``, replacing it atomically. Returns the page count."""

@@ -54,6 +54,14 @@ class RawDoc:
     location: str
     content: bytes
     hints: dict[str, Any] = field(default_factory=dict)
+    # Identity beyond the key, not part of the content hash: the source it
+    # came from and its canonical link, so an entry seen again under a new
+    # GUID (a feed that rotates them) is recognised as the same entry.
+    source: str = ""
+    link: str = ""
+    # When it was fetched or read (ISO 8601, UTC): the reference for dates
+    # written without a year and the clamp for dates in the future.
+    fetched: str = ""
 
     @property
     def content_hash(self) -> str:

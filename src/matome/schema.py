@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -36,6 +37,64 @@ raw_docs = Table(
     Column("hints", JSON, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("ingested_at", DateTime, nullable=False),
+    # migration 0005: which configured source it came from and its canonical
+    # link, so a feed that rotates its GUIDs is recognised; the version counts
+    # re-publications of the same entry (older contents in raw_versions)
+    Column("source", String(200)),
+    Column("link", Text),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
+    Index("ix_raw_docs_source_link", "source", "link"),
+)
+
+raw_versions = Table(  # migration 0005: earlier contents of a re-published entry
+    "raw_versions",
+    metadata,
+    Column("raw_id", Integer, ForeignKey("raw_docs.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("hints", JSON, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("ingested_at", DateTime, nullable=False),
+)
+
+fetch_cache = Table(  # migration 0005: validators for conditional GET
+    "fetch_cache",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("fetched_at", DateTime, nullable=False),
+)
+
+source_health = Table(  # migration 0005: what `matome sources` prints; survives restarts
+    "source_health",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("last_poll", DateTime),
+    Column("next_poll", DateTime),
+    Column("last_success", DateTime),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime),
+    Column("error_streak", Integer, nullable=False, default=0, server_default="0"),
+    Column("polls", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_new", Integer, nullable=False, default=0, server_default="0"),
+    Column("note", Text),
+)
+
+reactions = Table(  # migration 0005: board posts, linked to stories through what they discuss
+    "reactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("thread_article", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("posted", String(40)),
+    Column("poster_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("replies", JSON, nullable=False),
+    Column("discussed", JSON, nullable=False),
+    UniqueConstraint("thread_article", "number", name="uq_reactions_post"),
 )
 
 articles = Table(

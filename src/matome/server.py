@@ -44,7 +44,8 @@ class _Live:
                 try:
                     version = (store.counts(), store.written_hashes()) if not store.empty else None
                     if self.site is None or version != self.version:
-                        self.catalog = export.load(store) if not store.empty else \
+                        self.catalog = export.load(store, self.settings.writer.primary) \
+                            if not store.empty else \
                             export.Catalog([], [], [], {}, {})
                         self.site = Site(self.catalog, self.settings)
                         self.site.live = True

@@ -30,7 +30,8 @@ def _opt(default: Any, help: str) -> Any:
 class SiteSettings:
     title: str = _opt("matome ニュース", "Site title shown in every page header and feed.")
     base_url: str = _opt("http://127.0.0.1:8000", "Absolute URL the site is published at.")
-    formats: list[str] = _opt(["brief"], "Article formats to publish (brief is built now).")
+    formats: list[str] = _opt(["brief", "news", "explainer", "matome"],
+                              "Article formats shown on story pages (of those in writer.formats).")
     stories_per_page: int = _opt(20, "Stories per page on the index and tag pages.")
 
 
@@ -39,12 +40,51 @@ class IngestSettings:
     max_file_bytes: int = _opt(20_000_000, "Files larger than this are refused, not read.")
     html_suffixes: list[str] = _opt([".html", ".htm", ".xhtml"], "File suffixes read as pages.")
     feed_suffixes: list[str] = _opt([".rss", ".atom", ".xml", ".rdf"], "Suffixes read as feeds.")
+    min_entry_chars: int = _opt(
+        200, "A feed entry with less text than this is a teaser: its linked page is fetched.")
+    max_pages_per_poll: int = _opt(
+        100, "At most this many linked pages (feed entries, sitemap or list URLs) fetched per "
+        "source per poll; the rest wait for the next poll.")
+    max_sitemaps: int = _opt(20, "At most this many child sitemaps followed from a sitemap index.")
+
+
+@dataclass
+class FetchSettings:
+    user_agent: str = _opt("matome/0.1 (+https://github.com/matome)",
+                           "User-Agent sent with every request; its first word is the robots.txt token.")
+    obey_robots: bool = _opt(True, "Obey robots.txt (Disallow and Crawl-delay) of every host fetched from.")
+    robots_failure_wait: float = _opt(
+        600.0, "Seconds a host whose robots.txt answers 5xx or cannot be reached is left alone.")
+    min_host_delay: float = _opt(1.0, "Minimum seconds between two requests to one host.")
+    max_crawl_delay: float = _opt(30.0, "A robots.txt Crawl-delay is honoured up to this many seconds.")
+    connect_timeout: float = _opt(10.0, "Seconds to wait for a connection.")
+    read_timeout: float = _opt(15.0, "Seconds to wait for the next bytes of a response.")
+    total_timeout: float = _opt(60.0, "Seconds one response may take in all (slow drip-feeds stop here).")
+    max_redirects: int = _opt(5, "Redirects followed per URL.")
+    max_body_bytes: int = _opt(20_000_000, "Largest response body, counted after decompression.")
+    max_compression_ratio: float = _opt(
+        200.0, "A compressed body inflating more than this many times (past 1 MB) is refused as a bomb.")
+    max_tries: int = _opt(3, "Tries per URL when the server answers 429 or 503.")
+    backoff: float = _opt(2.0, "Seconds before the first retry when no Retry-After is given; doubles.")
+    max_retry_wait: float = _opt(
+        60.0, "A server asking to wait longer than this (Retry-After) is given up on, not waited for.")
+    allow_private: list[str] = _opt(
+        [], "Non-public hosts that may be fetched: an address, a network (10.0.0.0/8), a host name, "
+            "each optionally with :port. Also read from $MATOME_ALLOW_PRIVATE (comma-separated).")
 
 
 @dataclass
 class ExtractSettings:
     min_text_chars: int = _opt(40, "Articles with less extracted text are refused as empty.")
     default_timezone: str = _opt("Asia/Tokyo", "Time zone for dates written without one.")
+    max_dom_nodes: int = _opt(
+        150_000, "Pages with more HTML elements than this are refused (a hostile or broken page).")
+    max_seconds: float = _opt(
+        20.0, "Extraction time cap per page, in seconds (enforced where the stage runs in the main "
+              "thread; 0 turns it off).")
+    teaser_min_chars: int = _opt(
+        100, "A paywalled page showing at least this much report text is a truncated teaser; "
+             "less, and its body is withheld.")
 
 
 @dataclass
@@ -110,14 +150,62 @@ class WriterSettings:
     lead_min_chars: int = _opt(100, "Shortest acceptable リード.")
     lead_max_chars: int = _opt(160, "Longest acceptable リード.")
     headline_max_chars: int = _opt(40, "Hard limit for 見出し.")
+    formats: list[str] = _opt(
+        ["brief", "news", "explainer", "matome"],
+        "Formats written for every story: brief, news, explainer (per storyline), matome.")
+    primary: str = _opt("brief", "The format `export stories` shows as `article` (others go under "
+                        "`formats`).")
+    reactions: int = _opt(5, "Most board posts shown under ■反応 in a まとめ.")
+    reaction_max_chars: int = _opt(120, "Board posts longer than this are not shown as reactions.")
+    explainer_sections: int = _opt(6, "Most dated sections in an explainer (the latest are kept).")
+
+
+@dataclass
+class LLMSettings:
+    """An OpenAI-compatible chat server for ``writer.kind = "llm"``.
+
+    The API key may be set here, but is better left in the environment; either
+    way it is never shown: not in repr, logs, errors, provenance or docs.
+    """
+
+    base_url: str = _opt("http://127.0.0.1:8080/v1",
+                         "OpenAI-compatible API base (vLLM, llama.cpp's server, Ollama, LM Studio, "
+                         "OpenAI …), ending in /v1.")
+    model: str = _opt("", "Model name sent with each request (local servers often ignore it).")
+    api_key: str = field(default="", repr=False, metadata={
+        "help": "API key (prefer api_key_env). Never printed; local servers need none."})
+    api_key_env: str = _opt("MATOME_LLM_API_KEY",
+                            "Environment variable holding the API key; OPENAI_API_KEY is tried next.")
+    timeout: float = _opt(120.0, "Seconds one request may take before it is abandoned (then retried).")
+    retries: int = _opt(2, "Retries after a timeout, a dropped connection, HTTP 429 or 5xx "
+                        "(exponential back-off, Retry-After honoured).")
+    concurrency: int = _opt(2, "Requests in flight at once.")
+    token_budget: int = _opt(
+        500_000, "Tokens (prompt + completion, as the server reports them) one run may spend; "
+        "once spent, the remaining stories are written by the extractive writer. 0: no limit.")
+    temperature: float = _opt(0.2, "Sampling temperature.")
+    max_tokens: int = _opt(2000, "Most tokens one answer may have.")
+    seed: int = _opt(-1, "Sampling seed sent to the server (-1: none), for repeatable output.")
+    prompt: str = _opt("brief/v1", "Prompt template: NAME/vN is src/matome/prompts/NAME.vN.md.")
+    json_mode: str = _opt(
+        "auto", "Structured output: 'json_schema', 'json_object' or 'text' (JSON parsed out of "
+        "the answer); 'auto' starts with json_schema and steps down when the server refuses it.")
+    max_source_sentences: int = _opt(
+        60, "Source sentences (with their ids) put in one prompt, spread over the story's reports.")
 
 
 @dataclass
 class SourceSettings:
-    name: str = _opt("", "Short name of the source.")
-    path: str = _opt("", "File, directory or URL to ingest.")
+    name: str = _opt("", "Short name of the source (its identity in the database; keep it stable).")
+    path: str = _opt("", "File, directory or URL to ingest: a feed, sitemap, URL list or page.")
     outlet: str = _opt("", "Outlet name used when the page does not say.")
     lang: str = _opt("", "Language code when the page does not say.")
+    country: str = _opt("", "Country code of the outlet (JP, US, ...), kept with its articles.")
+    interval: float = _opt(900.0, "Seconds between polls of this source in `matome watch`.")
+    fetch_pages: str = _opt(
+        "auto", "Fetch the page an entry links to: 'auto' (when the entry carries less than "
+        "ingest.min_entry_chars of text), 'always' or 'never'.")
+    enabled: bool = _opt(True, "A disabled source is listed but never polled.")
 
 
 @dataclass
@@ -135,12 +223,14 @@ class ThemeSettings:
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     tags: TagSettings = field(default_factory=TagSettings)
     writer: WriterSettings = field(default_factory=WriterSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
     sources: list[SourceSettings] = field(
         default_factory=list, metadata={"help": "Sources to ingest: [[sources]] tables."}
     )

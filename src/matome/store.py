@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from matome import schema as t
 from matome.errors import StoreError
-from matome.records import Analysis, Article, RawDoc, Written
+from matome.records import Analysis, Article, Post, RawDoc, Written
 
 DEFAULT_DB = "matome.db"
 
@@ -173,20 +173,41 @@ class Store:
     # --- raw input -------------------------------------------------------
 
     def put_raw(self, doc: RawDoc) -> str:
-        """Store a raw document; returns 'new', 'changed' or 'same'."""
+        """Store a raw document; returns 'new', 'changed', 'same' or 'rotated'.
+
+        An item is found by its key, else (same source) by its canonical link
+        or its content: a feed that hands out new GUIDs for old entries gives
+        'rotated', not new articles. A changed content is a new version of the
+        same item; the previous content is kept in ``raw_versions``.
+        """
+        c = t.raw_docs.c
         with self.tx() as conn:
-            row = conn.execute(
-                select(t.raw_docs.c.id, t.raw_docs.c.content_hash).where(t.raw_docs.c.key == doc.key)
-            ).first()
+            cols = (c.id, c.content_hash, c.version, c.content, c.hints, c.ingested_at)
+            row = conn.execute(select(*cols).where(c.key == doc.key)).first()
+            rotated = False
+            if row is None and doc.source:
+                same_source = c.source == doc.source
+                for cond in ((c.link == doc.link) if doc.link else None,
+                             c.content_hash == doc.content_hash):
+                    if cond is not None:
+                        row = conn.execute(select(*cols).where(same_source & cond)).first()
+                        if row is not None:
+                            rotated = True
+                            break
             values = dict(kind=doc.kind, origin=doc.origin, location=doc.location,
                           content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
-                          ingested_at=_now())
+                          ingested_at=_now(), source=doc.source or None, link=doc.link or None)
             if row is None:
                 conn.execute(insert(t.raw_docs).values(key=doc.key, **values))
                 return "new"
             if row.content_hash == doc.content_hash:
-                return "same"
-            conn.execute(update(t.raw_docs).where(t.raw_docs.c.id == row.id).values(**values))
+                return "rotated" if rotated else "same"
+            conn.execute(insert(t.raw_versions).values(
+                raw_id=row.id, version=row.version, content=row.content, hints=row.hints,
+                content_hash=row.content_hash, ingested_at=row.ingested_at))
+            values.pop("location")  # a rotated entry keeps its key and place
+            conn.execute(update(t.raw_docs).where(c.id == row.id).values(
+                version=row.version + 1, **values))
             return "changed"
 
     def raw_todo(self, stage_tag: str) -> list[tuple[int, RawDoc]]:
@@ -199,9 +220,19 @@ class Store:
                 if row.stage == stage_tag and row.input_hash == row.content_hash:
                     continue
                 doc = RawDoc(key=row.key, kind=row.kind, origin=row.origin, location=row.location,
-                             content=row.content, hints=row.hints)
+                             content=row.content, hints=row.hints, source=row.source or "",
+                             link=row.link or "",
+                             fetched=row.ingested_at.replace(tzinfo=UTC).isoformat())
                 out.append((row.id, doc))
         return out
+
+    def raw_counts_by_source(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        c = t.raw_docs.c
+        with self.read() as conn:
+            return {r[0]: r[1] for r in conn.execute(
+                select(c.source, func.count()).where(c.source.is_not(None)).group_by(c.source))}
 
     def record_reject(self, origin: str, location: str, stage: str, reason: str) -> None:
         with self.tx() as conn:
@@ -294,6 +325,12 @@ class Store:
             return [dict(r) for r in conn.execute(select(t.dedupe)).mappings()]
 
     # --- stories ---------------------------------------------------------
+
+    def reactions(self) -> dict[str, list[Post]]:
+        """Board posts per story, through the reports their threads discuss."""
+        from matome import ingest_state
+
+        return ingest_state.reactions_by_story(self)
 
     def memberships(self) -> list[dict[str, Any]]:
         with self.read() as conn:

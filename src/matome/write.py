@@ -1,4 +1,5 @@
-"""Write stage: the extractive ``brief`` writer (offline, deterministic).
+"""Write stage: the extractive ``brief`` writer (offline, deterministic), and what
+every extractive format shares (sentence pool, titles, lead, provenance).
 
 Every sentence it writes is a sentence of a source, chosen across all the
 story's reports, and carries a citation to that exact span; the only words
@@ -8,7 +9,8 @@ Headline and sub-headline are the sources' own titles.
 Sentence choice: TF-IDF over Sudachi lemmas gives each sentence a centrality
 (similarity to the whole story); maximal marginal relevance then trades
 centrality against redundancy, so a fact reported by five outlets is said
-once and a detail only one outlet has can still be picked.
+once and a detail only one outlet has can still be picked. The other formats
+(news, explainer, まとめ) are in ``write_formats`` and draw on the same pool.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -26,6 +29,7 @@ from matome.settings import WriterSettings
 
 STAGE = Stage("write", 3)
 WRITER = "extractive/1"
+SINGLE_SOURCE = "この記事は1件の報道に基づいています。"
 _BOILERPLATE = ("関連記事", "Copyright", "copyright", "©", "無断転載", "この記事を", "写真=", "（写真")
 MIN_CHARS, MAX_CHARS = 12, 220
 # A dateline or label opening a sentence (【ローマ東都】, 【速報】) belongs to the
@@ -70,7 +74,7 @@ def _vectors(cands: list[Candidate]) -> np.ndarray:
     return np.asarray(m)
 
 
-def _mmr(cands: list[Candidate], vecs: np.ndarray, chosen: list[int], k: int,
+def mmr(cands: list[Candidate], vecs: np.ndarray, chosen: list[int], k: int,
          allowed: set[int], lam: float = 0.7) -> list[int]:
     picked: list[int] = []
     for _ in range(k):
@@ -90,21 +94,33 @@ def _mmr(cands: list[Candidate], vecs: np.ndarray, chosen: list[int], k: int,
     return picked
 
 
-def _sentence(c: Candidate, attribute: bool) -> WrittenSentence:
+def sentence_of(c: Candidate, attribute: bool) -> WrittenSentence:
     text = c.text
     if attribute and "によると" not in text and not text.startswith("「"):
         text = attribution(c.article.source) + text
     return WrittenSentence(text, [Citation(c.article.id, c.text)])
 
 
-def _order(c: Candidate) -> tuple[str, str, int]:
+def order(c: Candidate) -> tuple[str, str, int]:
     return (c.article.published.isoformat() if c.article.published else "", c.article.id,
             c.position)
 
 
-def write_brief(articles: list[Article], analyses: dict[str, Analysis],
-                settings: WriterSettings, built: datetime | None = None) -> Written:
-    """The brief of one story from its (de-duplicated) reports, oldest first."""
+@dataclass
+class Pool:
+    """A story's candidate sentences, their vectors and centrality."""
+
+    articles: list[Article]       # the reports written from (Japanese ones when there are)
+    cands: list[Candidate]
+    vecs: np.ndarray
+
+    @property
+    def attribute(self) -> bool:
+        """Facts are attributed to their outlet when more than one outlet reported."""
+        return len({a.source for a in self.articles}) > 1
+
+
+def pool(articles: list[Article], analyses: dict[str, Analysis]) -> Pool:
     japanese = [a for a in articles if a.lang == "ja"] or articles
     cands = _candidates(japanese, analyses)
     vecs = _vectors(cands)
@@ -113,56 +129,74 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
         norm = float(np.linalg.norm(centroid)) or 1.0
         for c, v in zip(cands, vecs, strict=True):
             c.centrality = float(v @ centroid) / norm
-    outlets = {a.source for a in japanese}
-    attribute = len(outlets) > 1
+    return Pool(japanese, cands, vecs)
+
+
+def provenance(used: list[Article], built: datetime | None, *, single: bool) -> dict[str, object]:
+    """Who wrote it from what, and when; a single-source story says so (outside the cited text)."""
+    out: dict[str, object] = {
+        "writer": WRITER, "model": None, "prompt": None, "sources": [a.id for a in used],
+        "built": (built or datetime.now(UTC)).isoformat(timespec="seconds")}
+    if single:
+        out["note"] = SINGLE_SOURCE
+    return out
+
+
+def conflict_sentences(disputes: list[dict[str, Any]]) -> list[WrittenSentence]:
+    """出典により異なる: one sentence per dispute, citing every side."""
+    return [WrittenSentence(conflicts.sentence(d),
+                            [Citation(side[0]["article"], side[0]["quote"]) for side in d["sides"]],
+                            "conflict")
+            for d in disputes]
+
+
+def write_brief(articles: list[Article], analyses: dict[str, Analysis],
+                settings: WriterSettings, built: datetime | None = None) -> Written:
+    """The brief of one story from its (de-duplicated) reports, oldest first."""
+    p = pool(articles, analyses)
+    japanese, cands, vecs, attribute = p.articles, p.cands, p.vecs, p.attribute
     all_idx = set(range(len(cands)))
     leads = {i for i, c in enumerate(cands) if c.position <= 1}
-    overview = _mmr(cands, vecs, [], 1, leads or all_idx)
-    overview += _mmr(cands, vecs, overview, settings.overview_sentences - 1, all_idx)
-    details = _mmr(cands, vecs, overview, settings.detail_sentences, all_idx, lam=0.6)
-    details.sort(key=lambda i: _order(cands[i]))
+    overview = mmr(cands, vecs, [], 1, leads or all_idx)
+    overview += mmr(cands, vecs, overview, settings.overview_sentences - 1, all_idx)
+    details = mmr(cands, vecs, overview, settings.detail_sentences, all_idx, lam=0.6)
+    details.sort(key=lambda i: order(cands[i]))
     with_facts = {i for i, c in enumerate(cands)
                   if len(c.text) <= 100 and numerals.find_numbers(c.text)} - set(overview)
     # 要点 restate facts as bullets, but never a sentence already written above.
     said = {cands[i].text for i in [*overview, *details]}
     fresh = {i for i in (with_facts or all_idx - set(overview)) if cands[i].text not in said}
-    points = _mmr(cands, vecs, [*overview, *details], settings.points, fresh)
+    points = mmr(cands, vecs, [*overview, *details], settings.points, fresh)
     if len(points) < min(3, settings.points):
-        points += _mmr(cands, vecs, points, settings.points - len(points),
+        points += mmr(cands, vecs, points, settings.points - len(points),
                        fresh - set(details) - set(points))
     disputes = conflicts.find_conflicts(japanese, analyses)
     used_ids = [cands[i].article.id for i in [*overview, *details, *points]]
     used_ids += [side[0]["article"] for d in disputes for side in d["sides"]]
     used = [a for a in articles if a.id in set(used_ids)]
     sections = [
-        Section("概要", [_sentence(cands[i], False) for i in overview]),
-        Section("詳細", [_sentence(cands[i], attribute) for i in details]),
-        Section("要点", [_sentence(cands[i], False) for i in points]),
-        Section("引用・参照・底本", [], [_source_line(a) for a in used]),
+        Section("概要", [sentence_of(cands[i], False) for i in overview]),
+        Section("詳細", [sentence_of(cands[i], attribute) for i in details]),
+        Section("要点", [sentence_of(cands[i], False) for i in points]),
+        Section("引用・参照・底本", [], [source_line(a) for a in used]),
     ]
-    sections[1].sentences += [
-        WrittenSentence(conflicts.sentence(d),
-                        [Citation(side[0]["article"], side[0]["quote"]) for side in d["sides"]],
-                        "conflict")
-        for d in disputes]
-    headline, subheadline = _titles(japanese, cands, vecs, settings)
-    lead, lead_cites = _lead(cands, overview, settings)
+    sections[1].sentences += conflict_sentences(disputes)
+    headline, subheadline = titles(japanese, cands, settings)
+    lead, lead_cites = lead_of(cands, overview, settings)
     return Written(
         format="brief", headline=headline, subheadline=subheadline, lead=lead,
         sections=sections, lead_citations=lead_cites, conflicts=disputes,
-        provenance={"writer": WRITER, "model": None, "prompt": None,
-                    "sources": [a.id for a in used],
-                    "built": (built or datetime.now(UTC)).isoformat(timespec="seconds")},
+        provenance=provenance(used, built, single=len({a.source for a in articles}) == 1),
     )
 
 
-def _source_line(a: Article) -> dict[str, str]:
+def source_line(a: Article) -> dict[str, str]:
     return {"article": a.id, "title": a.title, "source": a.source, "url": a.url,
             "published": a.published.isoformat() if a.published else ""}
 
 
-def _titles(articles: list[Article], cands: list[Candidate], vecs: np.ndarray,
-            settings: WriterSettings) -> tuple[str, str]:
+def titles(articles: list[Article], cands: list[Candidate],
+           settings: WriterSettings) -> tuple[str, str]:
     """見出し: the most central source title that fits; サブ見出し: another outlet's view."""
     score: dict[str, float] = {}
     for c in cands:
@@ -181,8 +215,8 @@ def _titles(articles: list[Article], cands: list[Candidate], vecs: np.ndarray,
     return headline, sub
 
 
-def _lead(cands: list[Candidate], overview: list[int],
-          settings: WriterSettings) -> tuple[str, list[Citation]]:
+def lead_of(cands: list[Candidate], overview: list[int],
+            settings: WriterSettings) -> tuple[str, list[Citation]]:
     """リード: the opening report's first sentences, 100–160 characters where they allow."""
     if not overview:
         return "", []

@@ -1,0 +1,1 @@
+"""Hostile-input test helpers: loopback HTTP servers with scripted replies (see ``server``)."""

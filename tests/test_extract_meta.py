@@ -1,0 +1,163 @@
+"""Page metadata: dates (published, updated, raw, how), canonical URLs, titles, hostile pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from matome import extract
+from matome.dates import JST
+from matome.errors import ExtractError
+from matome.records import Article, RawDoc
+from matome.settings import ExtractSettings
+from matome.urls import canonical_url
+from tests.conftest import FIXTURES, run_cli
+
+PAGES = FIXTURES / "pages"
+BAD_PAGES = FIXTURES / "bad" / "pages"
+FETCHED = "2026-03-01T00:00:00+00:00"
+
+
+def _extract(path: Path, url: str = "", settings: ExtractSettings | None = None,
+             content: bytes | None = None) -> Article:
+    doc = RawDoc(key=str(path), kind="html", origin=str(path), location="",
+                 content=path.read_bytes() if content is None else content,
+                 hints={"url": url or f"https://example.jp/{path.name}", "fetched": FETCHED})
+    return extract.extract(doc, settings or ExtractSettings())
+
+
+def test_byline_dates_give_published_and_updated_with_the_raw_string():
+    a = _extract(PAGES / "news_dates.html")
+    assert a.published == datetime(2026, 2, 12, 10, 30, tzinfo=JST)
+    assert a.published_raw == "2026年2月12日 10時30分" and a.published_how == "byline"
+    # 「最終更新 2月12日 15時05分」: the year comes from the published date beside it
+    assert a.updated == "2026-02-12T15:05:00+09:00"
+    assert a.kind == "news" and a.flags == []
+
+
+def test_title_without_site_suffix_and_canonical_url_without_amp_mobile_tracking():
+    a = _extract(PAGES / "news_dates.html")
+    assert a.title == "北海市、路面電車を港地区へ延伸"
+    assert a.source == "北海新報"
+    assert a.url == "https://www.hokkai-shimpo.example/news/20260212-tram.html?id=7"
+
+
+@pytest.mark.parametrize(("url", "want"), [
+    ("https://Example.jp/a/1?utm_source=x&id=3#frag", "https://example.jp/a/1?id=3"),
+    ("https://example.jp/a?fbclid=abc&gclid=def&page=2", "https://example.jp/a?page=2"),
+    ("https://www.example.jp/amp/articles/1", "https://www.example.jp/articles/1"),
+    ("https://www.example.jp/articles/1.amp.html", "https://www.example.jp/articles/1.html"),
+    ("https://example.jp/a?outputType=amp", "https://example.jp/a"),
+    ("https://m.news.example.co.jp/a", "https://news.example.co.jp/a"),
+    ("https://sp.example.jp/a", "https://www.example.jp/a"),
+    ("https://www-example-jp.cdn.ampproject.org/c/s/www.example.jp/a/1", "https://www.example.jp/a/1"),
+    ("https://www.google.com/url?q=https%3A%2F%2Fexample.jp%2Fa%3Futm_medium%3Dx&sa=D",
+     "https://example.jp/a"),
+    ("https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.jp%2Fb&h=AT", "https://example.jp/b"),
+    ("https://b.hatena.ne.jp/entry/s/www.example.jp/c/2", "https://www.example.jp/c/2"),
+    ("https://t.co/abc123", "https://t.co/abc123"),            # target not in the link: kept
+    ("mailto:desk@example.jp", "mailto:desk@example.jp"),
+])
+def test_canonical_urls(url, want):
+    assert canonical_url(url) == want
+    assert canonical_url(want) == want          # idempotent
+
+
+def test_extract_keeps_canonical_url_importable_from_extract():
+    assert extract.canonical_url is canonical_url
+
+
+# Page-level hostile cases: each either extracts with the right flags or is refused with a reason.
+HOSTILE = [
+    ("impossible_date.html", None, ["no-date"]),                      # 2026年2月30日
+    ("month_13.html", None, ["no-date"]),                             # 2026年13月5日, not htmldate's 5月13日
+    ("future_date.html", "2026-03-01T09:00:00+09:00", ["future-date-clamped"]),
+    ("broken_jsonld.html", "2026-02-12T08:00:00+09:00", []),
+    ("deep_jsonld.html", None, ["no-date"]),
+    ("garbage_meta_date.html", "2026-02-12T15:00:00+09:00", []),
+    ("era_gannen.html", "2019-05-01T00:00:00+09:00", []),
+    ("utc_byline.html", "2026-02-12T01:30:00+00:00", []),
+    ("unclosed_tags.html", None, ["no-date"]),
+    ("fake_board.html", "2026-02-12T10:00:00+09:00", []),
+    ("mentions_members.html", "2026-02-12T00:00:00+09:00", []),
+    ("null_bytes_late.html", None, ["no-date"]),
+]
+
+
+@pytest.mark.parametrize(("name", "published", "flags"), HOSTILE)
+def test_hostile_pages_extract_with_flags(name, published, flags):
+    a = _extract(BAD_PAGES / name)
+    assert (a.published.isoformat() if a.published else None) == published
+    assert a.flags == flags
+    assert a.kind == "news"          # a list of numbered lines or a word like 会員限定 is not a board/teaser
+
+
+def test_future_date_keeps_the_raw_string():
+    a = _extract(BAD_PAGES / "future_date.html")
+    assert a.published_raw == "2099-04-01T09:00:00+09:00"
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("script_only.html", "no article text found in page"),
+    ("empty_body.html", "no article text found in page"),
+    ("title_only.html", "near-empty text"),
+])
+def test_pages_without_text_are_refused_with_a_reason(name, reason):
+    with pytest.raises(ExtractError, match=reason):
+        _extract(BAD_PAGES / name)
+
+
+def test_huge_dom_is_refused_by_the_cap():
+    rows = "".join(f"<div><span>{i}</span></div>" for i in range(30_000))
+    html = f"<html><body><article><p>{'本文。' * 40}</p>{rows}</article></body></html>".encode()
+    with pytest.raises(ExtractError, match="page too large: 60"):
+        _extract(PAGES / "news_dates.html", content=html, settings=ExtractSettings(max_dom_nodes=20_000))
+
+
+def test_deeply_nested_dom_does_not_crash():
+    html = ("<html><body>" + "<div>" * 5000 + "<p>" + "深い入れ子の中の本文です。" * 10 + "</p>"
+            + "</div>" * 5000 + "</body></html>").encode()
+    try:
+        a = _extract(PAGES / "news_dates.html", content=html)
+    except ExtractError as exc:              # refused with a reason is fine; a crash is not
+        assert exc.reason
+    else:
+        assert "no-date" in a.flags
+
+
+def test_extraction_time_cap_stops_a_slow_page():
+    paragraphs = "".join(f"<p>段落{i}の本文です。十分な長さがあります。</p>" for i in range(20_000))
+    html = ("<html><body>" + paragraphs
+            + "</body></html>").encode()
+    with pytest.raises(ExtractError, match="extraction took over"):
+        _extract(PAGES / "news_dates.html", content=html, settings=ExtractSettings(max_seconds=0.05))
+
+
+def test_feed_entry_dates_are_rfc822_and_clamped():
+    entry = {"title": "t", "link": "https://example.jp/x?utm_source=rss",
+             "published": "Thu, 12 Feb 2026 01:30:00 GMT",
+             "content": "<p>" + "本文です。" * 20 + "</p>"}
+    doc = RawDoc(key="e", kind="entry", origin="feed", location="entry 1",
+                 content=json.dumps(entry).encode(), hints={"fetched": FETCHED})
+    a = extract.extract(doc, ExtractSettings())
+    assert a.published == datetime(2026, 2, 12, 10, 30, tzinfo=JST) and a.published_how == "feed"
+    assert a.url == "https://example.jp/x"
+    entry["published"] = "Fri, 12 Feb 2100 01:30:00 GMT"
+    doc.content = json.dumps(entry).encode()
+    assert extract.extract(doc, ExtractSettings()).flags == ["future-date-clamped"]
+
+
+def test_cli_extract_json_has_contract_fields_kind_and_flags(tmp_path):
+    proc = run_cli("extract", str(PAGES / "teaser.html"), "--json", db=tmp_path / "x.db")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for key in ("url", "title", "text", "published", "author", "source", "lang", "encoding",
+                "encoding_reason"):
+        assert key in data
+    assert data["encoding"] == "utf-8" and data["lang"] == "ja"
+    assert data["kind"] == "teaser" and data["flags"] == ["paywalled", "truncated"]
+    assert data["published"] == "2026-02-12T06:00:00+09:00"
+    assert not (tmp_path / "x.db").exists()

@@ -1,0 +1,200 @@
+"""The four formats of FORMATS.md, written by the extractive writer and checked.
+
+The done-when test: every sentence of every format on the demo corpus cites
+verbatim spans (NFKC) of the cited reports, and the figures, dates and names
+in the sentence are in those quotes; the lead is its cited spans; the 見出し
+is a report's own title.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from matome import analyze, entities, export, pipeline, textja
+from matome.numerals import find_numbers
+from matome.records import Post
+from matome.settings import Settings, WriterSettings
+from matome.store import Store, db_url
+from matome.temporal import find_times
+from matome.textja import nfkc
+from matome.write_formats import REACTIONS_LABEL, abusive, reactions, write_matome
+
+FORMATS = {"brief", "news", "explainer", "matome"}
+_ATTRIBUTION = re.compile(r"^[^、。「」]{1,24}によると、|（[^（）]{1,24}）$")
+
+
+def _names(text: str) -> set[str]:
+    ms = entities.find_mentions(text, textja.tokenize(text), analyze.gazetteer())
+    return {entities.fold(entities.strip_title(m.surface)) for m in ms}
+
+
+def _facts_in_quotes(text: str, quotes: str) -> list[str]:
+    """What the sentence says that its quotes do not: figures, dates, names."""
+    wrong = [n for n in find_numbers(text) if n not in find_numbers(quotes)]
+    wrong += [e.text for e in find_times(text) if e.value not in {x.value for x in find_times(quotes)}]
+    wrong += [n for n in _names(text) if n not in entities.fold(quotes)]
+    return wrong
+
+
+def test_every_sentence_of_every_format_cites_verbatim_spans(demo_db):
+    store = Store(db_url(str(demo_db)), readonly=True)
+    stories = list(export.export(store, "stories"))
+    texts = {a["id"]: nfkc(a["text"]) for a in export.export(store, "articles")}
+    titles = {a["id"]: nfkc(a["title"]) for a in export.export(store, "articles")}
+    outlets = {a["source"] for a in export.export(store, "articles")}
+    store.close()
+    checked = 0
+    for story in stories:
+        written = {story["article"]["format"]: story["article"], **story.get("formats", {})}
+        assert set(written) == FORMATS, story["id"]
+        for fmt, w in written.items():
+            where = f"{story['id']}/{fmt}"
+            assert w["verification"]["supported_share"] == 1.0, where
+            assert 0 < len(w["headline"]) <= 40, where
+            head = nfkc(w["headline"]).rstrip("…")
+            assert any(t.startswith(head) for t in titles.values()), (where, w["headline"])
+            assert w["verification"]["headline_source"] in titles, where
+            if w["lead"]:
+                assert nfkc(w["lead"]) == "".join(nfkc(c["quote"]) for c in w["lead_citations"])
+                assert all(nfkc(c["quote"]) in texts[c["article"]] for c in w["lead_citations"])
+                assert len(w["lead"]) <= 160, where
+            for sec in w["sections"]:
+                for s in sec["sentences"]:
+                    assert s["citations"], (where, s)
+                    for c in s["citations"]:
+                        assert nfkc(c["quote"]) in texts[c["article"]], (where, c)
+                    quotes = "".join(nfkc(c["quote"]) for c in s["citations"])
+                    body = _ATTRIBUTION.sub("", nfkc(s["text"]))
+                    if s.get("kind") == "conflict":
+                        for o in outlets:
+                            body = body.replace(nfkc(o), "、")
+                    assert _facts_in_quotes(body, quotes) == [], (where, s["text"])
+                    checked += 1
+            for src in (x for sec in w["sections"] for x in sec.get("sources", [])):
+                assert "reaction" in src or src["article"] in texts
+    assert checked > 10 * len(stories)
+
+
+def test_single_source_stories_say_so_and_others_do_not(demo_catalog):
+    for s in demo_catalog.stories:
+        single = len({a.source for a in s.sources}) == 1
+        for w in s.written.values():
+            assert ("note" in w.provenance) is single, (s.id, w.format)
+    assert any(len({a.source for a in s.sources}) == 1 for s in demo_catalog.stories)
+
+
+def test_the_explainer_compiles_a_storyline_oldest_first(demo_catalog):
+    lines: dict[str, list] = {}
+    for s in demo_catalog.stories:
+        lines.setdefault(s.storyline, []).append(s)
+    longest = max(lines.values(), key=len)
+    assert len(longest) >= 2
+    latest = max(longest, key=lambda s: s.first_published)
+    w = latest.written["explainer"]
+    qa = [sec for sec in w.sections if sec.sources]
+    assert len(qa) == len(longest)
+    days = [min(src["published"] for src in sec.sources) for sec in qa]
+    assert days == sorted(days)
+    for sec in qa:
+        kinds = [x.kind for x in sec.sentences]
+        assert kinds[0] == "answer" and "point" in kinds and sec.name.endswith("?")
+    [take] = [sec for sec in w.sections if sec.name == "ポイント"]
+    assert 1 <= len(take.sentences) <= len(qa)
+    # ■解説 of the later story draws on the earlier story's reports, attributed
+    m = latest.written["matome"]
+    [bg] = [sec for sec in m.sections if sec.name == "解説"]
+    earlier = {a.id for s in longest if s is not latest for a in s.sources}
+    assert bg.sentences and all(x.citations[0].article in earlier for x in bg.sentences)
+    assert all("によると、" in x.text for x in bg.sentences)
+    assert m.provenance["lead_outlet"]
+
+
+def _posts() -> list[Post]:
+    return [
+        Post(1, "港の整備はありがたい。地元の雇用が増えるといいね"),
+        Post(2, ">>1 同意。でも総事業費が気になる https://example.jp/x"),
+        Post(3, "知事はバカだろ、死ね", replies=[1]),
+        Post(4, "あ" * 300),
+        Post(5, ">>1 工事中の渋滞が心配", replies=[1]),
+        Post(6, "ﾊﾞｶじゃねーの", replies=[2]),
+        Post(7, "バカンスの季節に完成するのかな"),
+    ]
+
+
+def test_reactions_are_filtered_and_never_facts():
+    shown = reactions(_posts(), 3, 120)
+    texts = [r["reaction"] for r in shown]
+    assert len(shown) == 3 and all(r["by"] == REACTIONS_LABEL for r in shown)
+    assert all("http" not in t and ">>" not in t for t in texts)
+    assert not any("死ね" in t or "ﾊﾞｶ" in t or "バカじゃ" in t for t in texts)
+    assert texts[0].startswith("港の整備")  # the most answered post is kept
+    assert abusive("ﾊﾞｶじゃねーの") and abusive("お前は バ カ だ") and not abusive("バカンス")
+
+
+def _fixture(tmp_path, settings: Settings):
+    reports = [
+        ("r1", "東都通信", "2026-05-01T09:00:00+09:00",
+         "北浜市は30日、市営の渡し船を7月から増便すると発表した。平日の運航は1日12往復から"
+         "18往復になる。通勤客の混雑を和らげる狙いがある。"),
+        ("r2", "朝凪ニュース", "2026-05-01T12:00:00+09:00",
+         "北浜市が渡し船の増便を決めた。7月から平日は18往復に増える。市によると、"
+         "新しい船の購入費は約3億円を見込む。"),
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(
+        {"id": i, "url": f"https://{i}.example/n", "title": "北浜市、渡し船を増便へ", "text": t,
+         "published": when, "source": o, "lang": "ja"}, ensure_ascii=False)
+        for i, o, when, t in reports) + "\n", "utf-8")
+    store = Store(db_url(str(tmp_path / "f.db")))
+    pipeline.ingest(store, [str(src)], settings)
+    pipeline.process(store, settings)
+    return store
+
+
+def test_which_formats_are_written_and_which_is_the_article_is_configurable(tmp_path):
+    settings = Settings()
+    settings.writer = WriterSettings(formats=["news", "matome"], primary="news")
+    store = _fixture(tmp_path, settings)
+    [story] = list(export.export(store, "stories", primary="news"))
+    assert story["article"]["format"] == "news" and set(story["formats"]) == {"matome"}
+    lead = story["article"]["lead"]
+    assert lead.startswith(("北浜市は30日", "北浜市が渡し船")) and story["article"]["lead_citations"]
+    matome = story["formats"]["matome"]
+    assert [s["name"] for s in matome["sections"]] == ["要約"]  # no reactions, no earlier story
+    assert matome["provenance"]["lead_outlet"] == "東都通信"
+    store.close()
+
+
+def test_a_matome_shows_reactions_apart_from_its_cited_sentences(tmp_path):
+    store = _fixture(tmp_path, Settings())
+    cat = export.load(store)
+    [story] = cat.stories
+    analyses = {k: an for k, (an, _) in store.analyses().items()}
+    w = write_matome(story.sources, analyses, WriterSettings(), posts=_posts())
+    [react] = [sec for sec in w.sections if sec.name == "反応"]
+    assert react.sentences == [] and 1 <= len(react.sources) <= WriterSettings().reactions
+    cited = {c.quote for sec in w.sections for s in sec.sentences for c in s.citations}
+    assert not any(r["reaction"] in q for r in react.sources for q in cited)
+    store.close()
+
+
+def test_the_story_page_shows_the_formats_the_site_publishes(demo_catalog):
+    from matome.publish import Site
+
+    settings = Settings()
+    settings.site.formats = ["brief", "news", "explainer", "matome"]
+    lines: dict[str, list] = {}
+    for s in demo_catalog.stories:
+        lines.setdefault(s.storyline, []).append(s)
+    story = max(max(lines.values(), key=len), key=lambda s: s.first_published)
+    page = Site(demo_catalog, settings).render(f"stories/{story.id}.html") or ""
+    for mark in ("format-news", "✅", "💡", "公開日:", "■要約", "■解説", 'id="matome-provenance"'):
+        assert mark in page, mark
+    data = json.loads(page.split('id="matome-provenance">')[1].split("</script>")[0])
+    assert set(data) == FORMATS and all(p["writer"] == "extractive/1" for p in data.values())
+    assert all(p["verification"]["supported_share"] == 1.0 for p in data.values())
+    brief_only = Settings()
+    brief_only.site.formats = ["brief"]
+    plain = Site(demo_catalog, brief_only).render(f"stories/{story.id}.html") or ""
+    assert "format-news" not in plain  # site.formats decides what is published

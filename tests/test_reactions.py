@@ -1,0 +1,41 @@
+"""Board threads end to end: a まとめ page's posts become reactions to the story of the report it links.
+
+The thread is never a story's source and never cited; its posts appear only
+under ■反応 of the story's まとめ article, attributed as reactions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matome import export, pipeline
+from matome.settings import Settings
+from matome.store import Store, db_url
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = [str(FIXTURES / "reactions"), str(FIXTURES / "pages" / "matome.html")]  # two reports, a まとめ
+REPORT = "https://www.hokkai-shimpo.example/news/20260212-tram.html"
+
+
+def test_thread_posts_are_reactions_of_the_story_never_its_sources(tmp_path):
+    store = Store(db_url(str(tmp_path / "r.db")))
+    settings = Settings()
+    pipeline.ingest(store, CORPUS, settings)
+    pipeline.process(store, settings)
+    kinds = {a.url: a.kind for a in store.articles()}
+    assert kinds[REPORT] == "news" and sorted(kinds.values()) == ["board", "news", "news"]
+    stories = list(export.export(store, "stories"))
+    [story] = [s for s in stories if any(a["url"] == REPORT for a in s["articles"])]
+    assert len(story["articles"]) == 2  # both reports, not the thread
+    board_id = next(a.id for a in store.articles() if a.kind == "board")
+    assert all(a["id"] != board_id for s in stories for a in s["articles"])
+
+    posts = store.reactions()[story["id"]]
+    assert [p.number for p in posts] == [1, 5, 8] and posts[1].replies == [1]
+
+    matome = story["formats"]["matome"] if story["article"]["format"] != "matome" else story["article"]
+    sections = {s["name"]: s for s in matome["sections"]}
+    shown = [r["reaction"] for r in sections["反応"]["sources"]]
+    assert "これは嬉しい" in shown and all(">>" not in r for r in shown)
+    cited = {c["article"] for s in matome["sections"] for x in s["sentences"] for c in x["citations"]}
+    assert board_id not in cited and board_id not in {c["article"] for c in matome.get("lead_citations", [])}

@@ -1,0 +1,102 @@
+"""Verification: a sentence that says more than its cited span is repaired or dropped, with a reason."""
+
+from __future__ import annotations
+
+from matome.records import Article, Citation, Section, Written, WrittenSentence
+from matome.verify import verify
+
+# One invented report (架空).
+TEXT = ("佐伯健司外相は14日、来日したヴァレンティ外相と東京都内で会談した。"
+        "両氏は重要鉱物の共同備蓄に向けて約300億ドルの投資を促すことで一致した。"
+        "佐伯外相は会談後、「供給網の強靱化は待ったなしだ」と記者団に語った。")
+A = Article("n1", "https://n1.example/a", "日伊外相が会談", TEXT, "北海新報", "ja")
+SPAN_1, SPAN_2, SPAN_3 = (s + "。" for s in TEXT.split("。")[:3])
+
+
+def _check(text: str, quote: str = SPAN_1, kind: str = "span") -> Written:
+    w = Written("brief", "日伊外相が会談", "", "", [Section("詳細", [
+        WrittenSentence(text, [Citation("n1", quote)], kind)])], {"writer": "test"})
+    return verify(w, [A])
+
+
+def _outcome(w: Written) -> tuple[str, str]:
+    [change] = w.report["changes"] or [{"action": "kept", "reason": ""}]
+    return change["action"], change["reason"]
+
+
+def test_a_verbatim_span_with_an_attribution_is_supported():
+    for text in (SPAN_1, "北海新報によると、" + SPAN_1, SPAN_1 + "（北海新報）"):
+        w = _check(text)
+        assert w.report["supported_share"] == 1.0 and not w.report["changes"], text
+        assert w.sections[0].sentences[0].text == text
+
+
+def test_another_outlets_attribution_is_not_allowed():
+    action, reason = _outcome(_check("朝凪ニュースによると、" + SPAN_1))
+    assert action == "repaired" and reason.startswith("attributed to"), reason
+
+
+def test_a_reworded_sentence_that_keeps_every_fact_is_supported():
+    w = _check("佐伯健司外相とヴァレンティ外相が14日、東京都内で会談した。")
+    assert not w.report["changes"], w.report["changes"]
+
+
+def test_a_wrong_figure_is_repaired_with_the_source_sentence():
+    w = _check("両氏は重要鉱物の共同備蓄に向けて約500億ドルの投資を促すことで一致した。", SPAN_2)
+    action, reason = _outcome(w)
+    assert action == "repaired" and reason.startswith("figures not in source")
+    assert w.sections[0].sentences[0].text == SPAN_2
+    assert w.report["repaired"] == 1 and w.report["supported_share"] == 0.0
+
+
+def test_a_wrong_date_is_repaired():
+    action, reason = _outcome(_check("佐伯健司外相は15日、来日したヴァレンティ外相と東京都内で会談した。"))
+    assert (action, reason.split(":")[0]) == ("repaired", "dates not in source")
+
+
+def test_a_name_not_in_the_source_is_repaired():
+    action, reason = _outcome(_check("佐伯健司外相は14日、来日したハロウェイ長官と東京都内で会談した。"))
+    assert action == "repaired" and reason.startswith("names not in source"), reason
+
+
+def test_a_changed_title_is_repaired():
+    action, reason = _outcome(_check("佐伯健司前外相は14日、来日したヴァレンティ外相と東京都内で会談した。"))
+    assert action == "repaired" and reason.startswith("title differs"), reason
+    assert "前外相" in reason
+
+
+def test_a_quotation_must_be_verbatim():
+    action, reason = _outcome(_check("佐伯外相は会談後、「供給網の強化は急務だ」と記者団に語った。", SPAN_3))
+    assert action == "repaired" and reason.startswith("quotation not verbatim"), reason
+
+
+def test_a_quote_that_is_not_in_the_article_is_dropped():
+    w = _check("佐伯健司外相は14日に会談した。", "佐伯健司外相は14日に会談した。")
+    action, reason = _outcome(w)
+    assert action == "dropped" and reason == "quote not found in n1"
+    assert w.sections[0].sentences == [] and w.report["dropped"] == 1
+
+
+def test_a_conflict_sentence_must_cite_each_outlet_and_keep_its_figures():
+    b = Article("n2", "https://n2.example/a", "日伊外相が会談",
+                "両氏は重要鉱物の共同備蓄に向けて約400億ドルの投資を促すことで一致した。",
+                "朝凪ニュース", "ja")
+    cites = [Citation("n1", SPAN_2), Citation("n2", b.text)]
+    ok = "出典により異なる: 投資について、北海新報は約300億ドル、朝凪ニュースは約400億ドルとしている。"
+    bad = ok.replace("約400億ドル", "約450億ドル")
+    for text, kept in ((ok, True), (bad, False)):
+        w = Written("brief", "h", "", "", [Section("詳細", [WrittenSentence(text, cites, "conflict")])],
+                    {})
+        verify(w, [A, b])
+        assert (not w.report["changes"]) is kept, (text, w.report["changes"])
+
+
+def test_the_lead_must_be_its_cited_spans_and_lengths_are_checked():
+    w = Written("news", "日伊外相が会談", "", SPAN_1 + SPAN_2, [],
+                {}, [Citation("n1", SPAN_1), Citation("n1", SPAN_2)])
+    verify(w, [A])
+    assert w.lead == SPAN_1 + SPAN_2 and w.report["headline_source"] == "n1"
+    assert w.report["length_ok"] == {"headline": True, "lead": 100 <= len(w.lead) <= 160}
+    w = Written("news", "日伊外相が会談", "", SPAN_1 + "。", [], {}, [Citation("n1", SPAN_1)])
+    verify(w, [A])
+    assert w.lead == "" and w.report["changes"][0]["section"] == "リード"
