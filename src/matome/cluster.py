@@ -13,7 +13,8 @@ evidence that works for Japanese news (weights and threshold in settings):
 
 Order and scoring are deterministic, so an interrupted run that resumes
 makes the same stories as one that never stopped. Story ids come from the
-seed article, so they stay stable as late reports join.
+seed article, so they stay stable as late reports join. Storylines — the
+stories of one developing situation — are kept in ``matome.storylines``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import numpy as np
 
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
+from matome.storylines import Profile, Relink, Storylines
+from matome.storylines import unit as _unit
 
 STAGE = Stage("cluster", 6)
 # Entities so common in Japanese news that sharing them says nothing.
@@ -144,7 +147,7 @@ def rescaled(cos: float, same_language: bool, cfg: ClusterSettings) -> float:
 
 
 def kinship(cos: float, same_language: bool, ents: float, cfg: ClusterSettings) -> float:
-    """Half embedding, half entities: how storylines and merges judge relatedness."""
+    """Half embedding, half entities: how merges judge two stories' relatedness."""
     return 0.5 * rescaled(cos, same_language, cfg) + 0.5 * ents
 
 
@@ -186,29 +189,8 @@ class Assignment:
     follows: str | None = None     # the earlier story it develops (続報), if any
     merged: str | None = None      # a story that proved to be this one and was folded into it
     split: tuple[str, list[str], str] | None = None  # (new story, its articles, cut from)
-
-
-@dataclass
-class _Line:
-    """A storyline: the developing situation a run of stories belongs to."""
-
-    id: str
-    embedding_sum: np.ndarray
-    entities: Counter[str] = field(default_factory=Counter)
-    langs: set[str] = field(default_factory=set)
-    last: datetime | None = None
-    latest_story: str = ""
-
-    def add(self, f: Features, story: str) -> None:
-        self.embedding_sum = self.embedding_sum + f.embedding
-        self.entities.update(f.entities)
-        self.langs.add(f.lang)
-        if f.published and (self.last is None or f.published >= self.last):
-            self.last = f.published
-        self.latest_story = story
-
-    def centroid(self) -> np.ndarray:
-        return _unit(self.embedding_sum)
+    # storylines that proved one situation: (gone, kept), every story of gone now in kept
+    relinked: list[Relink] = field(default_factory=list)
 
 
 class Clusterer:
@@ -218,20 +200,16 @@ class Clusterer:
     are kept; older ones leave memory (they stay in the store). Candidates
     for an article are the ``candidates`` nearest active stories by e5
     cosine plus those sharing a canonical entity (an inverted index), so an
-    archive of years costs what one week costs. Stories that left the join
-    window stay a while longer (``storyline_days``) in a light form, to link
-    later stories of the same developing situation into a storyline.
+    archive of years costs what one week costs. Storylines outlive their
+    stories' join window by ``storyline_days``, in ``self.lines``.
     """
 
     def __init__(self, cfg: ClusterSettings) -> None:
         self.cfg = cfg
         self.stories: dict[str, StoryState] = {}
-        self.storyline_of: dict[str, str] = {}
+        self.lines = Storylines(cfg)
         self._by_entity: dict[str, set[str]] = {}
         self._expiry: list[tuple[datetime, str]] = []
-        self._lines: dict[str, _Line] = {}
-        self._line_by_entity: dict[str, set[str]] = {}
-        self._line_expiry: list[tuple[datetime, str]] = []
         self.watermark: datetime | None = None
         # Active centroids, one row per story, updated in place as stories
         # grow: the vector search over the window is one matrix product.
@@ -241,6 +219,11 @@ class Clusterer:
         self._slot_story: list[str] = []
         self._free: list[int] = []
 
+    @property
+    def storyline_of(self) -> dict[str, str]:
+        """The storyline of each story in the join window."""
+        return self.lines.line_of
+
     # --- state ------------------------------------------------------------
 
     def restore(self, story: str, f: Features, storyline: str | None = None) -> None:
@@ -248,9 +231,8 @@ class Clusterer:
         state = self.stories.get(story)
         if state is None:
             state = self.stories[story] = StoryState(story)
-        line = self.storyline_of.setdefault(story, storyline or storyline_id(story))
         self._add(state, f)
-        self._grow_line(line, f, story)
+        self.lines.restore(story, _report(f), f.published, storyline or storyline_id(story))
 
     def _add(self, state: StoryState, f: Features) -> None:
         state.add(f)
@@ -296,35 +278,13 @@ class Clusterer:
             if state is None or (state.last is not None and state.last > last):
                 continue  # a stale heap entry: the story grew since
             self._retire(state)
-        far = published - timedelta(days=self.cfg.storyline_days)
-        while self._line_expiry and self._line_expiry[0][0] < far:
-            last, lid = heapq.heappop(self._line_expiry)
-            line = self._lines.get(lid)
-            if line is None or (line.last is not None and line.last > last):
-                continue
-            del self._lines[lid]
-            for k in line.entities:
-                ids = self._line_by_entity.get(k)
-                if ids is not None:
-                    ids.discard(lid)
-                    if not ids:
-                        del self._line_by_entity[k]
-
-    def _grow_line(self, lid: str, f: Features, story: str) -> None:
-        line = self._lines.get(lid)
-        if line is None:
-            line = self._lines[lid] = _Line(lid, np.zeros_like(f.embedding))
-        line.add(f, story)
-        for k in f.entities:
-            self._line_by_entity.setdefault(k, set()).add(lid)
-        if line.last is not None:
-            heapq.heappush(self._line_expiry, (line.last, lid))
+        self.lines.advance(published)
 
     def _retire(self, state: StoryState) -> None:
         del self.stories[state.id]
-        # its storyline lives on in self._lines; the story's own entry would
+        # its storyline lives on in self.lines; the story's own entry would
         # only make memory grow with the archive
-        self.storyline_of.pop(state.id, None)
+        self.lines.retire(state.id)
         slot = self._slot.pop(state.id, None)
         if slot is not None:
             self._live[slot] = False
@@ -378,23 +338,21 @@ class Clusterer:
         joined.sort(key=lambda j: (j[0], j[1]))
         if joined:
             best, best_ev = joined[0][2], joined[0][3]
-            merged = None
+            merged, relinked = None, list[Relink]()
             if len(joined) > 1 and self._same_event(best, joined[1][2]):
-                merged = self._merge(joined[1][2], into=best)
+                merged, relinked = self._merge(joined[1][2], into=best)
             self._add(best, f)
-            self._grow_line(self.storyline_of[best.id], f, best.id)
+            self.lines.grow(best.id, _report(f), f.published, storyline_id(best.id))
             cut = self._maybe_split(best)
             story = cut[0] if cut is not None and f.article_id in cut[1] else best.id
             split = (cut[0], cut[1], best.id) if cut is not None else None
-            return Assignment(story, best_ev, False, merged=merged, split=split)
+            # the grown story is better evidence of its storyline than its first report was
+            relinked += self.lines.recheck(story, _profile(self.stories[story]))
+            return Assignment(story, best_ev, False, merged=merged, split=split, relinked=relinked)
         sid = story_id(f.article_id)
-        line = self._storyline_link(f)
-        follows = line.latest_story if line else None
-        storyline = line.id if line else storyline_id(sid)
-        self.stories[sid] = StoryState(sid)
-        self.storyline_of[sid] = storyline
-        self._add(self.stories[sid], f)
-        self._grow_line(storyline, f, sid)
+        state = self.stories[sid] = StoryState(sid)
+        self._add(state, f)
+        storyline, follows = self.lines.start(sid, _profile(state), f.published, storyline_id(sid))
         return Assignment(sid, {"score": 1.0, "seed": 1.0}, True, storyline, follows)
 
     def _same_event(self, a: StoryState, b: StoryState) -> bool:
@@ -413,35 +371,17 @@ class Clusterer:
         ent = _overlap(frozenset(a.entities), b.entities)
         return kinship(cos, bool(a.langs & b.langs), ent, self.cfg) >= self.cfg.merge_threshold
 
-    def _merge(self, gone: StoryState, into: StoryState) -> str:
-        """Fold ``gone`` into ``into`` (state and storyline); returns the id that redirects."""
+    def _merge(self, gone: StoryState, into: StoryState) -> tuple[str, list[Relink]]:
+        """Fold ``gone`` into ``into``; returns the id that redirects and storylines that merged."""
         into.absorb(gone)
-        # what ``gone`` gave its storyline now belongs to ``into``'s, as a replay
-        # of the stored memberships (all under ``into``) would rebuild it
-        old_line = self._lines.get(self.storyline_of.get(gone.id, ""))
-        new_line = self._lines.get(self.storyline_of.get(into.id, ""))
-        if old_line is not None and new_line is not None and old_line is not new_line \
-                and gone.embedding_sum is not None:
-            old_line.embedding_sum = old_line.embedding_sum - gone.embedding_sum
-            old_line.entities.subtract(gone.entities)
-            old_line.entities = +old_line.entities
-            for k in gone.entities:
-                if k not in old_line.entities and k in self._line_by_entity:
-                    self._line_by_entity[k].discard(old_line.id)
-            new_line.embedding_sum = new_line.embedding_sum + gone.embedding_sum
-            new_line.entities.update(gone.entities)
-            if gone.last is not None and (new_line.last is None or gone.last > new_line.last):
-                new_line.last = gone.last
-                heapq.heappush(self._line_expiry, (new_line.last, new_line.id))
-            for k in gone.entities:
-                self._line_by_entity.setdefault(k, set()).add(new_line.id)
+        relinked = self.lines.stories_merged(gone.id, into.id)
         self._retire(gone)
         for k in gone.entities:
             self._by_entity.setdefault(k, set()).add(into.id)
         self._place(into)
         if into.last is not None:
             heapq.heappush(self._expiry, (into.last, into.id))
-        return gone.id
+        return gone.id, relinked
 
     def _maybe_split(self, state: StoryState) -> tuple[str, list[str]] | None:
         """Cut a story in two when its reports name two groups of days far apart.
@@ -482,40 +422,24 @@ class Clusterer:
         self._retire(state)
         kept, moved = StoryState(state.id), StoryState(new_id)
         self.stories[kept.id], self.stories[moved.id] = kept, moved
-        self.storyline_of[kept.id] = self.storyline_of[moved.id] = storyline
+        self.lines.attach(kept.id, storyline)
+        self.lines.attach(moved.id, storyline)
         for f in keep_feats:
             self._add(kept, f)
         for f in move_feats:
             self._add(moved, f)
         return new_id, [f.article_id for f in move_feats]
 
-    def _storyline_link(self, f: Features) -> _Line | None:
-        """The storyline a new story continues: same actors, related text, another event.
 
-        Scored against each live storyline as a whole (its centroid and the
-        entities of all its reports), half embedding, half entities; only
-        storylines that share an entity can reach the threshold, so the
-        inverted index gives them without a scan.
-        """
-        cap = 4 * self.cfg.candidates  # an entity on more storylines than this tells little
-        pool: set[str] = set()
-        for k in f.entities:
-            if len(ids := self._line_by_entity.get(k, set())) <= cap:
-                pool |= ids
-        best, best_score = None, self.cfg.storyline_threshold
-        for lid in sorted(pool):
-            line = self._lines.get(lid)
-            if line is None:  # a storyline that ended; its index entry goes next time
-                continue
-            value = kinship(float(f.embedding @ line.centroid()), f.lang in line.langs,
-                            _overlap(f.entities, line.entities), self.cfg)
-            if value > best_score:
-                best, best_score = line, value
-        return best
+def _report(f: Features) -> Profile:
+    """One report, as storylines count it."""
+    return Profile(f.embedding, Counter(f.entities), 1, {f.lang})
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / (float(np.linalg.norm(v)) or 1.0)
+def _profile(s: StoryState) -> Profile:
+    """A whole story, as storylines compare it."""
+    assert s.embedding_sum is not None
+    return Profile(s.embedding_sum, s.entities, len(s.members), s.langs)
 
 
 def storyline_id(story: str) -> str:

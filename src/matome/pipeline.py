@@ -266,7 +266,8 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         seq += 1
         store.put_membership(a.id, got.story, "member", seq, got.evidence, cluster.STAGE.tag,
                              new_story=got.new, storyline=got.storyline, follows=got.follows,
-                             merged=got.merged, split=_split_row(clusterer, got))
+                             merged=got.merged, split=_split_row(clusterer, got),
+                             relinked=got.relinked)
         if got.merged:
             assigned = {k: got.story if v == got.merged else v for k, v in assigned.items()}
         if got.split:
@@ -357,9 +358,9 @@ WRITTEN_STAGE = f"{write.STAGE.tag}+{verify.STAGE.tag}"
 
 def run_write(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     """Every configured format per story; the explainer and ■解説 read the storyline's earlier stories."""
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
-    from matome import write_formats
+    from matome import write_formats, write_llm
 
     written_from, _ = story_articles(store)
     store.drop_orphan_written(set(written_from))
@@ -371,24 +372,37 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
         lines.setdefault(rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid), []).append(sid)
     posts = store.reactions()  # board posts linked to stories (■反応), never sources
     formats = [f for f in settings.writer.formats if f in write_formats.FORMATS] or ["brief"]
+    use_llm = settings.writer.kind == "llm"
     todo = []
     for sid, arts in sorted(written_from.items()):
         line = lines[rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid)]
         earlier = [written_from[x] for x in line[: line.index(sid)]]
         for fmt in formats:
             inputs = [arts] + (earlier if fmt in {"explainer", "matome"} else [])
-            h = digest(write.WRITER, fmt,
+            by_llm = use_llm and fmt == "brief"
+            h = digest(write_llm.WRITER if by_llm else write.WRITER, fmt,
                        [[(a.id, a.title, a.text, a.published, a.source) for a in group]
                         for group in inputs],
                        [asdict(p) for p in posts.get(sid, [])] if fmt == "matome" else [],
-                       settings.writer)
+                       settings.writer,
+                       replace(settings.llm, api_key="") if by_llm else None)  # never the key
             if done.get((sid, fmt)) != (WRITTEN_STAGE, h):
                 todo.append((sid, fmt, arts, earlier, h))
+    # The LLM writes the briefs (requests in parallel, answers checked here, in order);
+    # every other format is extractive.
+    llm_out = write_llm.write_all([(sid, arts) for sid, fmt, arts, _, _ in todo if fmt == "brief"],
+                                  analyses, settings) if use_llm else iter(())
     progress.start("write", len(todo))
     for n, (sid, fmt, arts, earlier, h) in enumerate(todo, start=1):
-        written = write_formats.write_story(fmt, arts, analyses, settings.writer, earlier=earlier,
-                                            posts=posts.get(sid, []))
-        checked = verify.verify(written, [*arts, *(a for group in earlier for a in group)])
+        if use_llm and fmt == "brief":
+            got, checked = next(llm_out)  # already verified
+            assert got == sid
+            if checked.provenance.get("fallback"):
+                h += ":fallback"  # written extractively this time: the LLM is tried again next run
+        else:
+            written = write_formats.write_story(fmt, arts, analyses, settings.writer, earlier=earlier,
+                                                posts=posts.get(sid, []))
+            checked = verify.verify(written, [*arts, *(a for group in earlier for a in group)])
         store.put_written(sid, checked, WRITTEN_STAGE, h)
         report.counts["written"] += 1
         progress.advance()

@@ -119,7 +119,8 @@ class ClusterSettings:
     storyline_days: float = _opt(
         30.0, "A new story may continue the storyline of one that ended this many days before.")
     storyline_threshold: float = _opt(
-        0.5, "Minimum half-embedding, half-entity score for a new story to continue a storyline.")
+        0.3, "Minimum score (half centred e5 cosine, half entity-profile cosine) for a story to "
+             "continue a storyline; a story that fits two storylines merges them.")
 
 
 @dataclass
@@ -143,7 +144,10 @@ class TagSettings:
 
 @dataclass
 class WriterSettings:
-    kind: str = _opt("extractive", "Writer: 'extractive' (offline, deterministic).")
+    kind: str = _opt(
+        "extractive", "Writer of the brief: 'extractive' (offline, deterministic) or 'llm' (any "
+        "OpenAI-compatible server, see [llm]; its output is verified and repaired, and a story it "
+        "fails falls back to extractive). Other formats are always extractive.")
     overview_sentences: int = _opt(2, "Sentences in 【概要】.")
     detail_sentences: int = _opt(5, "Sentences in 【詳細】.")
     points: int = _opt(4, "Bullets in 【要点】.")

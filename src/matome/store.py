@@ -345,13 +345,18 @@ class Store:
                        evidence: dict[str, Any], stage_tag: str, *, new_story: bool,
                        storyline: str | None = None, follows: str | None = None,
                        merged: str | None = None,
-                       split: tuple[str, list[str], str | None, str] | None = None) -> None:
+                       split: tuple[str, list[str], str | None, str] | None = None,
+                       relinked: Sequence[tuple[str, str]] = ()) -> None:
         """One article's place, atomically with what it changed.
 
         ``merged``: a story folded into ``story_id``. ``split``: (new story,
-        its articles, storyline, the story it was cut from).
+        its articles, storyline, the story it was cut from). ``relinked``:
+        storylines found to be one, as (gone, kept).
         """
         with self.tx() as conn:
+            for gone, kept in relinked:
+                conn.execute(update(t.stories).where(t.stories.c.storyline == gone)
+                             .values(storyline=kept))
             if merged is not None:
                 self._merge(conn, merged, story_id)
             if split is not None:

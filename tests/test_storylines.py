@@ -1,0 +1,119 @@
+"""Storylines: a developing situation is linked across weeks, a same-actor other topic is not.
+
+The fixture is synthetic and written here: a bridge collapse in an invented
+city, followed for four weeks (collapse, inspection report, repair plan,
+reopening), against a background of unrelated news, and the same city's
+snow festival (same actor, another topic). Vectors are built so that the
+situation's reports share a direction, as e5 places reports of one
+situation; entities are what the resolver would give.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from matome.cluster import Assignment, Clusterer, Features
+from matome.settings import ClusterSettings
+from matome.storylines import Profile, entity_affinity
+
+DIM = 32
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+RNG = np.random.default_rng(7)
+BRIDGE = RNG.standard_normal(DIM)
+FESTIVAL = RNG.standard_normal(DIM)
+SITUATION = frozenset({"北海市", "北海大橋", "国土交通省", "北海建設"})
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def _report(aid: str, when: datetime, topic: np.ndarray | None, ents: set[str],
+            lemmas: set[str]) -> Features:
+    noise = RNG.standard_normal(DIM)
+    vec = _unit(noise) if topic is None else _unit(topic + 0.5 * noise)
+    return Features(aid, "ja", when, vec, frozenset(lemmas), frozenset(ents), frozenset({when.date()}))
+
+
+def _background(clusterer: Clusterer, start: datetime, n: int) -> None:
+    """Unrelated reports, one a day, so the live mean is that of a news stream."""
+    for i in range(n):
+        clusterer.assign(_report(f"bg{start:%m%d}-{i}", start + timedelta(days=i, hours=1), None,
+                                 {f"無関係{start:%m%d}{i}", "東京"}, {f"話題{i}"}))
+
+
+def _situation_week(clusterer: Clusterer, week: int, extra: set[str]) -> list[Assignment]:
+    """Two reports of one event in the bridge storyline, a week apart from the last."""
+    when = T0 + timedelta(weeks=week)
+    return [clusterer.assign(_report(f"br{week}-{i}", when + timedelta(hours=i), BRIDGE,
+                                     set(SITUATION) | extra, {"北海大橋", f"段階{week}"}))
+            for i in range(2)]
+
+
+def test_a_developing_situation_is_one_storyline_across_weeks():
+    clusterer = Clusterer(ClusterSettings())
+    _background(clusterer, T0 - timedelta(days=10), 10)
+    weeks = [_situation_week(clusterer, w, extra)
+             for w, extra in enumerate([{"崩落"}, {"点検"}, {"補修"}, {"再開"}])]
+    stories = [w[0].story for w in weeks]
+    assert len(set(stories)) == 4  # four events, four stories
+    assert all(w[0].new for w in weeks)
+    # (earlier stories have left the join window; their storyline is what they were given)
+    assert len({w[0].storyline for w in weeks}) == 1, "the four weeks are one developing situation"
+    # each later week follows the one before it (続報)
+    assert [w[0].follows for w in weeks[1:]] == stories[:-1]
+
+
+def test_the_same_actor_on_another_topic_is_not_linked():
+    clusterer = Clusterer(ClusterSettings())
+    _background(clusterer, T0 - timedelta(days=10), 10)
+    first = _situation_week(clusterer, 0, {"崩落"})[0]
+    festival = [clusterer.assign(_report(f"fest-{i}", T0 + timedelta(days=3, hours=i), FESTIVAL,
+                                         {"北海市", "雪まつり", "北海公園"}, {"雪像", "開幕"}))
+                for i in range(4)]
+    assert festival[0].new and not festival[0].follows
+    assert all(not a.relinked for a in festival)  # not even once the story has grown
+    assert festival[0].storyline != first.storyline
+
+
+def test_a_story_whose_first_report_said_little_is_relinked_when_it_grows():
+    clusterer = Clusterer(ClusterSettings())
+    _background(clusterer, T0 - timedelta(days=10), 10)
+    first = _situation_week(clusterer, 0, {"崩落"})[0]
+    when = T0 + timedelta(weeks=1)
+    # a first report naming none of the situation's actors starts a storyline of its own …
+    vague = clusterer.assign(Features("v1", "ja", when, _unit(BRIDGE), frozenset({"北海大橋", "点検"}),
+                                      frozenset({"消防"}), frozenset({when.date()})))
+    assert vague.new and vague.follows is None
+    own_line = vague.storyline
+    # … and the second report of that story, naming them, shows where it belongs
+    second = clusterer.assign(Features("v2", "ja", when + timedelta(hours=1), _unit(BRIDGE),
+                                       frozenset({"北海大橋", "点検"}), SITUATION,
+                                       frozenset({when.date()})))
+    assert second.story == vague.story
+    line = first.storyline
+    assert line is not None and line != own_line
+    assert second.relinked == [(own_line, line)]  # the younger storyline goes into the older
+    assert clusterer.storyline_of[vague.story] == line
+    assert own_line not in clusterer.lines.lines
+
+
+def test_storylines_past_their_days_leave_memory():
+    cfg = ClusterSettings(window_days=2, storyline_days=5)
+    clusterer = Clusterer(cfg)
+    for i in range(60):  # one unrelated event a day for two months
+        clusterer.assign(_report(f"a{i}", T0 + timedelta(days=i), None, {f"e{i}"}, {f"w{i}"}))
+    assert len(clusterer.lines.lines) <= 7
+    assert len(clusterer.storyline_of) <= 4
+
+
+def test_entity_profiles_weigh_what_a_storyline_is_about():
+    line = Profile(np.zeros(2), Counter({"A": 10, "B": 1, "C": 1}), 10, {"ja"})
+    about = Profile(np.zeros(2), Counter({"A": 1, "D": 1}), 1, {"ja"})
+    passing = Profile(np.zeros(2), Counter({"B": 1, "D": 1}), 1, {"ja"})
+    # the storyline's main actor counts ten times a name it mentioned once
+    assert entity_affinity(about, line) > 3 * entity_affinity(passing, line) > 0
+    assert entity_affinity(about, Profile(np.zeros(2), Counter(), 0, set())) == 0.0
