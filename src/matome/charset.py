@@ -136,6 +136,11 @@ def mojibake(text: str) -> float:
 
 
 MOJIBAKE = 0.3  # above this share a decoding is taken to be wrong
+MIN_EVIDENCE = 4  # non-ASCII characters needed before a declared charset is overruled
+
+
+def _non_ascii(text: str) -> int:
+    return sum(1 for c in text if ord(c) > 0x7F)
 
 
 _SINGLE_BYTE = {"windows-1252", "windows-1251", "KOI8-R", "ISO-8859-2", "ISO-8859-15"}
@@ -195,7 +200,8 @@ def decode(data: bytes, header: str | None = None) -> tuple[str, str, str]:
         got = _try(data, _CODECS[enc])
         if got is None:
             notes.append(f"declared {label} ({where}) does not decode")
-        elif mojibake(got[0]) > MOJIBAKE:
+        elif mojibake(got[0]) > MOJIBAKE and _non_ascii(got[0]) >= MIN_EVIDENCE:
+            # (a declaration is only overruled on enough text: a lone ｡ is not mojibake)
             notes.append(f"declared {label} ({where}) decodes to mojibake")
         else:
             return got[0], got[1], "; ".join([*notes, where])
