@@ -89,13 +89,14 @@ def test_json_feed_entries_with_full_content_are_stored_as_entries(tmp_path):
     with serve({"/feed.json": Reply(body=json.dumps(feed).encode(),
                                     content_type="application/feed+json")}) as site:
         store = _store(tmp_path)
-        s = settings(site)
+        s = settings(site, name="kowan", path=site.url("/feed.json"), country="JP")
         report = pipeline.ingest(store, [site.url("/feed.json")], s)
         assert report.counts["new"] == 1
         assert [e.reason for e in report.errors] == ["JSON Feed item is not an object"]
         pipeline.process(store, s)
         [a] = store.articles()
         assert a.title == "旅客ターミナル着工" and a.author == "港湾 太郎" and a.source == "港湾日報"
+        assert a.country == "JP"  # from the configured source
         assert a.published is not None and a.published.isoformat() == "2026-11-20T09:00:00+09:00"
 
 

@@ -100,8 +100,8 @@ def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories
     with _progress() as progress:
         report = pipeline.ingest(store, targets, _settings(), progress)
     c = report.counts
-    _table("ingest", {"new": c["new"], "changed": c["changed"], "unchanged": c["same"],
-                      "rejected": c["rejected"]})
+    _table("ingest", {"new": c["new"], "changed (new versions)": c["changed"], "unchanged": c["same"],
+                      "known under a new GUID": c["rotated"], "rejected": c["rejected"]})
 
 
 @app.command()

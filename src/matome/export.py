@@ -196,6 +196,7 @@ def article_json(a: Article, cat: Catalog) -> dict[str, Any]:
             "source": a.source, "lang": a.lang, "author": a.author,
             "encoding": a.encoding, "encoding_reason": a.encoding_reason,
             "kind": a.kind, "flags": list(a.flags), "updated": a.updated or None,
+            "country": a.country or None,
             "story": cat.story_of.get(a.id), "duplicate_of": cat.duplicate_of.get(a.id)}
 
 

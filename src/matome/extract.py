@@ -79,6 +79,7 @@ def _with_source_hints(article: Article, hints: dict[str, Any], tz: Any) -> None
     page has none.
     """
     host = urlsplit(article.url).hostname or ""
+    article.country = str(hints.get("country") or "")
     if hints.get("outlet") and article.source in ("", host):
         article.source = str(hints["outlet"])
     found = hints.get("feed_entry")
@@ -362,6 +363,8 @@ def _from_entry(entry: dict[str, Any], tz: tzinfo) -> Article:
         source=_clean(entry.get("outlet", "")) or (urlsplit(url).hostname or ""),
         lang=_lang(entry.get("lang"), text), published=published,
         published_raw=entry.get("published", ""), published_how="feed" if published else "",
-        author=_clean(entry.get("author", "")), encoding="utf-8", encoding_reason="feed",
-        kind=_host_kind(url),
+        author=_clean(entry.get("author", "")),
+        # how the feed's bytes were decoded (sources.feed_entries), else a JSON feed's UTF-8
+        encoding=entry.get("encoding") or "utf-8", encoding_reason=entry.get("encoding_reason") or "feed",
+        kind=_host_kind(url), country=str(entry.get("country") or ""),
     )

@@ -93,6 +93,7 @@ class Article:
     # "no-date", "paywalled", ...
     flags: list[str] = field(default_factory=list)
     updated: str = ""
+    country: str = ""  # the outlet's country, from its configured source
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

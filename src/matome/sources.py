@@ -289,6 +289,8 @@ def _entries(bodies: list[dict[str, Any]], base: str, origin: str, settings: Ing
             body["outlet"] = src.outlet
         if src.lang and not body["lang"]:
             body["lang"] = src.lang
+        if src.country:
+            body["country"] = src.country
         for f in ("link", "guid"):
             bad = _unsafe_link(body, f, base)
             if bad:
