@@ -174,6 +174,18 @@ def test_robots_txt_is_read_once_per_host_and_obeyed():
         assert site.log[0].headers["user-agent"].startswith("matome/")
 
 
+def test_robots_most_specific_rule_wins_and_crawl_delay_may_be_fractional():
+    robots = (b"User-agent: *\nDisallow: /news/\nAllow: /news/public/\nDisallow: /*.pdf$\n"
+              b"Crawl-delay: 2.5\n")
+    routes = {"/robots.txt": Reply(body=robots, content_type="text/plain"),
+              "/news/public/a": Reply(body=PAGE)}
+    with serve(routes) as site, fetcher(site, FakeClock()) as f:
+        assert f.get(site.url("/news/public/a")).body == PAGE  # Allow is longer than Disallow
+        assert _reason(f, site.url("/news/b")) == "robots.txt disallows /news/b for matome"
+        assert _reason(f, site.url("/report.pdf")) == "robots.txt disallows /report.pdf for matome"
+        assert f.hosts.delay(site.hostport) == 2.5
+
+
 def test_robots_404_allows_and_5xx_refuses_for_a_while():
     routes = {"/robots.txt": lambda req: Reply(503 if req.n == 1 else 404), "/a": Reply(body=PAGE)}
     clock = FakeClock()

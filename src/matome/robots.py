@@ -7,9 +7,10 @@ delay after the previous request, a robots.txt Crawl-delay, or what a server
 said in Retry-After. Each host has its own lock, so a slow host never holds up
 another (``watch`` fetches from several threads).
 
-robots.txt is read once per host with the standard library's parser
-(``urllib.robotparser``: first matching rule wins, integer Crawl-delay) and
-kept for the fetcher's lifetime. As RFC 9309 says, a 4xx robots.txt means
+robots.txt is read once per host with Protego (Scrapy's parser: the most
+specific rule wins as RFC 9309 and Google do, wildcards, fractional
+Crawl-delay — the standard library's parser takes the first matching rule and
+whole seconds only) and kept for the fetcher's lifetime. As RFC 9309 says, a 4xx robots.txt means
 "no rules"; a 5xx answer or an unreachable host means "fetch nothing" — for
 ``robots_failure_wait`` seconds, after which it is asked again.
 """
@@ -18,13 +19,14 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
+
+from protego import Protego
 
 from matome.errors import FetchError
 from matome.settings import FetchSettings
@@ -46,7 +48,7 @@ class _Host:
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_at: float = 0.0
     delay: float = 0.0
-    rules: urllib.robotparser.RobotFileParser | None = None
+    rules: Protego | None = None
     unavailable: str = ""  # reason robots.txt could not be read
     retry_robots_at: float = 0.0
 
@@ -109,22 +111,20 @@ class Hosts:
             raise FetchError(f"robots.txt of {key} {host.unavailable}; fetching nothing from "
                              f"the host for {self.settings.robots_failure_wait:g} s")
         agent = self.settings.user_agent
-        if not host.rules.can_fetch(agent, url):
+        if not host.rules.can_fetch(url, agent):
             parts = urlsplit(url)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             raise FetchError(f"robots.txt disallows {path} for {agent.split('/')[0]}")
 
     def _learn(self, host: _Host, got: RobotsAnswer) -> None:
-        rules = urllib.robotparser.RobotFileParser()
         if got.failure or got.status >= 500 or got.status == 429:
             host.unavailable = got.failure or f"answered HTTP {got.status}"
             host.retry_robots_at = self._clock() + self.settings.robots_failure_wait
             return
         if 200 <= got.status < 300:
-            text = got.body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
-            rules.parse(text.splitlines())
+            rules = Protego.parse(got.body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
         else:  # 4xx (and anything odd that is not a server failure): no rules apply
-            rules.parse([])
+            rules = Protego.parse("")
         host.rules, host.unavailable = rules, ""
         agent = self.settings.user_agent
         crawl_delay = rules.crawl_delay(agent)
