@@ -218,3 +218,19 @@ def test_the_story_page_shows_the_formats_the_site_publishes(demo_catalog):
     brief_only.site.formats = ["brief"]
     plain = Site(demo_catalog, brief_only).render(f"stories/{story.id}.html") or ""
     assert "format-news" not in plain  # site.formats decides what is published
+
+
+def test_citations_of_earlier_stories_name_their_outlet_and_link_their_story(demo_catalog):
+    from matome.publish import Site
+
+    settings = Settings()
+    settings.site.formats = ["brief", "news", "explainer", "matome"]
+    site = Site(demo_catalog, settings)
+    longest = max((s for s in demo_catalog.stories), key=lambda s: sum(
+        1 for o in demo_catalog.stories if o.storyline == s.storyline))
+    page = site.render(f"stories/{longest.id}.html") or ""
+    assert "解説（Q&amp;A）" in page or "解説（Q&A）" in page
+    assert ">[0]<" not in page and '<span class="by">— </span>' not in page
+    earlier = {demo_catalog.story_of[a.id] for o in demo_catalog.stories
+               if o.storyline == longest.storyline and o.id != longest.id for a in o.articles}
+    assert any(f'href="{sid}.html"' in page for sid in earlier)

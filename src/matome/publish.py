@@ -29,7 +29,7 @@ from markupsafe import Markup
 from matome import __version__, feeds
 from matome.dates import JST
 from matome.export import Catalog, StoryView, TagView, iso
-from matome.records import Citation
+from matome.records import Article, Citation
 from matome.settings import Settings
 
 # The page being rendered, for its canonical link. A context variable, not an
@@ -138,6 +138,10 @@ class Site:
         self.per_page = max(1, settings.site.stories_per_page)
         self.live = False  # served by `matome serve`: pages offer search
         self._outlet_cache: dict[str, list[StoryView]] | None = None
+        self._articles = {a.id: a for a in catalog.articles}
+
+    def _article(self, article_id: str) -> Article | None:
+        return self._articles.get(article_id)
 
     def _render(self, template: str, root: str, **ctx: Any) -> str:
         ctx.setdefault("page_path", _PAGE.get())
@@ -305,17 +309,24 @@ class Site:
 
     def _story(self, story: StoryView) -> str:
         numbers = {a.id: i for i, a in enumerate(story.articles, start=1)}
-        outlets = {a.id: a.source for a in story.articles}
+        own = set(numbers)
         counter = iter(range(1, 1_000_000))
 
         def cite(c: Citation) -> Markup:
             # The quoted span shows on hover, on keyboard focus and on tap (a
             # tapped link takes focus): CSS only, no script under the CSP.
-            n, k = numbers.get(c.article, 0), next(counter)
+            # A report of an earlier story (the explainer, ■解説) is numbered
+            # after this story's own and links to the story it belongs to.
+            n = numbers.setdefault(c.article, len(numbers) + 1)
+            k = next(counter)
+            a = self._article(c.article)
+            home = self.cat.story_of.get(c.article)
+            href = f"#src-{c.article}" if c.article in own else (
+                f"{home}.html" if home else safe_url(a.url if a is not None else ""))
             return Markup(
-                '<span class="cite"><a href="#src-{}" aria-describedby="q{}">[{}]</a>'
+                '<span class="cite"><a href="{}" aria-describedby="q{}">[{}]</a>'
                 '<span class="quote" role="tooltip" id="q{}">「{}」<span class="by">— {}</span>'
-                '</span></span>').format(c.article, k, n, k, c.quote, outlets.get(c.article, ""))
+                '</span></span>').format(href, k, n, k, c.quote, a.source if a is not None else "")
 
         b = story.primary
         # the other formats this site publishes (site.formats), in its order
