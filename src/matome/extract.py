@@ -38,6 +38,7 @@ __all__ = ["STAGE", "article_id", "canonical_url", "drop_repeated_blocks", "extr
 
 STAGE = Stage("extract", 4)
 _HTML_HINT = re.compile(r"<!doctype\s+html|<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
            "figcaption", "td", "th"}
 _TITLE_SEP = re.compile(r"\s*(?:[|｜]|\s[-－–—:]\s|：)\s*")
@@ -59,6 +60,10 @@ def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
         article = _from_entry(json.loads(doc.content), tz)
     else:
         raise ExtractError(f"unknown raw kind {doc.kind!r}")
+    # NUL and other C0 controls (but tab and newline) carry nothing a reader
+    # sees, break PostgreSQL text, and would otherwise differ by backend.
+    for name in ("title", "text", "subtitle", "author", "source"):
+        setattr(article, name, _CONTROLS.sub("", getattr(article, name)))
     article.text = drop_repeated_blocks(article.text)
     if article.published is None:
         article.flags.append("no-date")

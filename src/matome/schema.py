@@ -25,11 +25,22 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def _outside(length: int) -> String:
+    """A column holding what sources send (keys, article ids, names, outlet, language, board fields).
+
+    VARCHAR(n) on SQLite, as it always was there (SQLite never checks the
+    length); TEXT on PostgreSQL (migration 0006), which does check it, and
+    would otherwise stop a whole batch on one long URL or outlet name.
+    """
+    return String(length).with_variant(Text(), "postgresql")
+
+
 raw_docs = Table(
     "raw_docs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(512), nullable=False, unique=True),
+    Column("key", _outside(512), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("origin", Text, nullable=False),
     Column("location", String(64), nullable=False, default=""),
@@ -40,7 +51,7 @@ raw_docs = Table(
     # migration 0005: which configured source it came from and its canonical
     # link, so a feed that rotates its GUIDs is recognised; the version counts
     # re-publications of the same entry (older contents in raw_versions)
-    Column("source", String(200)),
+    Column("source", _outside(200)),
     Column("link", Text),
     Column("version", Integer, nullable=False, default=1, server_default="1"),
     Index("ix_raw_docs_source_link", "source", "link"),
@@ -69,7 +80,7 @@ fetch_cache = Table(  # migration 0005: validators for conditional GET
 source_health = Table(  # migration 0005: what `matome sources` prints; survives restarts
     "source_health",
     metadata,
-    Column("name", String(200), primary_key=True),
+    Column("name", _outside(200), primary_key=True),
     Column("last_poll", DateTime),
     Column("next_poll", DateTime),
     Column("last_success", DateTime),
@@ -85,12 +96,12 @@ reactions = Table(  # migration 0005: board posts, linked to stories through wha
     "reactions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("thread_article", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+    Column("thread_article", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
            nullable=False, index=True),
     Column("number", Integer, nullable=False),
     Column("name", Text, nullable=False),
-    Column("posted", String(40)),
-    Column("poster_id", String(64), nullable=False),
+    Column("posted", _outside(40)),
+    Column("poster_id", _outside(64), nullable=False),
     Column("body", Text, nullable=False),
     Column("replies", JSON, nullable=False),
     Column("discussed", JSON, nullable=False),
@@ -100,13 +111,13 @@ reactions = Table(  # migration 0005: board posts, linked to stories through wha
 articles = Table(
     "articles",
     metadata,
-    Column("id", String(200), primary_key=True),
+    Column("id", _outside(200), primary_key=True),
     Column("raw_id", Integer, ForeignKey("raw_docs.id", ondelete="CASCADE"), unique=True),
     Column("url", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("text", Text, nullable=False),
-    Column("source", String(200), nullable=False),
-    Column("lang", String(16), nullable=False),
+    Column("source", _outside(200), nullable=False),
+    Column("lang", _outside(16), nullable=False),
     Column("published", String(40)),
     Column("published_utc", DateTime, index=True),
     Column("meta", JSON, nullable=False),
@@ -129,7 +140,7 @@ rejects = Table(
 analyses = Table(
     "analyses",
     metadata,
-    Column("article_id", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+    Column("article_id", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
            primary_key=True),
     Column("data", JSON, nullable=False),
     Column("embedding", LargeBinary, nullable=False),
@@ -140,11 +151,11 @@ analyses = Table(
 dedupe = Table(
     "dedupe",
     metadata,
-    Column("article_id", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+    Column("article_id", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
            primary_key=True),
     Column("text_hash", String(64), nullable=False, index=True),
     Column("minhash", LargeBinary, nullable=False),
-    Column("duplicate_of", String(200)),
+    Column("duplicate_of", _outside(200)),
     Column("kind", String(16)),
     Column("similarity", Float),
     Column("stage", String(40), nullable=False),
@@ -155,7 +166,7 @@ stories = Table(
     "stories",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("seed_article", String(200), nullable=False),
+    Column("seed_article", _outside(200), nullable=False),
     Column("flags", JSON, nullable=False),
     Column("storyline", String(64)),  # migration 0003: the developing situation it belongs to
     Column("follows", String(64)),    # migration 0003: the earlier story it develops (続報)
@@ -164,7 +175,7 @@ stories = Table(
 memberships = Table(
     "memberships",
     metadata,
-    Column("article_id", String(200), ForeignKey("articles.id", ondelete="CASCADE"),
+    Column("article_id", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
            primary_key=True),
     Column("story_id", String(64), ForeignKey("stories.id"), nullable=False, index=True),
     Column("role", String(16), nullable=False),
@@ -177,7 +188,7 @@ story_redirects = Table(  # migration 0004
     "story_redirects",
     metadata,
     Column("old_id", String(64), primary_key=True),
-    Column("new_id", String(64), nullable=False, index=True),
+    Column("new_id", _outside(64), nullable=False, index=True),  # "seed:<article id>" too
     Column("reason", String(32), nullable=False),
 )
 

@@ -251,6 +251,11 @@ class Store(StoryStore):
                       published=article.published.isoformat() if article.published else None,
                       published_utc=_utc_naive(article.published), meta=meta,
                       stage=stage_tag, input_hash=input_hash)
+        if self.engine.dialect.name == "postgresql":
+            # PostgreSQL's text cannot hold NUL, SQLite's can: dropped there, or one
+            # such page stops the whole batch. (JSON columns escape it; no change.)
+            values = {k: v.replace("\x00", "") if isinstance(v, str) else v
+                      for k, v in values.items()}
         with self.tx() as conn:
             existing = conn.execute(
                 select(t.articles.c.id, t.articles.c.raw_id).where(t.articles.c.id == article.id)
