@@ -114,8 +114,12 @@ def _deadline(seconds: float) -> Iterator[None]:
         yield
         return
 
+    reason = f"extraction took over {seconds:g} s (a page built to be slow?)"
+    fired: list[bool] = []
+
     def expired(_signum: int, _frame: Any) -> None:
-        raise ExtractError(f"extraction took over {seconds:g} s (a page built to be slow?)")
+        fired.append(True)
+        raise ExtractError(reason)
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -124,6 +128,8 @@ def _deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if fired:  # the library caught the interruption and went on: the page still took too long
+        raise ExtractError(reason)
 
 
 def drop_repeated_blocks(text: str) -> str:
