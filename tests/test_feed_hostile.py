@@ -7,6 +7,7 @@ lost, and ingesting the same thing again duplicates nothing.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -79,6 +80,9 @@ CASES = [
                                                  % ((98 + i,) + (97 + i,) * 10) for i in range(8))
                                       + b"]><rss><channel><item><title>&i;</title></item></channel></rss>",
                                  content_type=RSS), 1, "limit on input amplification"),
+    Case("gzip bomb as sitemap.xml.gz", Reply(body=gzip.compress(b"<urlset>" + b" " * 30_000_000),
+                                              content_type="application/x-gzip"), 0,
+         "gzip body over 20000000 bytes once decompressed"),
     Case("broken JSON Feed", Reply(body=b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
                                    content_type="application/feed+json"), 0, "not a readable JSON Feed"),
 ]

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from matome import fetch, pipeline
+from matome import pipeline, poll
 from matome.errors import ConfigError, FetchError
 from matome.fetch import Fetcher, MemoryCache
 from matome.netguard import AddressPolicy, Refused, non_public
 from matome.robots import retry_after
-from matome.settings import FetchSettings, IngestSettings, Settings
+from matome.settings import FetchSettings, Settings
 from matome.store import Store, db_url
 from tests.hostile.server import Reply, Request, Site, serve
 
@@ -78,13 +78,13 @@ def test_ingest_page_and_feed_urls(tmp_path, monkeypatch):
         assert arts["ループ通信"].title == "バス新路線"
 
 
-def test_ingest_url_still_yields_raw_documents():
+def test_reading_a_url_once_yields_raw_documents():
     with serve({"/page": Reply(body=PAGE, content_type="text/html")}) as site:
         settings = Settings()
         settings.fetch = FetchSettings(min_host_delay=0.0, allow_private=[site.hostport])
-        [doc] = list(fetch.ingest_url(site.url("/page"), settings))
+        [doc] = list(poll.read_once(site.url("/page"), settings))
         assert doc.content == PAGE and doc.hints["url"] == site.url("/page")
-        [err] = list(fetch.ingest_url(site.url("/page"), IngestSettings()))  # default: not allowed
+        [err] = list(poll.read_once(site.url("/page"), Settings()))  # default: not allowed
         assert "refused: 127.0.0.1" in str(err) and "(loopback)" in str(err)
 
 

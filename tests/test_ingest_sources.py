@@ -183,3 +183,23 @@ def test_rotated_guids_are_recognised_and_a_changed_title_is_a_new_version(tmp_p
             versions = conn.execute(select(t.raw_versions.c.version)).all()
             current = conn.execute(select(t.raw_docs.c.version)).scalars().all()
         assert len(versions) == 4 and set(current) == {2}
+
+
+def test_conditional_get_through_the_database_across_runs(tmp_path):
+    def page_with_etag(req: Request) -> Reply:
+        if req.headers.get("if-none-match") == '"v1"':
+            return Reply(304, b"")
+        return Reply(body=PAGES["/news/1"], headers={"ETag": '"v1"'})
+
+    with serve({"/news/1": page_with_etag}) as site:
+        s = settings(site)
+        store = _store(tmp_path)
+        first = pipeline.ingest(store, [site.url("/news/1")], s)
+        store.close()
+        store = _store(tmp_path)  # a new run: the validator comes from the database
+        second = pipeline.ingest(store, [site.url("/news/1")], s)
+        asked = [r for r in site.log if r.path == "/news/1"]
+    assert first.counts["new"] == 1 and not second.counts and not second.errors
+    assert "if-none-match" not in asked[0].headers and asked[1].headers["if-none-match"] == '"v1"'
+    with store.read() as conn:
+        assert conn.execute(select(t.fetch_cache.c.etag)).scalars().all() == ['"v1"']

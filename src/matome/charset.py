@@ -115,12 +115,6 @@ def declarations(data: bytes, header: str | None = None) -> list[tuple[str, str]
     return found
 
 
-def declared_charset(data: bytes, header: str | None = None) -> str | None:
-    """The label that counts: the first declaration, if any."""
-    found = declarations(data, header)
-    return found[0][1] if found else None
-
-
 def mojibake(text: str) -> float:
     """Share of the non-ASCII characters that look like a wrong decoding.
 

@@ -142,17 +142,9 @@ def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> li
         if not all(any(_comparable(x, y) for x in a for y in b)
                    for i, a in enumerate(sides) for b in sides[i + 1:]):
             continue  # said of different things (another zone, another count)
-        times = [c.published for side in sides for c in side if c.published]
-        apart = bool(times) and (max(times) - min(times)).total_seconds() / 3600 > HOURS_APART
-        out.append({
-            "kind": "number", "about": about, "unit": unit, "over_time": apart,
-            "sides": [[{"article": c.article, "source": c.source, "figure": c.surface,
-                        "quote": c.quote,
-                        "published": c.published.isoformat() if c.published else None}
-                       for c in side] for side in sides],
-        })
-    out += [c for c in (_date_conflicts(articles, analyses) + _name_conflicts(articles, analyses)
-                        + _attribution_conflicts(articles, analyses))]
+        out.append(side_entry("number", about, sides, unit=unit))
+    out += (_date_conflicts(articles, analyses) + _name_conflicts(articles, analyses)
+            + _attribution_conflicts(articles, analyses))
     return out[:MAX_CONFLICTS]
 
 
@@ -221,9 +213,6 @@ def sentence(conflict: dict[str, Any]) -> str:
 # name, not two people. A short table of our own: no library in the
 # dependencies folds itaiji, and names need only these.
 _ITAIJI = str.maketrans("澤邊邉髙﨑齋齊濱廣德櫻龍國眞嶋島塚", "沢辺辺高崎斎斉浜広徳桜竜国真島島塚")
-_OFFICE = re.compile(r"^(前|元|現|次期|新)?(" + "|".join(
-    sorted((t for t in entities.TITLES if t not in {"氏", "さん", "様", "殿", "相"}),
-           key=len, reverse=True)) + ")")
 _SAID = re.compile(r"^と(?:述べ|語っ|語り|話し|話す|強調|説明|指摘|明らかに|訴え|表明|発言|"
                    r"コメント|記者団に|記者会見)")
 _QUOTE = re.compile(r"「([^「」]{8,})」")
@@ -242,7 +231,7 @@ def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
         an = analyses[a.id]
         ms = sorted(an.mentions, key=lambda m: m.start)
         for i, m in enumerate(ms):
-            office = _OFFICE.match(a.text[m.end:m.end + 8]) if m.kind == "person" else None
+            office = entities.OFFICE_AFTER.match(a.text[m.end:m.end + 8]) if m.kind == "person" else None
             org = ms[i - 1] if i else None
             # 「日銀の黒沢誠総裁」: the organisation right before, joined by の
             if office is None or org is None or org.kind != "organization" \
@@ -269,7 +258,7 @@ def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
     return out
 
 
-def _speaker(text: str, start: int, mentions: list[Mention]) -> Mention | None:
+def _speaker(start: int, mentions: list[Mention]) -> Mention | None:
     """Who says the quote opening at ``start``: the last person named before it in the sentence."""
     before = [m for m in mentions if m.kind == "person" and m.end <= start]
     return before[-1] if before else None
@@ -298,10 +287,10 @@ def _attribution_conflicts(articles: list[Article],
             for q in _QUOTE.finditer(s.text):
                 if not _SAID.match(s.text[q.end():]):
                     continue
-                who = _speaker(s.text, q.start(), local)
+                who = _speaker(q.start(), local)
                 if who is None:
                     continue
-                office = _OFFICE.match(s.text[who.end:who.end + 8])
+                office = entities.OFFICE_AFTER.match(s.text[who.end:who.end + 8])
                 said.append((q.group(1), Claim(
                     a.id, a.source, 0.0, None, who.surface + (office.group(0) if office else ""),
                     s.text, a.published, False, frozenset({_person_key(who.name)}))))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -177,7 +177,6 @@ class PageDates:
     how: str = ""
     updated: datetime | None = None
     updated_raw: str = ""
-    flags: list[str] = field(default_factory=list)
 
 
 def page_dates(tree: lxml_html.HtmlElement, page_text: str, default_tz: tzinfo = JST,
@@ -265,13 +264,6 @@ def _jsonld_dates(raw: str) -> tuple[str | None, str | None]:
                 upd = str(item["dateModified"])
             stack.extend(v for v in item.values() if isinstance(v, dict | list))
     return pub, upd
-
-
-# Kept for callers of the earlier API: (date, raw string, how it was found).
-def page_published(tree: lxml_html.HtmlElement, page_text: str,
-                   default_tz: tzinfo = JST) -> tuple[datetime | None, str, str]:
-    found = page_dates(tree, page_text, default_tz)
-    return found.published, found.raw, found.how
 
 
 def trusted_fallback(value: str | None, page_text: str,

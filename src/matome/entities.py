@@ -28,6 +28,10 @@ TITLES = (
     "氏", "さん", "様", "殿", "相",
 )
 _TITLE_RE = re.compile("(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")$")
+# An office written right after a name (茂木外相, 佐伯前外相): honorifics (氏, さん) say
+# nothing of office and are left out. Verification and conflicts compare these.
+OFFICE_AFTER = re.compile(r"^(前|元|現|次期|新)?(" + "|".join(sorted(
+    (t for t in TITLES if t not in {"氏", "さん", "様", "殿", "相"}), key=len, reverse=True)) + ")")
 # "Italian Foreign Minister Marco Valenti": an optional nationality, then the office.
 _EN_TITLES = re.compile(
     r"^(?:[A-Z][a-z]+(?:an|ese|ish|ch|i)\s+)?"

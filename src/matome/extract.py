@@ -338,7 +338,7 @@ def fragment_text(html: str) -> str:
 
 
 def _host_kind(url: str) -> str:
-    return "blog" if pagekind.BLOG_HOSTS.search((urlsplit(url).hostname or "").lower()) else "news"
+    return "blog" if pagekind.blog_url(url) else "news"
 
 
 def _from_record(rec: dict[str, Any], tz: tzinfo) -> Article:

@@ -39,11 +39,10 @@ import brotli  # >= 1.2, for output_buffer_limit
 import httpx
 import zstandard
 
-from matome.errors import FetchError, RecordError
+from matome.errors import FetchError
 from matome.netguard import AddressPolicy, Refused, guarded_transport
-from matome.records import RawDoc
 from matome.robots import ROBOTS_MAX_BYTES, Hosts, RobotsAnswer, retry_after
-from matome.settings import FetchSettings, IngestSettings, Settings, SourceSettings
+from matome.settings import FetchSettings
 
 CHUNK = 65_536
 SLICE = 2_048
@@ -117,6 +116,19 @@ def _decoded(raw: Iterator[bytes], encodings: list[str]) -> Iterator[bytes]:
             raise FetchError(f"unsupported Content-Encoding {name!r}")
         stream = _DECODERS[name](stream, "gzip" if name == "x-gzip" else name)
     return stream
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """A body that is itself a gzip file (sitemap.xml.gz), through the same capped decoder."""
+    out = bytearray()
+    try:
+        for piece in _inflate(iter([data]), "gzip"):
+            out += piece
+            if len(out) > limit:
+                raise FetchError(f"gzip body over {limit} bytes once decompressed")
+    except zlib.error as exc:
+        raise FetchError(f"broken gzip data: {exc}") from exc
+    return bytes(out)
 
 
 def _read_body(resp: httpx.Response, s: FetchSettings, limit: int, truncate: bool = False) -> bytes:
@@ -326,8 +338,6 @@ class Fetcher:
                 ok = 200 <= resp.status_code < 300
                 body = _read_body(resp, s, limit, truncate) if ok else b""
                 return resp.status_code, headers, body
-        except FetchError:
-            raise
         except httpx.ConnectTimeout as exc:
             raise FetchError(f"timed out connecting (after {s.connect_timeout:g} s)") from exc
         except httpx.ReadTimeout as exc:
@@ -341,7 +351,7 @@ class Fetcher:
 
     def _robots(self, parts: SplitResult) -> RobotsAnswer:
         """The host's robots.txt: redirects followed (RFC 9309: five), the first 500 KiB read."""
-        current = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        first = current = f"{parts.scheme}://{parts.netloc}/robots.txt"
         try:
             for _ in range(5):
                 status, headers, body = self._once(current, ROBOTS_MAX_BYTES, truncate=True)
@@ -352,31 +362,11 @@ class Fetcher:
                 if urlsplit(current).scheme.lower() not in {"http", "https"}:
                     break
         except Refused as refused:
-            if refused.host == parts.hostname:  # the host itself is refused: say so, not robots
+            # refused on the first hop: the host itself is refused, so say that, not "robots"
+            # (compared by hop, not by name: the guard sees an IDN host in punycode)
+            if current == first:
                 raise
             return RobotsAnswer(failure=f"could not be read ({refused.describe('redirect to ')})")
         except FetchError as exc:
             return RobotsAnswer(failure=f"could not be read ({exc.reason})")
         return RobotsAnswer(status=404)  # RFC 9309: a robots.txt that cannot be reached by redirects
-
-
-# --- ingest --------------------------------------------------------------------------
-
-
-def ingest_url(url: str, settings: IngestSettings | Settings,
-               fetcher: Fetcher | None = None) -> Iterator[RawDoc | RecordError]:
-    """The raw documents at ``url`` (a page, or a feed's entries and their pages); failures yielded.
-
-    What the body is, is decided by ``sources.sniff`` and what it links to is
-    fetched by ``poll.expand`` — the same path ``matome ingest URL`` takes.
-    """
-    from matome import poll, sources
-
-    full = settings if isinstance(settings, Settings) else Settings(ingest=settings)
-    own = Fetcher(full.fetch) if fetcher is None else None
-    try:
-        yield from poll.expand(sources.discover(url, full.ingest), fetcher or own, full,
-                               SourceSettings(name=url, path=url))
-    finally:
-        if own is not None:
-            own.close()

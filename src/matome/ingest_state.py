@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 from matome import schema as t
 from matome.records import Post
 from matome.store import Store
+from matome.urls import canonical_url
 
 
 def _now() -> datetime:
@@ -113,7 +114,6 @@ def reactions_by_story(store: Store) -> dict[str, list[Post]]:
     the wire report; a 2ch thread puts it in post 1); a thread naming no
     known report is linked to nothing: reactions never float free.
     """
-    from matome.extract import canonical_url
 
     with store.read() as conn:
         url_story = {canonical_url(r.url): r.story_id for r in conn.execute(

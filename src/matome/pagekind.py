@@ -79,11 +79,16 @@ def teaser_flags(body_after: str, min_chars: int) -> list[str]:
     return ["paywalled", "truncated" if shown >= min_chars else "body-withheld"]
 
 
-def is_blog(url: str, tree: Any, html_text: str) -> bool:
-    """A personal blog post: a blog host, a はてなブログ on its own domain, or a BlogPosting."""
+def blog_url(url: str) -> bool:
+    """A URL on a blog host (or a host+path such as a rakuten diary): what the address alone says."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if BLOG_HOSTS.search(host) or BLOG_HOSTS.search(host + parts.path.rsplit("/", 1)[0]):
+    return bool(BLOG_HOSTS.search(host) or BLOG_HOSTS.search(host + parts.path.rsplit("/", 1)[0]))
+
+
+def is_blog(url: str, tree: Any, html_text: str) -> bool:
+    """A personal blog post: a blog address, a はてなブログ on its own domain, or a BlogPosting."""
+    if blog_url(url):
         return True
     if 'data-admin-domain="//blog.hatena.ne.jp"' in html_text[:5000]:
         return True

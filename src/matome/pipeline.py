@@ -58,7 +58,7 @@ def _checkpoint(stage: str, done: int) -> None:
 
 def ingest(store: Store, targets: Iterable[str], settings: Settings,
            progress: Progress | None = None, *, source: SourceSettings | None = None,
-           fetcher: Any = None, stats: Any = None) -> Report:
+           fetcher: Any = None) -> Report:
     """Store every raw document the targets hold, fetching URLs (and pages they lead to).
 
     Each document is stored as soon as it is read, so an interrupted ingest
@@ -80,7 +80,7 @@ def ingest(store: Store, targets: Iterable[str], settings: Settings,
         known = poll.known_in(store, name)
         cleared: set[str] = set()
         for item in poll.expand(items, fetcher, settings, src or SourceSettings(name=name, path=target),
-                                known, stats):
+                                known):
             keep(store, item, report, progress, cleared)
         if hasattr(fetcher, "flush"):
             fetcher.flush()

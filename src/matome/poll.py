@@ -26,6 +26,7 @@ from matome.errors import RecordError
 from matome.records import RawDoc
 from matome.settings import Settings, SourceSettings
 from matome.store import Store
+from matome.urls import canonical_url
 
 Known = Callable[[sources.Link], bool]
 
@@ -34,11 +35,9 @@ Known = Callable[[sources.Link], bool]
 class PollStats:
     """What one poll of one source did, for its health line."""
 
-    fetched: int = 0
     not_modified: int = 0
     skipped_known: int = 0
     deferred: int = 0
-    failed: int = 0
     error: str | None = None      # the source itself could not be read
     notes: list[str] = field(default_factory=list)
 
@@ -66,7 +65,6 @@ def expand(items: Iterable[sources.Item], fetcher: Any, settings: Settings, sour
            known: Known | None = None, stats: PollStats | None = None
            ) -> Iterator[RawDoc | RecordError]:
     """Raw documents and errors, fetching every Link (and what it leads to) on the way."""
-    from matome.extract import canonical_url
 
     stats = stats if stats is not None else PollStats()
     queue: deque[sources.Item] = deque(items)
@@ -88,7 +86,6 @@ def expand(items: Iterable[sources.Item], fetcher: Any, settings: Settings, sour
         try:
             got = fetcher.get(item.url)
         except RecordError as exc:
-            stats.failed += 1
             if item.expect == "any" and item.origin == item.url:
                 stats.error = exc.reason
             exc.origin, exc.location = item.url, item.location or exc.location
@@ -99,7 +96,6 @@ def expand(items: Iterable[sources.Item], fetcher: Any, settings: Settings, sour
         if got.not_modified:
             stats.not_modified += 1
             continue
-        stats.fetched += 1
         origin = item.url if item.expect != "page" else item.origin
         for sub in sources.sniff(got.body, origin, got.content_type or "", settings.ingest, source,
                                  url=got.final_url, expect=item.expect):

@@ -12,7 +12,6 @@ fetches links politely and feeds what comes back through :func:`sniff`.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import re
@@ -26,8 +25,10 @@ import feedparser
 from lxml import etree
 
 from matome.errors import FeedError, InputError, RecordError
+from matome.fetch import gunzip
 from matome.records import RawDoc, digest
 from matome.settings import IngestSettings, SourceSettings
+from matome.urls import canonical_url
 
 
 @dataclass
@@ -122,7 +123,7 @@ def sniff(data: bytes, origin: str, content_type: str, settings: IngestSettings,
     if expect != "page":
         if head.startswith(b"\x1f\x8b"):  # a gzipped sitemap (sitemap.xml.gz)
             try:
-                data = _gunzip(data, settings.max_file_bytes)
+                data = gunzip(data, settings.max_file_bytes)
             except RecordError as exc:
                 exc.origin = origin
                 yield exc
@@ -151,20 +152,6 @@ def sniff(data: bytes, origin: str, content_type: str, settings: IngestSettings,
     key = f"url:{url}" if url else f"file:{Path(origin).absolute()}"
     yield RawDoc(key=key, kind="html", origin=origin, location="", content=data, hints=hints,
                  source=source.name, link=url)
-
-
-def _gunzip(data: bytes, cap: int) -> bytes:
-    """Decompress with a cap on the output, so a gzip bomb stops at the cap."""
-    out = bytearray()
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
-        try:
-            while chunk := f.read(1 << 16):
-                out += chunk
-                if len(out) > cap:
-                    raise RecordError(f"gzip body over {cap} bytes once decompressed")
-        except (OSError, EOFError) as exc:
-            raise RecordError(f"broken gzip data: {exc}") from exc
-    return bytes(out)
 
 
 def jsonl_records(data: bytes, origin: str) -> Iterator[Item]:
@@ -280,7 +267,7 @@ def json_feed_entries(data: bytes, origin: str, settings: IngestSettings | None 
 
 def _entries(bodies: list[dict[str, Any]], base: str, origin: str, settings: IngestSettings | None,
              source: SourceSettings | None) -> Iterator[Item]:
-    from matome.extract import canonical_url, fragment_text
+    from matome.extract import fragment_text
 
     src = _source_of(origin, source)
     seen: set[str] = set()
@@ -348,7 +335,6 @@ def _entry_doc(body: dict[str, Any], origin: str, n: int, source: str) -> RawDoc
     path: two feeds that share GUIDs (an outlet's "top" and "politics"
     feeds) keep their own entries instead of overwriting each other's.
     """
-    from matome.extract import canonical_url
 
     ident = body["guid"] or body["link"]
     if not ident:

@@ -32,10 +32,6 @@ STAGE = Stage("verify", 2)
 MIN_SUPPORT = 0.6      # share of a reworded sentence's content words its quotes must hold
 HEADLINE_MAX, LEAD_MIN, LEAD_MAX = 40, 100, 160
 _QUOTED = re.compile(r"「([^「」]+)」")
-# Offices that identify a person; honorifics (氏, さん) say nothing and are not compared.
-_OFFICES = tuple(t for t in entities.TITLES if t not in {"氏", "さん", "様", "殿", "相"})
-_TITLE_AFTER = re.compile(r"^(前|元|現|次期|新)?(" + "|".join(sorted(_OFFICES, key=len, reverse=True))
-                          + ")")
 _ACCORDING = re.compile(r"^([^、。「」]{1,24})によると、")
 _TIME_KINDS = {"date", "time", "relative", "fiscal", "quarter"}
 
@@ -59,7 +55,7 @@ def _titles(text: str, mentions: list[Mention]) -> list[tuple[str, str]]:
     """(person, office with its 前/元) for each person named with an office right after."""
     out = []
     for m in mentions:
-        if m.kind == "person" and (t := _TITLE_AFTER.match(text[m.end:])):
+        if m.kind == "person" and (t := entities.OFFICE_AFTER.match(text[m.end:])):
             out.append((m.name, t.group(0)))
     return out
 

@@ -59,6 +59,8 @@ class Watcher:
         self.db, self.settings, self.out_dir, self.once, self.log = db, settings, out_dir, once, log
         self.stop = threading.Event()
         self.queue: queue.Queue[tuple[str, RawDoc | RecordError | _Done]] = queue.Queue(maxsize=1000)
+        self.next_poll: dict[str, datetime | None] = {}
+        self.streak: dict[str, int] = {}
 
     def _say(self, line: str) -> None:
         stamp = datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -80,23 +82,23 @@ class Watcher:
             stats.error = f"internal error: {exc.__class__.__name__}: {exc}"
         self.queue.put((src.name, _Done(stats, started)))
 
-    def _due(self, store: Store, running: dict[str, _Poll], first: bool) -> list[SourceSettings]:
-        health = {} if first and self.once else ingest_state.health(store)
+    def _due(self, running: dict[str, _Poll]) -> list[SourceSettings]:
         now = _now()
         return [s for s in self.settings.sources if s.enabled and s.name not in running
-                and (health.get(s.name, {}).get("next_poll") or now) <= now]
+                and (self.next_poll.get(s.name) or now) <= now]
 
     def _finish(self, store: Store, p: _Poll, done: _Done) -> None:
         src, st, c = p.source, done.stats, p.counts
-        health = ingest_state.health(store).get(src.name, {})
-        streak = 0 if st.error is None else health.get("error_streak", 0) + 1
+        streak = 0 if st.error is None else self.streak.get(src.name, 0) + 1
         wait = src.interval * min(2 ** streak, BACKOFF_CAP) if streak else src.interval
+        self.streak[src.name] = streak
+        self.next_poll[src.name] = _now() + timedelta(seconds=wait)
         notes = list(st.notes)
         if c["rotated"] >= 3 and c["rotated"] >= (c["new"] + c["rotated"]) / 2:
             notes.append(f"feed GUIDs changed for {c['rotated']} entries; matched by link, "
                          "nothing duplicated")
         ingest_state.record_poll(store, src.name, error=st.error, new=c["new"] + c["changed"],
-                                 next_poll=_now() + timedelta(seconds=wait),
+                                 next_poll=self.next_poll[src.name],
                                  note="; ".join(notes) if notes else None)
         took = time.monotonic() - done.started
         head = f"{src.name}: " + (f"error: {st.error}; " if st.error else "")
@@ -113,21 +115,24 @@ class Watcher:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
         store = Store(self.db)
+        # the schedule and error streaks, as the last run left them (read once, then kept here)
+        health = ingest_state.health(store)
+        self.streak = {n: h["error_streak"] for n, h in health.items()}
+        self.next_poll = {} if self.once else {n: h["next_poll"] for n, h in health.items()}
         fetcher = poll.LazyFetcher(store, self.settings)
         running: dict[str, _Poll] = {}
-        dirty, first = False, True
+        dirty = False
         stopping: float | None = None
         self._say(f"watching {len(names)} sources")
         try:
             while True:
                 if not self.stop.is_set():
-                    for src in self._due(store, running, first):
+                    for src in self._due(running):
                         running[src.name] = _Poll(src)
                         threading.Thread(target=self._worker, name=f"poll-{src.name}", daemon=True,
                                          args=(src, fetcher, poll.known_in(store, src.name))).start()
                 elif stopping is None:
                     stopping = time.monotonic()
-                first = False
                 try:
                     name, item = self.queue.get(timeout=0.2)
                 except queue.Empty:

@@ -41,6 +41,7 @@ from matome.write import (
     sentence_of,
     source_line,
     titles,
+    write_brief,
 )
 
 # Questions that assert nothing: the answer under them is the cited fact.
@@ -89,8 +90,8 @@ def write_news(articles: list[Article], analyses: dict[str, Analysis],
                    provenance(used, built, single=_single(articles)), lead_cites, disputes)
 
 
-def _section(p: Pool, question: str, analyses: dict[str, Analysis],
-             settings: WriterSettings) -> tuple[Section, Candidate | None, list[Article]]:
+def _section(p: Pool, question: str,
+             analyses: dict[str, Analysis]) -> tuple[Section, Candidate | None, list[Article]]:
     """One dated Q&A section of an explainer, and its takeaway candidate."""
     all_idx = set(range(len(p.cands)))
     answer = mmr(p.cands, p.vecs, [], 1, _leads(p) or all_idx)
@@ -122,9 +123,9 @@ def write_explainer(storyline: list[list[Article]], analyses: dict[str, Analysis
     sections: list[Section] = []
     takeaways: list[WrittenSentence] = []
     used: list[Article] = []
-    for n, arts in enumerate(stories):
-        p = pool(arts, analyses)
-        sec, take, sec_used = _section(p, QUESTIONS[min(n, 1)], analyses, settings)
+    pools = [pool(arts, analyses) for arts in stories]  # each story's candidates, built once
+    for n, p in enumerate(pools):
+        sec, take, sec_used = _section(p, QUESTIONS[min(n, 1)], analyses)
         if not sec.sentences:
             continue
         sections.append(sec)
@@ -135,13 +136,12 @@ def write_explainer(storyline: list[list[Article]], analyses: dict[str, Analysis
             used += [take.article] if take.article not in used else []
     if takeaways:
         sections.append(Section("ポイント", takeaways))
-    latest = pool(stories[-1], analyses) if stories else pool([], analyses)
+    latest = pools[-1] if pools else pool([], analyses)
     opening = mmr(latest.cands, latest.vecs, [], 1, _leads(latest) or set(range(len(latest.cands))))
     lead, lead_cites = lead_of(latest.cands, opening, settings)
     headline, sub = titles(latest.articles, latest.cands, settings)
-    if len(stories) > 1:
-        first = pool(stories[0], analyses)
-        sub = titles(first.articles, first.cands, settings)[0]  # where the storyline began
+    if len(pools) > 1:
+        sub = titles(pools[0].articles, pools[0].cands, settings)[0]  # where the storyline began
     everything = [a for arts in stories for a in arts]
     disputes = conflicts.find_conflicts(latest.articles, analyses)
     return Written("explainer", headline, sub, lead, sections,
@@ -254,8 +254,6 @@ def write_story(fmt: str, articles: list[Article], analyses: dict[str, Analysis]
                 settings: WriterSettings, *, earlier: Sequence[list[Article]] = (),
                 posts: Sequence[Post] = (), built: datetime | None = None) -> Written:
     """One story in one format. ``earlier``: the storyline's previous stories, oldest first."""
-    from matome.write import write_brief
-
     if fmt == "brief":
         return write_brief(articles, analyses, settings, built)
     if fmt == "news":

@@ -47,7 +47,6 @@ SECTIONS = ("概要", "詳細", "要点")
 MIN_CHARS = 8
 REPEAT_OVERLAP = 0.7      # character-bigram Jaccard at which a sentence repeats another
 HEADLINE_GROUNDING = 0.6  # share of a headline's character bigrams the reports must have
-_LABEL = re.compile(r"^(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|＜[^＞]{1,12}＞)\s*")
 _QUOTED = re.compile(r"「([^「」]+)」")
 _PROMPT_NAME = re.compile(r"^([a-z_]+)/v(\d+)$")
 
@@ -106,7 +105,7 @@ def source_sentences(articles: list[Article], analyses: dict[str, Analysis],
         for j, s in enumerate(analyses[a.id].sentences, start=1):
             # A dateline or label opening a sentence belongs to the page; the
             # rest is still a verbatim span of the text.
-            text = _LABEL.sub("", s.text).strip()
+            text = extractive._LABEL.sub("", s.text).strip()
             if len(text) < MIN_CHARS or any(b in text for b in extractive._BOILERPLATE):
                 continue
             out[f"a{i}s{j}"] = Source(f"a{i}s{j}", a, text)
@@ -266,6 +265,7 @@ class _Assembler:
         head = head.strip() if isinstance(head, str) else ""
         texts = textja.nfkc("".join(a.title + "\n" + a.text for a in self.prep.quoted))
         reason = ""
+        known = set(numerals.find_numbers(texts))  # the reports' figures, read once
         if not head:
             reason = "no headline"
         elif len(head) > self.settings.writer.headline_max_chars:
@@ -275,7 +275,7 @@ class _Assembler:
         elif _grounding(textja.nfkc(head), texts) < HEADLINE_GROUNDING:
             reason = "not in the reports' words"
         elif missing := [n for n in numerals.find_numbers(textja.nfkc(head))
-                         if n not in numerals.find_numbers(texts)]:
+                         if n not in known]:
             reason = f"figures not in any report: {', '.join(missing)}"
         elif bad := [q for q in _QUOTED.findall(textja.nfkc(head)) if q not in texts]:
             reason = f"quotation not in any report: 「{bad[0]}」"
@@ -330,11 +330,6 @@ def _model_name(settings: Settings, reply: Reply) -> str | None:
     return name.replace("\\", "/").rsplit("/", 1)[-1] or None
 
 
-def _source_line(a: Article) -> dict[str, str]:
-    return {"article": a.id, "title": a.title, "source": a.source, "url": a.url,
-            "published": a.published.isoformat() if a.published else ""}
-
-
 def assemble(prep: Prepared, reply: Reply, analyses: dict[str, Analysis], settings: Settings,
              built: datetime) -> Written:
     """The verified article from one answer; LLMError when nothing usable is left."""
@@ -346,9 +341,7 @@ def assemble(prep: Prepared, reply: Reply, analyses: dict[str, Analysis], settin
     headline = asm.headline(reply.data, cited)
     lead, lead_cites = asm.lead(reply.data, body["概要"])
     disputes = conflicts.find_conflicts(prep.quoted, analyses)
-    body["詳細"] += [WrittenSentence(conflicts.sentence(d),
-                                   [Citation(side[0]["article"], side[0]["quote"]) for side in d["sides"]],
-                                   "conflict") for d in disputes]
+    body["詳細"] += extractive.conflict_sentences(disputes)
     used_ids = set(cited) | {c.article for c in lead_cites}
     used_ids |= {side[0]["article"] for d in disputes for side in d["sides"]}
     used = [a for a in prep.articles if a.id in used_ids]
@@ -360,7 +353,7 @@ def assemble(prep: Prepared, reply: Reply, analyses: dict[str, Analysis], settin
     written = Written(
         format="brief", headline=headline, subheadline=sub, lead=lead,
         sections=[*(Section(name, body[name]) for name in SECTIONS),
-                  Section("引用・参照・底本", [], [_source_line(a) for a in used])],
+                  Section("引用・参照・底本", [], [extractive.source_line(a) for a in used])],
         lead_citations=lead_cites, conflicts=disputes,
         provenance={"writer": WRITER, "model": _model_name(settings, reply),
                     "prompt": settings.llm.prompt, "sources": [a.id for a in used],
