@@ -45,3 +45,17 @@ def test_compounds_expand_to_countries():
 def test_user_aliases_merge():
     res = Resolver(analyze.gazetteer(), {"北海市": ["ホッカイ市", "Hokkai City"]}, [])
     assert res.key(fold("Hokkai City")) == fold("北海市")
+
+
+def test_english_sentence_openers_are_not_names():
+    """Every sentence starts with a capital: an opener the text also writes in lower
+    case, or a word that begins no name, is not (part of) a name; a headline's last
+    word and the next paragraph's first are two names, not one."""
+    text = ("Heysel\n\nThe Football Association banned English clubs. Even Chelsea agreed. "
+            "New Premier League squad rules were explained; the new rules start in May. "
+            "Although Arsene Wenger objected, Bill Gates and Back Street were unmoved.")
+    names = {m.name for m in _mentions(text)}
+    assert {"Heysel", "Football Association", "Chelsea", "Premier League", "Arsene Wenger",
+            "Bill Gates", "Back Street"} <= names
+    assert not names & {"Even", "Even Chelsea", "New Premier League", "Although",
+                        "Although Arsene Wenger", "Heysel The Football Association"}

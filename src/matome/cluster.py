@@ -433,13 +433,13 @@ class Clusterer:
 
 def _report(f: Features) -> Profile:
     """One report, as storylines count it."""
-    return Profile(f.embedding, Counter(f.entities), 1, {f.lang})
+    return Profile(f.embedding, Counter(f.entities), 1, {f.lang}, Counter(f.lemmas))
 
 
 def _profile(s: StoryState) -> Profile:
     """A whole story, as storylines compare it."""
     assert s.embedding_sum is not None
-    return Profile(s.embedding_sum, s.entities, len(s.members), s.langs)
+    return Profile(s.embedding_sum, s.entities, len(s.members), s.langs, s.lemmas)
 
 
 def storyline_id(story: str) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
 from matome import names
 from matome.records import Mention
 from matome.textja import Token, nfkc
@@ -43,7 +45,12 @@ _ORG_SUFFIX = re.compile(
     r".{1,12}(?:省|庁|銀行|機構|委員会|党|協会|連盟|連合|機関|議会|裁判所|大学|研究所|組合|"
     r"公社|財団|グループ|ホールディングス|電機|自動車|製作所|通信|新聞|放送)$")
 _KATAKANA = re.compile(r"^[\u30a0-\u30ffー・]{2,}$")
-_LATIN = re.compile(r"[A-Z][A-Za-z0-9]*(?:[.&\-][A-Za-z0-9]+)*(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9]*)*")
+# Words of a name are joined by spaces on one line: a headline's last word and
+# the next paragraph's first are two names, not one.
+_LATIN = re.compile(r"[A-Z][A-Za-z0-9]*(?:[.&\-][A-Za-z0-9]+)*(?:[ \t]+(?:of[ \t]+)?[A-Z][A-Za-z0-9]*)*")
+# A capitalised word that opens a sentence or a line: "Even", "Although", "New".
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”'‘’「」()\n]\s*|\n)$")
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z][a-z]+(?![A-Za-z])")
 # 主要7カ国(G7): the long form is the run before the bracket with no kana
 # particles or punctuation in it (long forms of names are written in kanji,
 # katakana and digits; は・が・の before them belong to the sentence).
@@ -343,13 +350,46 @@ def _mention(name: str, kind: str, start: int, end: int, surface: str | None = N
     return Mention(fold(display), display, kind, surface or name, start, end, sound)
 
 
+# English stop words that never begin a name ("Even Chelsea", "Have I"): scikit-learn's
+# list less the words that are also names or parts of one (Bill, Will, De, Fire).
+_NAME_WORDS = """
+    bill will de mill fire co con call found front top interest system side part name amount
+    detail thick thin back sincere cry move find full fill show mine un ie eg inc ltd etc
+"""
+_NOT_NAME_LEAD = ENGLISH_STOP_WORDS - frozenset(_NAME_WORDS.split())
+
+
+def _common_word(word: str, lower_words: set[str] | None) -> bool:
+    """A Title-case word that is an ordinary word: one that begins no name, or
+    (at a sentence start) one the same text also writes in lower case
+    ("New rules…" beside "the new rules")."""
+    if not (word[:1].isupper() and word[1:].islower()):
+        return False
+    low = word.lower()
+    return low in _NOT_NAME_LEAD or (lower_words is not None and low in lower_words)
+
+
 def _latin_mentions(text: str) -> list[Mention]:
+    # Capitalisation marks names in English except at the start of a sentence,
+    # where every word is capitalised. No English tagger ships offline here, so
+    # the text itself is the evidence: a sentence-opening word that the text
+    # also writes in lower case, or an English stop word (scikit-learn's list),
+    # is an ordinary word, not (the start of) a name.
+    in_text: set[str] = set()
     out = []
     for m in _LATIN.finditer(text):
         raw = m.group(0)
         words = raw.split()
+        opens = m.start() == 0 or bool(_SENTENCE_START.search(text, max(0, m.start() - 3), m.start()))
+        if opens and not in_text:
+            in_text = set(_LOWER_WORD.findall(text)) or {""}
+        while words and _common_word(words[0], in_text if opens else None) \
+                and not _EN_TITLES.match(" ".join(words) + " "):
+            words = words[1:]
         while words and words[0] in _EN_STOP and not _EN_TITLES.match(" ".join(words) + " "):
             words = words[1:]  # "Japanese Foreign Minister Kenji Saeki": keep the title
+        if not words:
+            continue
         name = " ".join(words)
         titled = strip_title(name)
         person = titled != name

@@ -119,8 +119,15 @@ class ClusterSettings:
     storyline_days: float = _opt(
         30.0, "A new story may continue the storyline of one that ended this many days before.")
     storyline_threshold: float = _opt(
-        0.3, "Minimum score (half centred e5 cosine, half entity-profile cosine) for a story to "
-             "continue a storyline; a story that fits two storylines merges them.")
+        0.25, "Minimum fit (the storyline weights below) for a story to continue a storyline; "
+              "a story that fits two storylines merges them.")
+    storyline_weight_embedding: float = _opt(
+        0.5, "Storyline fit: weight of the e5 cosine, centred on the mean of live reports.")
+    storyline_weight_entities: float = _opt(
+        0.25, "Storyline fit: weight of the entity-profile cosine.")
+    storyline_weight_lexical: float = _opt(
+        0.25, "Storyline fit: weight of the title-and-lead lemma-profile cosine (IDF over live "
+              "storylines).")
 
 
 @dataclass
