@@ -17,7 +17,7 @@ import numpy as np
 
 from matome.cluster import Assignment, Clusterer, Features
 from matome.settings import ClusterSettings
-from matome.storylines import Profile, entity_affinity
+from matome.storylines import Profile, Storylines, entity_affinity
 
 DIM = 32
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -117,3 +117,22 @@ def test_entity_profiles_weigh_what_a_storyline_is_about():
     # the storyline's main actor counts ten times a name it mentioned once
     assert entity_affinity(about, line) > 3 * entity_affinity(passing, line) > 0
     assert entity_affinity(about, Profile(np.zeros(2), Counter(), 0, set())) == 0.0
+
+
+def test_words_tell_apart_two_situations_of_the_same_actors():
+    """Two live storylines name the same ministers; the story's words say which it continues,
+    and a word every storyline uses counts less than one only its own uses (IDF)."""
+    lines = Storylines(ClusterSettings())
+    same = Counter({"佐伯健司": 1, "韓国": 1})
+    day = T0
+    for lid, words in (("l-missile", {"ミサイル", "発射", "会談"}),
+                       ("l-holiday", {"ワーキングホリデー", "枠", "会談"}),
+                       ("l-other", {"大雪", "会談"})):
+        lines.restore(f"s-{lid}", Profile(_unit(RNG.standard_normal(DIM)), same, 1, {"ja"},
+                                          Counter(words)), day, lid)
+    story = Profile(np.zeros(DIM), same, 1, {"ja"}, Counter({"ワーキングホリデー", "会談"}))
+    holiday, missile = lines.lines["l-holiday"], lines.lines["l-missile"]
+    assert lines.lexical_affinity(story, holiday) > 0.7
+    assert 0 < lines.lexical_affinity(story, missile) < 0.3  # only 会談, used by every line
+    assert lines.fit(story, holiday) > lines.fit(story, missile)
+    assert lines.lexical_affinity(Profile(np.zeros(DIM), same, 1, {"ja"}), holiday) == 0.0
