@@ -38,6 +38,35 @@ def test_a_date_inside_running_text_is_found(d):
     assert dates.find_in_text(text) == datetime(d.year, d.month, d.day, tzinfo=JST)
 
 
+_KANJI = "〇一二三四五六七八九"
+
+
+def _kanji(n: int, positional: bool = False) -> str:
+    """2026 → 二〇二六 (digit by digit); 12 → 十二, 30 → 三十, 5 → 五 (with 十)."""
+    if positional or n < 10:
+        return "".join(_KANJI[int(c)] for c in str(n))
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _KANJI[tens]) + "十" + (_KANJI[ones] if ones else "")
+
+
+@given(days, st.text(alphabet="、。本日は記事配信 ", max_size=8))
+def test_kanji_numeral_dates_read_as_digits_do(d, around):
+    """A byline in kanji numerals gives the same date, and its raw text is the original's."""
+    written = f"{_kanji(d.year, positional=True)}年{_kanji(d.month)}月{_kanji(d.day)}日"
+    text = f"{around}{written}{around}"
+    hits = dates.find_all(text)
+    assert hits and hits[0].value == datetime(d.year, d.month, d.day, tzinfo=JST), text
+    assert hits[0].raw == written and text[hits[0].start:].startswith(written)
+
+
+def test_kanji_numerals_alone_are_not_dates():
+    ref = datetime(2026, 2, 20, tzinfo=JST)
+    assert dates.find_all("一日も早く復旧したい。二十日間の工事。", ref=ref) == []
+    got = dates.find_all("令和八年二月十二日の会見で、三月一日(日)以降と述べた。", ref=ref)
+    assert [h.raw for h in got] == ["令和八年二月十二日", "三月一日(日)"]
+    assert [h.value.date() for h in got] == [date(2026, 2, 12), date(2025, 3, 1)]
+
+
 @given(st.integers(1990, 2099), st.integers(1, 12), st.integers(29, 35))
 def test_impossible_days_are_never_dates(year, month, day):
     if day <= calendar.monthrange(year, month)[1]:

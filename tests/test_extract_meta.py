@@ -79,6 +79,7 @@ HOSTILE = [
     ("deep_jsonld.html", None, ["no-date"]),
     ("garbage_meta_date.html", "2026-02-12T15:00:00+09:00", []),
     ("era_gannen.html", "2019-05-01T00:00:00+09:00", []),
+    ("kanji_byline.html", "2026-02-12T00:00:00+09:00", []),             # 二〇二六年二月十二日
     ("utc_byline.html", "2026-02-12T01:30:00+00:00", []),
     ("unclosed_tags.html", None, ["no-date"]),
     ("fake_board.html", "2026-02-12T10:00:00+09:00", []),

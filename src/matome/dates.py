@@ -100,9 +100,89 @@ def find_in_text(text: str, default_tz: tzinfo = JST, ref: datetime | None = Non
     return hits[0].value if hits else None
 
 
+# A date written in kanji numerals, as in vertical-style bylines: 二〇二六年二月十二日,
+# 令和八年二月十二日, 二月十二日. Only a month *and* a day in kanji count: 一日 alone
+# is as often "one day" (一日も早く) as the 1st.
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+_KN = "[〇一二三四五六七八九十]"
+_KANJI_DATE = re.compile(
+    rf"(?:(?P<year>{_KN}{{1,4}})年|(?P<era>令和|平成|昭和)(?P<eyear>{_KN}{{1,3}}|元)年)?"
+    rf"(?P<month>{_KN}{{1,2}})月(?P<day>{_KN}{{1,3}})日")
+
+
+def _kanji_int(s: str) -> int | None:
+    """二〇二六 → 2026 (digit by digit), 十二 → 12, 二十三 → 23, 三十 → 30."""
+    if "十" not in s:
+        return int("".join(str(_KANJI_DIGITS[c]) for c in s))
+    tens, _, ones = s.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones or "〇" in tens + ones:
+        return None
+    return (_KANJI_DIGITS[tens] if tens else 1) * 10 + (_KANJI_DIGITS[ones] if ones else 0)
+
+
+def _arabic_dates(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """The text with kanji-numeral dates rewritten in digits, and where it moved.
+
+    Returns the new text and, per rewritten date, (new start, new end, shift
+    before, shift after): a position between two dates lies the earlier one's
+    shift after characters later in the original text. Dates are rewritten rather than matched by a second set
+    of patterns so that every rule of the digit patterns (eras, times, zones,
+    partial dates) holds for both.
+    """
+    out: list[str] = []
+    moved: list[tuple[int, int, int, int]] = []
+    last = shift = 0
+    for m in _KANJI_DATE.finditer(text):
+        parts = {k: v for k, v in m.groupdict().items() if v}
+        nums = {k: (v if k == "era" or v == "元" else _kanji_int(v)) for k, v in parts.items()}
+        if any(v is None for v in nums.values()):
+            continue
+        year = f"{nums['year']}年" if "year" in nums else (
+            f"{nums['era']}{nums['eyear']}年" if "era" in nums else "")
+        written = f"{year}{nums['month']}月{nums['day']}日"
+        out.append(text[last:m.start()])
+        start, before = m.start() - shift, shift
+        out.append(written)
+        shift += len(m.group(0)) - len(written)
+        moved.append((start, start + len(written), before, shift))
+        last = m.end()
+    if not moved:
+        return text, []
+    out.append(text[last:])
+    return "".join(out), moved
+
+
 def find_all(text: str, default_tz: tzinfo = JST, ref: datetime | None = None,
              limit: int = 50) -> list[Hit]:
-    """Valid dates in the text: full dates in reading order, then (given ``ref``) partial ones."""
+    """Valid dates in the text: full dates in reading order, then (given ``ref``) partial ones.
+
+    Dates in kanji numerals are found too; a hit's ``raw`` and ``start`` are
+    always those of the original text.
+    """
+    digits, moved = _arabic_dates(text)
+    hits = _find_all(digits, default_tz, ref, limit)
+    if not moved:
+        return hits
+
+    def original(pos: int) -> int:
+        shift = 0
+        for start, end, before, after in moved:
+            if pos >= end:
+                shift = after
+            elif pos >= start:  # within a rewritten date: where that date starts
+                return start + before
+            else:
+                break
+        return pos + shift
+
+    out = []
+    for h in hits:
+        start, end = original(h.start), original(h.start + len(h.raw))
+        out.append(Hit(h.value, text[start:end].strip(), start, h.partial))
+    return out
+
+
+def _find_all(text: str, default_tz: tzinfo, ref: datetime | None, limit: int) -> list[Hit]:
     full: list[Hit] = []
     for rx in (_FULL_JA, _FULL_NUM):
         for m in rx.finditer(text):
