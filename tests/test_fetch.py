@@ -282,6 +282,34 @@ def test_retry_after_is_honoured_and_capped():
         assert site.hits["/later"] == 1
 
 
+def test_dropped_and_refused_connections_are_tried_again():
+    """A connection closed before any answer, or refused, is retried with backoff; a truncated
+    answer is not (it is broken, not busy)."""
+    clock = FakeClock()
+    routes = {"/flaky": lambda req: Reply(hang_up=True) if req.n < 3 else Reply(body=PAGE),
+              "/down": Reply(hang_up=True),
+              "/short": Reply(body=PAGE, length=len(PAGE) * 2)}
+    with serve(routes) as site, fetcher(site, clock, backoff=2.0) as f:
+        assert f.get(site.url("/flaky")).body == PAGE
+        assert site.hits["/flaky"] == 3 and clock.sleeps == [2.0, 4.0]
+        with pytest.raises(FetchError, match=r"^gave up after 3 tries: broken response \(Server "
+                                             r"disconnected without sending a response"):
+            f.get(site.url("/down"))
+        with pytest.raises(FetchError, match=r"^broken response"):
+            f.get(site.url("/short"))
+        assert site.hits["/short"] == 1
+    with socket.socket() as sock:  # a port that was open a moment ago and now refuses
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    clock = FakeClock()
+    s = FetchSettings(min_host_delay=0.0, allow_private=[f"127.0.0.1:{port}"], backoff=1.0)
+    with Fetcher(s, clock=clock.clock, sleep=clock.sleep) as f, \
+            pytest.raises(FetchError, match=r"robots.txt of 127.0.0.1:\d+ could not be read \(fetch "
+                                            r"failed: ConnectError: .*refused, 3 tries\)"):
+        f.get(f"http://127.0.0.1:{port}/")  # its robots.txt is the first thing asked for
+    assert clock.sleeps == [1.0, 2.0]
+
+
 def test_retry_after_values():
     now = datetime(2026, 2, 14, 0, 0, 0, tzinfo=UTC)
     assert retry_after("120") == 120.0

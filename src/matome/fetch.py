@@ -10,7 +10,10 @@ One ``Fetcher`` per run, shared by every thread: httpx underneath, with
 - politeness from ``robots.Hosts`` (one connection and a minimum delay per
   host, robots.txt, Crawl-delay, Retry-After);
 - retries with backoff on 429/503, giving up with a reason when the server
-  asks for a longer wait than ``max_retry_wait``;
+  asks for a longer wait than ``max_retry_wait``; and on a connection refused,
+  reset or closed before any response (a server restarting, a proxy shedding
+  load), but not on a timeout (a hanging host would hold its source's thread
+  for ``max_tries`` timeouts) or a TLS failure;
 - conditional GET through a ``FetchCache`` (ETag / Last-Modified → 304);
 - timeouts, and a total deadline per response;
 - a body cap counted on decoded bytes while streaming, and a cap on the
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+import ssl
 import threading
 import time
 import zlib
@@ -240,6 +244,19 @@ def _hide_location(response: httpx.Response) -> None:
         response.headers[LOCATION] = response.headers.pop("location")
 
 
+class _Transient(FetchError):
+    """The connection was refused, reset or dropped before any response: worth another try."""
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class Fetcher:
     """Thread-safe: one per run, used by every thread of it. ``get`` raises ``FetchError``."""
 
@@ -249,6 +266,7 @@ class Fetcher:
         self.settings = s = settings or FetchSettings()
         self.cache: FetchCache = cache if cache is not None else MemoryCache()
         self.hosts = Hosts(s, clock=clock, sleep=sleep)
+        self._sleep = sleep
         self.policy = AddressPolicy(allow_list(s))
         self._client = httpx.Client(
             transport=guarded_transport(self.policy, s.total_timeout), follow_redirects=False,
@@ -307,13 +325,19 @@ class Fetcher:
     def _tries(self, url: str, key: str) -> tuple[int, dict[str, str], bytes]:
         s = self.settings
         for attempt in range(1, max(1, s.max_tries) + 1):
-            with self.hosts.slot(key):
-                status, headers, body = self._once(url, s.max_body_bytes, conditional=True)
+            tries = f"{attempt} {'try' if attempt == 1 else 'tries'}"
+            try:
+                with self.hosts.slot(key):
+                    status, headers, body = self._once(url, s.max_body_bytes, conditional=True)
+            except _Transient as exc:
+                if attempt >= s.max_tries:
+                    raise FetchError(f"gave up after {tries}: {exc.reason}") from None
+                self.hosts.defer(key, s.backoff * 2 ** (attempt - 1))
+                continue
             if status not in RETRY:
                 return status, headers, body
             asked = retry_after(headers.get("retry-after"))
             said = f", server asked to wait {asked:g} s" if asked is not None else ""
-            tries = f"{attempt} {'try' if attempt == 1 else 'tries'}"
             if asked is not None and asked > s.max_retry_wait:
                 raise FetchError(f"gave up after {tries}: HTTP {status}{said} "
                                  f"(more than max_retry_wait, {s.max_retry_wait:g} s)")
@@ -342,8 +366,17 @@ class Fetcher:
             raise FetchError(f"timed out connecting (after {s.connect_timeout:g} s)") from exc
         except httpx.ReadTimeout as exc:
             raise FetchError(f"timed out: no bytes from the server for {s.read_timeout:g} s") from exc
+        except httpx.ConnectError as exc:
+            # refused or reset while connecting: a restarting server or a dropped route, worth
+            # another try; a TLS failure is not (it fails the same way every time)
+            kind = FetchError if _caused_by(exc, ssl.SSLError) else _Transient
+            raise kind(f"fetch failed: ConnectError: {exc}") from exc
         except httpx.RemoteProtocolError as exc:
-            raise FetchError(f"broken response ({exc})") from exc
+            # a connection closed before any response (an overloaded server or proxy dropping
+            # it) is retried; a malformed or truncated response is not. httpcore says which
+            # only in its message.
+            kind = _Transient if "without sending a response" in str(exc) else FetchError
+            raise kind(f"broken response ({exc})") from exc
         except httpx.HTTPError as exc:
             raise FetchError(f"fetch failed: {type(exc).__name__}: {exc}") from exc
         except httpx.InvalidURL as exc:
@@ -354,7 +387,7 @@ class Fetcher:
         first = current = f"{parts.scheme}://{parts.netloc}/robots.txt"
         try:
             for _ in range(5):
-                status, headers, body = self._once(current, ROBOTS_MAX_BYTES, truncate=True)
+                status, headers, body = self._robots_once(current)
                 location = headers.get(LOCATION, "").strip()
                 if status not in REDIRECTS or not location:
                     return RobotsAnswer(status=status, body=body)
@@ -370,3 +403,16 @@ class Fetcher:
         except FetchError as exc:
             return RobotsAnswer(failure=f"could not be read ({exc.reason})")
         return RobotsAnswer(status=404)  # RFC 9309: a robots.txt that cannot be reached by redirects
+
+    def _robots_once(self, url: str) -> tuple[int, dict[str, str], bytes]:
+        """One robots.txt hop, tried again like a page when the connection drops: a host
+        whose robots.txt cannot be read is left alone for a long while."""
+        s = self.settings
+        for attempt in range(1, max(1, s.max_tries) + 1):
+            try:
+                return self._once(url, ROBOTS_MAX_BYTES, truncate=True)
+            except _Transient as exc:
+                if attempt >= s.max_tries:
+                    raise FetchError(f"{exc.reason}, {attempt} tries") from None
+                self._sleep(s.backoff * 2 ** (attempt - 1))  # in the host's slot: nothing else waits
+        raise AssertionError("unreachable")

@@ -64,7 +64,8 @@ class FetchSettings:
     max_body_bytes: int = _opt(20_000_000, "Largest response body, counted after decompression.")
     max_compression_ratio: float = _opt(
         200.0, "A compressed body inflating more than this many times (past 1 MB) is refused as a bomb.")
-    max_tries: int = _opt(3, "Tries per URL when the server answers 429 or 503.")
+    max_tries: int = _opt(3, "Tries per URL when the server answers 429 or 503, or refuses or "
+                             "drops the connection before answering.")
     backoff: float = _opt(2.0, "Seconds before the first retry when no Retry-After is given; doubles.")
     max_retry_wait: float = _opt(
         60.0, "A server asking to wait longer than this (Retry-After) is given up on, not waited for.")

@@ -34,6 +34,7 @@ class Reply:
     drip: float = 0.0  # seconds before each body chunk
     chunk: int = 65_536
     reason: str | None = None  # status line phrase, when the default should not be used
+    hang_up: bool = False  # close the connection without answering
 
 
 @dataclass
@@ -89,6 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             route = Reply(404, b"not here", content_type="text/plain")
         reply = route(req) if callable(route) else route
+        if reply.hang_up:
+            self.close_connection = True
+            return
         if reply.pause and srv.stop.wait(reply.pause):
             return
         self.send_response(reply.status, reply.reason)
