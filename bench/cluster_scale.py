@@ -32,7 +32,7 @@ import random  # noqa: E402
 import sqlite3  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -142,6 +142,8 @@ def main() -> None:
     pred: dict[str, str] = {}
     gold: dict[str, int] = {}
     results = []
+    line_of: dict[str, str] = {}  # story -> storyline when made (first 20k articles)
+    moved: dict[str, str] = {}  # storyline -> the one that took it in
     timings: list[float] = []
     t_store = 0.0
     for n, (f, event) in enumerate(Stream(args.per_day).articles(sizes[-1]), start=1):
@@ -152,6 +154,9 @@ def main() -> None:
                      got.evidence.get("score", 0.0)))
         if n <= 20_000:  # quality on the first 20k: pairs are quadratic to count
             pred[f.article_id], gold[f.article_id] = got.story, event
+            if got.new:
+                line_of[got.story] = got.storyline or ""
+            moved.update(got.relinked)
         if len(rows) >= 10_000:
             t1 = time.perf_counter()
             db.executemany("INSERT INTO memberships VALUES (?, ?, ?, ?)", rows)
@@ -185,6 +190,16 @@ def main() -> None:
                   f"({(work / 'archive.db').stat().st_size / 2**20:.0f} MiB, {t_store:.1f}s writing)")
     console.print(f"grouping of the first {len(pred):,} articles: pairwise precision "
                   f"{precision:.3f}, recall {recall:.3f}")
+
+    def final(line: str) -> str:
+        while line in moved:
+            line = moved[line]
+        return line
+    sizes_of = Counter(final(line) for line in line_of.values())
+    largest = max(sizes_of.values(), default=0)
+    console.print(f"storylines of those articles: {len(line_of):,} stories in {len(sizes_of):,} "
+                  f"storylines; the largest holds {largest} stories "
+                  f"({100 * largest / max(1, len(line_of)):.1f}%: a catch-all storyline would show here)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -82,6 +83,32 @@ def test_stories_outside_the_window_leave_memory_but_not_the_result():
                                   frozenset({date(2026, 1, 1) + timedelta(days=i)})))
     assert len(clusterer.stories) <= 4  # only the last few days are held
     assert len(clusterer.storyline_of) <= 4  # memory does not grow with the archive
+
+
+def test_names_every_report_shares_build_no_catch_all_storyline():
+    """Unrelated events, all naming the places and bodies most news names (東京, 政府, 米国):
+    shared names that everything carries link nothing, so no storyline swallows the stream.
+    (Entity profiles weighted by counts alone chained 20–30 unrelated events per storyline here.)"""
+    clusterer = Clusterer(ClusterSettings())
+    rng = np.random.default_rng(3)
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    lines: dict[str, str] = {}
+    common = ["東京", "政府", "米国", "日本銀行"]
+    for i in range(300):  # ten unrelated events a day for a month, two reports each
+        v = rng.standard_normal(128).astype(np.float32)  # unrelated: centred cosines near 0
+        ents = frozenset({*rng.choice(common, 2, replace=False), f"固有{i}"})
+        for r in range(2):
+            w = v + 0.2 * rng.standard_normal(128).astype(np.float32)
+            got = clusterer.assign(Features(
+                f"a{i}-{r}", "ja", start + timedelta(hours=2.4 * i + r), w / np.linalg.norm(w),
+                frozenset({f"語{i}", f"語{i}b", "発表"}), ents, frozenset()))
+            if got.new:
+                lines[got.story] = got.storyline or ""
+            for gone, kept in got.relinked:
+                lines = {s: kept if line == gone else line for s, line in lines.items()}
+    sizes = sorted(Counter(lines.values()).values(), reverse=True)
+    assert len(lines) >= 250, "unrelated events are separate stories"
+    assert sizes[0] <= 10, sizes[:5]
 
 
 def test_blocks_repeated_inside_one_page_are_kept_once():

@@ -17,7 +17,7 @@ import numpy as np
 
 from matome.cluster import Assignment, Clusterer, Features
 from matome.settings import ClusterSettings
-from matome.storylines import Profile, Storylines, entity_affinity
+from matome.storylines import Profile, Storylines, profile_cosine
 
 DIM = 32
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -111,12 +111,14 @@ def test_storylines_past_their_days_leave_memory():
 
 
 def test_entity_profiles_weigh_what_a_storyline_is_about():
-    line = Profile(np.zeros(2), Counter({"A": 10, "B": 1, "C": 1}), 10, {"ja"})
-    about = Profile(np.zeros(2), Counter({"A": 1, "D": 1}), 1, {"ja"})
-    passing = Profile(np.zeros(2), Counter({"B": 1, "D": 1}), 1, {"ja"})
+    line = Counter({"A": 10, "B": 1, "C": 1})
+    about, passing = Counter({"A": 1, "D": 1}), Counter({"B": 1, "D": 1})
     # the storyline's main actor counts ten times a name it mentioned once
-    assert entity_affinity(about, line) > 3 * entity_affinity(passing, line) > 0
-    assert entity_affinity(about, Profile(np.zeros(2), Counter(), 0, set())) == 0.0
+    assert profile_cosine(about, line) > 3 * profile_cosine(passing, line) > 0
+    assert profile_cosine(about, Counter()) == 0.0
+    # weighted: a name every report carries (A) counts for less than a rare one (B)
+    idf = {"A": 0.1, "B": 3.0, "C": 3.0, "D": 3.0}.__getitem__
+    assert profile_cosine(passing, line, idf) > profile_cosine(about, line, idf)
 
 
 def test_words_tell_apart_two_situations_of_the_same_actors():
@@ -132,7 +134,7 @@ def test_words_tell_apart_two_situations_of_the_same_actors():
                                           Counter(words)), day, lid)
     story = Profile(np.zeros(DIM), same, 1, {"ja"}, Counter({"ワーキングホリデー", "会談"}))
     holiday, missile = lines.lines["l-holiday"], lines.lines["l-missile"]
-    assert lines.lexical_affinity(story, holiday) > 0.7
-    assert 0 < lines.lexical_affinity(story, missile) < 0.3  # only 会談, used by every line
+    assert lines.affinities(story, holiday)[2] > 0.7
+    assert 0 < lines.affinities(story, missile)[2] < 0.3  # only 会談, used by every line
     assert lines.fit(story, holiday) > lines.fit(story, missile)
-    assert lines.lexical_affinity(Profile(np.zeros(DIM), same, 1, {"ja"}), holiday) == 0.0
+    assert lines.affinities(Profile(np.zeros(DIM), same, 1, {"ja"}), holiday)[2] == 0.0

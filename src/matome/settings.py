@@ -123,12 +123,12 @@ class ClusterSettings:
         0.25, "Minimum fit (the storyline weights below) for a story to continue a storyline; "
               "a story that fits two storylines merges them.")
     storyline_weight_embedding: float = _opt(
-        0.5, "Storyline fit: weight of the e5 cosine, centred on the mean of live reports.")
+        0.55, "Storyline fit: weight of the e5 cosine, centred on the mean of live reports.")
     storyline_weight_entities: float = _opt(
-        0.25, "Storyline fit: weight of the entity-profile cosine.")
+        0.35, "Storyline fit: weight of the entity-profile cosine (IDF over live reports).")
     storyline_weight_lexical: float = _opt(
-        0.25, "Storyline fit: weight of the title-and-lead lemma-profile cosine (IDF over live "
-              "storylines).")
+        0.1, "Storyline fit: weight of the title-and-lead lemma-profile cosine (IDF over live "
+             "reports).")
 
 
 @dataclass

@@ -25,20 +25,26 @@ The fit of a story to a storyline weighs three cosines (weights in
   unrelated reports fall near 0 and reports of one situation well above, in
   any language, without a floor tuned per language or model;
 - the cosine of the two entity profiles, each entity weighted by the share
-  of that side's reports naming it: a storyline about an airliner names it
+  of that side's reports naming it — a storyline about an airliner names it
   in every report and a bystander once, and a story is not made unlike a
-  storyline by the many names it mentions in passing;
+  storyline by the many names it mentions in passing — and by its IDF over
+  live reports: 東京 or 政府, named by a fifth of all news, would otherwise
+  make every storyline look like every story and grow one catch-all
+  storyline (a synthetic stream did: one storyline took 86% of its stories);
 - the cosine of the two lemma profiles (Sudachi content lemmas of titles
-  and leads, counted like entities), each lemma weighted by its IDF over
-  live storylines: 日銀 or 会談 on a dozen storylines tells less than
-  ワーキングホリデー on one. Entities say who; the words say what about, and
-  separate a minister's two situations that share every name.
+  and leads, counted like entities), IDF-weighted the same way: 日銀 or 会談
+  tells less than ワーキングホリデー. Entities say who; the words say what
+  about, and separate a minister's two situations that share every name.
+
+IDF is counted over live *reports*, not storylines: counted over
+storylines, a common name looks rarer each time two storylines merge, which
+makes more merge.
 
 The weights and threshold were chosen on three labelled sets together —
 WikiRef220 (English, topic labels), the demo and the events fixture's
 storyline labels (Japanese, one developing situation each) — for the best
-lowest F1 of the three; ``bench/cluster_eval.py`` prints all three and a
-held-out split.
+lowest F1 of the three with the demo's storylines exact;
+``bench/cluster_eval.py`` prints all three, a sweep and a held-out split.
 
 Only storylines sharing an entity with the story are scored (an inverted
 index), and a storyline leaves memory ``storyline_days`` after its last
@@ -50,6 +56,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -73,27 +80,32 @@ class Profile:
     lemmas: Counter[str] = field(default_factory=Counter)  # reports using each head lemma
 
 
-def _norm2(entities: Counter[str]) -> int:
-    return sum(c * c for c in entities.values())
+def _one(_key: str) -> float:
+    return 1.0
 
 
-def entity_affinity(a: Profile, b: Profile, a_norm2: int | None = None,
-                    b_norm2: int | None = None) -> float:
-    """Cosine of the two entity profiles, each entity weighted by the share of reports naming it.
+def profile_cosine(a: Counter[str], b: Counter[str], weight: Callable[[str], float] = _one,
+                   b_norm: float | None = None) -> float:
+    """Cosine of two count profiles (reports naming each entity or lemma), each key weighted.
 
-    Scaling a profile does not change a cosine, so the counts serve as
-    weights; their squared norms may be given when already known.
+    Counts are shares of reports up to a scale, which a cosine ignores: a
+    storyline about an airliner names it in every report and a bystander
+    once. ``weight`` is an IDF; ``b``'s weighted norm may be given when kept.
+    The loop runs over ``a``: pass the story, not the storyline.
     """
-    if not a.entities or not b.entities:
+    if not a or not b:
         return 0.0
-    small, big = (a.entities, b.entities) if len(a.entities) <= len(b.entities) \
-        else (b.entities, a.entities)
-    dot = sum(c * big[k] for k, c in small.items() if k in big)
+    dot = a_norm2 = 0.0
+    for k, c in a.items():
+        w = weight(k)
+        a_norm2 += (c * w) ** 2
+        if k in b:
+            dot += c * b[k] * w * w
     if not dot:
         return 0.0
-    na = a_norm2 if a_norm2 is not None else _norm2(a.entities)
-    nb = b_norm2 if b_norm2 is not None else _norm2(b.entities)
-    return min(1.0, dot / math.sqrt(na * nb))
+    if b_norm is None:
+        b_norm = math.sqrt(sum((c * weight(k)) ** 2 for k, c in b.items()))
+    return min(1.0, dot / (math.sqrt(a_norm2) * b_norm)) if b_norm else 0.0
 
 
 @dataclass
@@ -104,15 +116,15 @@ class Line:
     born: int  # order of creation: when two merge, the older keeps its id
     embedding_sum: np.ndarray
     entities: Counter[str] = field(default_factory=Counter)
-    norm2: int = 0  # squared norm of ``entities``, kept as it grows (a line may name thousands)
     reports: int = 0
     langs: set[str] = field(default_factory=set)
     last: datetime | None = None
     latest_story: str = ""
     stories: set[str] = field(default_factory=set)  # its stories still in the join window
     lemmas: Counter[str] = field(default_factory=Counter)
-    # the IDF-weighted norm of ``lemmas`` and what it was computed at (reports, live lines)
-    lex_norm: tuple[int, int, float] = (0, 0, 0.0)
+    # IDF-weighted norms of ``entities`` and ``lemmas``, and when they were computed
+    # (its reports, live reports then)
+    norms: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
 
     def profile(self) -> Profile:
         return Profile(self.embedding_sum, self.entities, self.reports, self.langs, self.lemmas)
@@ -134,48 +146,48 @@ class Storylines:
         # every live storyline's reports, summed: the common direction taken away
         self._sum: np.ndarray | None = None
         self._n = 0
-        self._lemma_df: Counter[str] = Counter()  # live storylines using each lemma
+        # live reports naming each entity and using each lemma, for IDF: counted over
+        # reports, not storylines, so that storylines merging does not make a name that
+        # every report carries look rare and merge more
+        self._entity_df: Counter[str] = Counter()
+        self._lemma_df: Counter[str] = Counter()
 
     # --- scoring ----------------------------------------------------------
 
-    def fit(self, p: Profile, line: Line, p_norm2: int | None = None) -> float:
+    def fit(self, p: Profile, line: Line) -> float:
         """How well a story continues a storyline: centred e5, entity and lemma profiles."""
-        if not p.reports or not line.reports or self._sum is None:
-            return 0.0
         cfg = self.cfg
+        cos, ents, words = self.affinities(p, line)
+        return (cfg.storyline_weight_embedding * max(0.0, cos) + cfg.storyline_weight_entities * ents
+                + cfg.storyline_weight_lexical * words)
+
+    def affinities(self, p: Profile, line: Line) -> tuple[float, float, float]:
+        """The three cosines: centred e5, IDF-weighted entity and lemma profiles."""
+        if not p.reports or not line.reports or self._sum is None:
+            return 0.0, 0.0, 0.0
         mean = self._sum / self._n
         cos = float(unit(p.embedding_sum / p.reports - mean) @ unit(line.embedding_sum / line.reports - mean))
-        ents = entity_affinity(p, line.profile(), p_norm2, line.norm2)
-        return (cfg.storyline_weight_embedding * max(0.0, cos) + cfg.storyline_weight_entities * ents
-                + cfg.storyline_weight_lexical * self.lexical_affinity(p, line))
+        ent_norm, lemma_norm = self._norms(line)
+        return (cos, profile_cosine(p.entities, line.entities, self._entity_idf, ent_norm),
+                profile_cosine(p.lemmas, line.lemmas, self._lemma_idf, lemma_norm))
 
-    def _idf(self, lemma: str) -> float:
-        return math.log(1.0 + len(self.lines) / (1.0 + self._lemma_df[lemma]))
+    def _entity_idf(self, key: str) -> float:
+        return math.log(1.0 + self._n / (1.0 + self._entity_df[key]))
 
-    def lexical_affinity(self, p: Profile, line: Line) -> float:
-        """Cosine of the two lemma profiles, each lemma weighted by its IDF over live storylines.
+    def _lemma_idf(self, lemma: str) -> float:
+        return math.log(1.0 + self._n / (1.0 + self._lemma_df[lemma]))
 
-        A long storyline uses thousands of lemmas; its weighted norm is kept
-        and recomputed only when it grew or the number of live storylines
-        moved by a tenth (IDF drifts slowly), so a fit costs the story's
-        lemmas, not the storyline's.
-        """
-        if not p.lemmas or not line.lemmas:
-            return 0.0
-        dot = p_norm = 0.0
-        for k, c in p.lemmas.items():
-            w = self._idf(k)
-            p_norm += (c * w) ** 2
-            if k in line.lemmas:
-                dot += c * line.lemmas[k] * w * w
-        if not dot:
-            return 0.0
-        live = len(self.lines)
-        reports, at, norm = line.lex_norm
+    def _norms(self, line: Line) -> tuple[float, float]:
+        """A storyline's IDF-weighted profile norms, recomputed only when it grew or the number
+        of live reports moved by a tenth (IDF drifts slowly): a fit then costs the story's
+        entities and lemmas, not the storyline's thousands."""
+        live = self._n
+        reports, at, ents, lemmas = line.norms
         if reports != line.reports or abs(live - at) * 10 > max(at, 1):
-            norm = math.sqrt(sum((c * self._idf(k)) ** 2 for k, c in line.lemmas.items()))
-            line.lex_norm = (line.reports, live, norm)
-        return min(1.0, dot / (math.sqrt(p_norm) * norm)) if norm else 0.0
+            ents = math.sqrt(sum((c * self._entity_idf(k)) ** 2 for k, c in line.entities.items()))
+            lemmas = math.sqrt(sum((c * self._lemma_idf(k)) ** 2 for k, c in line.lemmas.items()))
+            line.norms = (line.reports, live, ents, lemmas)
+        return ents, lemmas
 
     def _best(self, p: Profile, exclude: str | None) -> Line | None:
         cap = 4 * self.cfg.candidates  # an entity on more storylines than this tells little
@@ -184,11 +196,10 @@ class Storylines:
             if len(ids := self._by_entity.get(k, set())) <= cap:
                 pool |= ids
         pool.discard(exclude or "")
-        p_norm2 = _norm2(p.entities)
         best, best_score = None, self.cfg.storyline_threshold
         for lid in sorted(pool):
             line = self.lines.get(lid)
-            if line is not None and (value := self.fit(p, line, p_norm2)) > best_score:
+            if line is not None and (value := self.fit(p, line)) > best_score:
                 best, best_score = line, value
         return best
 
@@ -254,11 +265,7 @@ class Storylines:
         keep, gone = (la, lb) if la.born <= lb.born else (lb, la)
         keep.embedding_sum = keep.embedding_sum + gone.embedding_sum
         keep.entities.update(gone.entities)
-        for k in gone.lemmas:
-            if k in keep.lemmas:  # one storyline fewer uses it
-                self._lemma_df[k] -= 1
         keep.lemmas.update(gone.lemmas)
-        keep.norm2 = _norm2(keep.entities)
         keep.reports += gone.reports
         keep.langs |= gone.langs
         if gone.last is not None and (keep.last is None or gone.last >= keep.last):
@@ -291,10 +298,11 @@ class Storylines:
                     self._sum, self._n = None, 0
             for s in line.stories:
                 self.line_of.pop(s, None)
-            for k in line.lemmas:
-                self._lemma_df[k] -= 1
-                if self._lemma_df[k] <= 0:
-                    del self._lemma_df[k]
+            for df, counts in ((self._entity_df, line.entities), (self._lemma_df, line.lemmas)):
+                df.subtract(counts)
+                for k in counts:
+                    if df[k] <= 0:
+                        del df[k]
             for k in line.entities:
                 ids = self._by_entity.get(k)
                 if ids is not None:
@@ -314,13 +322,10 @@ class Storylines:
         self._sum = p.embedding_sum.copy() if self._sum is None else self._sum + p.embedding_sum
         self._n += p.reports
         for k, c in p.entities.items():
-            old = line.entities[k]
-            line.norm2 += (old + c) ** 2 - old * old
-            line.entities[k] = old + c
+            line.entities[k] += c
             self._by_entity.setdefault(k, set()).add(lid)
-        for k in p.lemmas:
-            if k not in line.lemmas:
-                self._lemma_df[k] += 1
+        self._entity_df.update(p.entities)
+        self._lemma_df.update(p.lemmas)
         line.lemmas.update(p.lemmas)
         line.reports += p.reports
         line.langs |= p.langs
