@@ -111,9 +111,14 @@ def test_developing_situations_form_storylines(demo_catalog):
     story_event = {s.id: event_of[s.articles[0].url] for s in demo_catalog.stories}
     links = {(story_event[s.follows], story_event[s.id]) for s in demo_catalog.stories if s.follows}
     assert links == {("jpus-call-0115", "jpus-call-0122"), ("g7-fm-0203", "g7-fm-0210")}
+    threshold = demo_settings().cluster.storyline_threshold
     for s in demo_catalog.stories:
         if s.follows:
             assert s.storyline == demo_catalog.story(s.follows).storyline
+            # the story's first report says why it continues the storyline, for editors
+            why = [ev for ev in s.evidence.values() if "storyline_fit" in ev]
+            assert len(why) == 1 and why[0]["storyline_fit"] > threshold, s.evidence
+            assert {"storyline_embedding", "storyline_entities", "storyline_lexical"} <= set(why[0])
     assert len({s.storyline for s in demo_catalog.stories}) == len(demo_catalog.stories) - 2
 
 

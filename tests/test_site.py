@@ -59,6 +59,17 @@ def test_story_page_shows_sources_and_citations(built_site, demo_catalog):
     assert '"@type": "NewsArticle"' in html or "NewsArticle" in html
 
 
+def test_editors_see_why_a_story_continues_its_storyline(built_site, demo_catalog):
+    followers = [s for s in demo_catalog.stories if s.follows]
+    assert followers
+    for s in followers:
+        html = (built_site / f"stories/{s.id}.html").read_text("utf-8")
+        assert "ストーリーラインにつないだ根拠" in html and "固有名" in html
+    alone = next(s for s in demo_catalog.stories if not s.follows)
+    page = (built_site / f"stories/{alone.id}.html").read_text("utf-8")
+    assert "ストーリーラインにつないだ根拠" not in page
+
+
 def test_hostile_text_is_escaped(tmp_path):
     store = Store(db_url(str(tmp_path / "x.db")))
     settings = Settings()

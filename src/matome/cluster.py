@@ -352,8 +352,9 @@ class Clusterer:
         sid = story_id(f.article_id)
         state = self.stories[sid] = StoryState(sid)
         self._add(state, f)
-        storyline, follows = self.lines.start(sid, _profile(state), f.published, storyline_id(sid))
-        return Assignment(sid, {"score": 1.0, "seed": 1.0}, True, storyline, follows)
+        storyline, follows, why = self.lines.start(sid, _profile(state), f.published,
+                                                   storyline_id(sid))
+        return Assignment(sid, {"score": 1.0, "seed": 1.0, **why}, True, storyline, follows)
 
     def _same_event(self, a: StoryState, b: StoryState) -> bool:
         """Whether two stories an article fits both are one event told twice.

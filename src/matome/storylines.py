@@ -206,14 +206,20 @@ class Storylines:
     # --- events from the clusterer ----------------------------------------
 
     def start(self, story: str, p: Profile, published: datetime | None,
-              new_id: str) -> tuple[str, str | None]:
-        """A new story: the storyline it continues and the story it follows, or a new storyline."""
+              new_id: str) -> tuple[str, str | None, dict[str, float]]:
+        """A new story: the storyline it continues and the story it follows, or a new storyline;
+        and, when it continues one, why (the fit and its three cosines, for editors)."""
         line = self._best(p, None)
+        why: dict[str, float] = {}
+        if line is not None:
+            cos, ents, words = self.affinities(p, line)
+            why = {"storyline_fit": round(self.fit(p, line), 3), "storyline_embedding": round(cos, 3),
+                   "storyline_entities": round(ents, 3), "storyline_lexical": round(words, 3)}
         follows = line.latest_story if line is not None else None
         lid = line.id if line is not None else new_id
         self.attach(story, lid)
         self._grow(lid, p, published, story)
-        return lid, follows
+        return lid, follows, why
 
     def restore(self, story: str, p: Profile, published: datetime | None, storyline: str) -> None:
         """A stored report replayed: its story's storyline is already known."""
