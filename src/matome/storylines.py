@@ -154,19 +154,29 @@ class Storylines:
 
     # --- scoring ----------------------------------------------------------
 
-    def fit(self, p: Profile, line: Line) -> float:
+    def fit(self, p: Profile, line: Line, centred: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         """How well a story continues a storyline: centred e5, entity and lemma profiles."""
         cfg = self.cfg
-        cos, ents, words = self.affinities(p, line)
+        cos, ents, words = self.affinities(p, line, centred)
         return (cfg.storyline_weight_embedding * max(0.0, cos) + cfg.storyline_weight_entities * ents
                 + cfg.storyline_weight_lexical * words)
 
-    def affinities(self, p: Profile, line: Line) -> tuple[float, float, float]:
-        """The three cosines: centred e5, IDF-weighted entity and lemma profiles."""
+    def _centred(self, p: Profile) -> tuple[np.ndarray, np.ndarray]:
+        """The mean of live reports and the story's mean vector less it, made unit length."""
+        assert self._sum is not None
+        mean = self._sum / self._n
+        return mean, unit(p.embedding_sum / p.reports - mean)
+
+    def affinities(self, p: Profile, line: Line,
+                   centred: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float, float]:
+        """The three cosines: centred e5, IDF-weighted entity and lemma profiles.
+
+        ``centred`` is ``_centred(p)``, when already computed for other candidates.
+        """
         if not p.reports or not line.reports or self._sum is None:
             return 0.0, 0.0, 0.0
-        mean = self._sum / self._n
-        cos = float(unit(p.embedding_sum / p.reports - mean) @ unit(line.embedding_sum / line.reports - mean))
+        mean, p_vec = centred or self._centred(p)
+        cos = float(p_vec @ unit(line.embedding_sum / line.reports - mean))
         ent_norm, lemma_norm = self._norms(line)
         return (cos, profile_cosine(p.entities, line.entities, self._entity_idf, ent_norm),
                 profile_cosine(p.lemmas, line.lemmas, self._lemma_idf, lemma_norm))
@@ -197,9 +207,12 @@ class Storylines:
                 pool |= ids
         pool.discard(exclude or "")
         best, best_score = None, self.cfg.storyline_threshold
+        if not pool or not p.reports or self._sum is None:
+            return None
+        centred = self._centred(p)
         for lid in sorted(pool):
             line = self.lines.get(lid)
-            if line is not None and (value := self.fit(p, line)) > best_score:
+            if line is not None and (value := self.fit(p, line, centred)) > best_score:
                 best, best_score = line, value
         return best
 
