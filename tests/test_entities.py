@@ -59,3 +59,13 @@ def test_english_sentence_openers_are_not_names():
             "Bill Gates", "Back Street"} <= names
     assert not names & {"Even", "Even Chelsea", "New Premier League", "Although",
                         "Although Arsene Wenger", "Heysel The Football Association"}
+
+
+def test_latin_short_names_take_the_full_name_the_text_gives():
+    from matome.entities import resolve_surnames
+    text = ("Arsene Wenger defended his side. Wenger said so. Michelle Obama and Barack Obama met; "
+            "Obama spoke. The FA agreed.")
+    keys = {m.name: m.key for m in resolve_surnames(_mentions(text))}
+    assert keys["Wenger"] == keys["Arsene Wenger"]
+    assert keys["Obama"] not in {keys["Michelle Obama"], keys["Barack Obama"]}  # two owners: left alone
+    assert keys["FA"] == "fa"

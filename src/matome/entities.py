@@ -473,11 +473,25 @@ class Resolver:
 
 
 def resolve_surnames(mentions: list[Mention]) -> list[Mention]:
-    """A person key that begins exactly one longer person key becomes that key."""
+    """Short forms of a name the same text writes in full become the full name's key.
+
+    A Japanese person key that begins exactly one longer person key (佐伯 →
+    佐伯健司); a one-word Latin name that ends exactly one longer Latin name
+    (Wenger → Arsene Wenger, Obama → Michelle Obama unless Barack Obama is
+    named too, in which case it stays ambiguous and unmapped).
+    """
     persons = {m.key for m in mentions if m.kind == "person"}
     full: dict[str, str] = {}
     for k in persons:
         longer = [p for p in persons if p != k and p.startswith(k) and len(k) >= 2]
         if len(longer) == 1:
             full[k] = longer[0]
+    last_word: dict[str, set[str]] = {}
+    for m in mentions:
+        if m.key.isascii() and " " in m.name:
+            last_word.setdefault(m.name.rsplit(" ", 1)[1], set()).add(m.key)
+    for m in mentions:
+        if m.key.isascii() and " " not in m.name and m.key not in full and not m.name.isupper() \
+                and len(owners := last_word.get(m.name, set())) == 1:
+            full[m.key] = next(iter(owners))
     return [replace(m, key=full.get(m.key, m.key)) for m in mentions]
