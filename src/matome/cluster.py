@@ -117,16 +117,24 @@ class StoryState:
                 self.last = max(self.last or t, t)
 
 
-def _overlap(a: frozenset[str], b: Counter[str]) -> float:
+def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0) -> float:
     """Share of the smaller side's entities that the other side also names.
 
     A Japanese key that begins another (早瀬 / 早瀬透, 凪野セミコン /
     凪野セミコンダクター) counts as shared: short forms name the same thing
     within one event, and story-level resolution is not there yet.
+
+    Given the story's ``reports``, a key counts in full only when at least
+    half of them name it, and in proportion below that: the union of a big
+    story's names and words covers most of any report on a nearby topic, so
+    plain containment made big stories pull in their neighbours.
     """
     if not a or not b:
         return 0.0
-    shared = len(a & b.keys())
+    if reports > 1:
+        shared: float = sum(min(1.0, 2 * b[k] / reports) for k in a if k in b)
+    else:
+        shared = len(a & b.keys())
     for k in a - b.keys():
         if len(k) >= 2 and not k.isascii() and any(
             (o.startswith(k) or k.startswith(o)) and len(o) >= 2 and not o.isascii() for o in b
@@ -154,10 +162,10 @@ def kinship(cos: float, same_language: bool, ents: float, cfg: ClusterSettings) 
 def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
     cos = float(f.embedding @ s.centroid())
     emb = rescaled(cos, f.lang in s.langs, cfg)
-    ent = _overlap(f.entities, s.entities)
+    ent = _overlap(f.entities, s.entities, len(s.members))
     weights = cfg.weight_embedding + cfg.weight_lexical + cfg.weight_entities
     if f.lang in s.langs:
-        lex = _overlap(f.lemmas, s.lemmas)
+        lex = _overlap(f.lemmas, s.lemmas, len(s.members))
         lexical_weight = cfg.weight_lexical
     else:
         # Lemmas of two languages cannot overlap: that evidence is missing,
