@@ -218,17 +218,14 @@ def events_stream() -> tuple[list[cluster.Features], list[str]]:
         settings = Settings()
         pipeline.ingest(store, [str(EVENTS / "articles.jsonl")], settings)
         pipeline.process(store, settings)
-        analyses = store.analyses()
-        dup_of = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
-        res = pipeline.resolver(store, settings, analyses)
+        articles, analyses, dup_of, to_features = pipeline.cluster_inputs(store, settings)
         by_url = {json.loads(line)["url"]: json.loads(line)["id"]
                   for line in (EVENTS / "articles.jsonl").read_text("utf-8").splitlines()}
         feats, gold = [], []
-        # the order and the reports the pipeline clusters (copies join their original's story)
-        for a in pipeline._in_order(pipeline.reports(store)):
+        # the reports the pipeline assigns, in its order (copies join their original's story)
+        for a in articles:
             if a.id in analyses and dup_of.get(a.id, "") is None:
-                an, vec = analyses[a.id]
-                feats.append(cluster.features(a, an, vec, res.resolve(an.mentions)))
+                feats.append(to_features(a))
                 event = event_of[by_url[a.url]]
                 gold.append(line_of.get(event, event))
         store.close()

@@ -124,10 +124,10 @@ def _arabic_dates(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
     """The text with kanji-numeral dates rewritten in digits, and where it moved.
 
     Returns the new text and, per rewritten date, (new start, new end, shift
-    before, shift after): a position between two dates lies the earlier one's
-    shift after characters later in the original text. Dates are rewritten rather than matched by a second set
-    of patterns so that every rule of the digit patterns (eras, times, zones,
-    partial dates) holds for both.
+    before, shift after): how many characters later the original text has a
+    position before and after that date. Dates are rewritten rather than
+    matched by a second set of patterns so that every rule of the digit
+    patterns (eras, times, zones, partial dates) holds for both.
     """
     out: list[str] = []
     moved: list[tuple[int, int, int, int]] = []

@@ -375,14 +375,14 @@ def _latin_mentions(text: str) -> list[Mention]:
     # the text itself is the evidence: a sentence-opening word that the text
     # also writes in lower case, or an English stop word (scikit-learn's list),
     # is an ordinary word, not (the start of) a name.
-    in_text: set[str] = set()
+    in_text: set[str] | None = None  # the text's lower-case words, read at the first opener
     out = []
     for m in _LATIN.finditer(text):
         raw = m.group(0)
         words = raw.split()
         opens = m.start() == 0 or bool(_SENTENCE_START.search(text, max(0, m.start() - 3), m.start()))
-        if opens and not in_text:
-            in_text = set(_LOWER_WORD.findall(text)) or {""}
+        if opens and in_text is None:
+            in_text = set(_LOWER_WORD.findall(text))
         while words and _common_word(words[0], in_text if opens else None) \
                 and not _EN_TITLES.match(" ".join(words) + " "):
             words = words[1:]

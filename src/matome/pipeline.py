@@ -234,22 +234,31 @@ def resolver_for(settings: Settings, analyses: list[Analysis]) -> Resolver:
     return Resolver(_gazetteer(settings), settings.aliases, defined, links)
 
 
-def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+def cluster_inputs(store: Store, settings: Settings) -> tuple[
+        list[Article], dict[str, Any], dict[str, str | None], Callable[[Article], cluster.Features]]:
+    """What clustering reads: the reports in the order they are assigned, their analyses,
+    each one's original when it is a copy (None: an original), and how a report becomes
+    features (names resolved across the whole store)."""
     articles = _in_order(reports(store))
     analyses = store.analyses()
     dup_of = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
+    res = resolver(store, settings, analyses)
+
+    def feats(a: Article) -> cluster.Features:
+        an, vec = analyses[a.id]
+        return cluster.features(a, an, vec, res.resolve(an.mentions))
+    return articles, analyses, dup_of, feats
+
+
+def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    articles, analyses, dup_of, feats = cluster_inputs(store, settings)
     members = store.memberships()
     if any(m["stage"] != cluster.STAGE.tag for m in members):
         store.reset_stories()
         members = []
     store.drop_empty_stories()
-    res = resolver(store, settings, analyses)
     clusterer = cluster.Clusterer(settings.cluster)
     by_id = {a.id: a for a in articles}
-
-    def feats(a: Article) -> cluster.Features:
-        an, vec = analyses[a.id]
-        return cluster.features(a, an, vec, res.resolve(an.mentions))
 
     assigned = {m["article_id"]: m["story_id"] for m in members}
     storylines = {r["id"]: r["storyline"] for r in store.stories()}

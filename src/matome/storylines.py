@@ -156,8 +156,10 @@ class Storylines:
 
     def fit(self, p: Profile, line: Line, centred: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         """How well a story continues a storyline: centred e5, entity and lemma profiles."""
+        return self._weigh(*self.affinities(p, line, centred))
+
+    def _weigh(self, cos: float, ents: float, words: float) -> float:
         cfg = self.cfg
-        cos, ents, words = self.affinities(p, line, centred)
         return (cfg.storyline_weight_embedding * max(0.0, cos) + cfg.storyline_weight_entities * ents
                 + cfg.storyline_weight_lexical * words)
 
@@ -206,9 +208,9 @@ class Storylines:
             if len(ids := self._by_entity.get(k, set())) <= cap:
                 pool |= ids
         pool.discard(exclude or "")
-        best, best_score = None, self.cfg.storyline_threshold
         if not pool or not p.reports or self._sum is None:
             return None
+        best, best_score = None, self.cfg.storyline_threshold
         centred = self._centred(p)
         for lid in sorted(pool):
             line = self.lines.get(lid)
@@ -226,8 +228,9 @@ class Storylines:
         why: dict[str, float] = {}
         if line is not None:
             cos, ents, words = self.affinities(p, line)
-            why = {"storyline_fit": round(self.fit(p, line), 3), "storyline_embedding": round(cos, 3),
-                   "storyline_entities": round(ents, 3), "storyline_lexical": round(words, 3)}
+            why = {"storyline_fit": round(self._weigh(cos, ents, words), 3),
+                   "storyline_embedding": round(cos, 3), "storyline_entities": round(ents, 3),
+                   "storyline_lexical": round(words, 3)}
         follows = line.latest_story if line is not None else None
         lid = line.id if line is not None else new_id
         self.attach(story, lid)
