@@ -43,6 +43,33 @@ def test_a_bridging_report_merges_two_stories_of_one_event():
     assert sorted(clusterer.stories[bridge.story].members) == ["a1", "a2", "a3"]
 
 
+def test_two_stories_naming_one_place_between_them_are_not_merged():
+    """A flu warning naming 東京都 and a ministers' call naming 東京, one day, one bridging
+    report: a shared place is all their names, which does not show one event."""
+    cfg = ClusterSettings(merge_threshold=0.55)
+    clusterer = Clusterer(cfg)
+    x = float(np.sqrt(1 / 0.84 - 1))  # the two stories' vectors at cosine 0.84
+    a, b = np.zeros(16, dtype=np.float32), np.zeros(16, dtype=np.float32)
+    a[0], a[1] = 1.0, x
+    b[0], b[2] = 1.0, x
+
+    def report(i: int, vec: np.ndarray, ents: set[str], lemmas: set[str]) -> Features:
+        return Features(f"p{i}", "ja", T0 + timedelta(hours=i), _unit(vec), frozenset(lemmas),
+                        frozenset(ents), frozenset())
+
+    flu = clusterer.assign(report(1, a, {"東京都"}, {"インフルエンザ", "警報"}))
+    call = clusterer.assign(report(2, b, {"東京"}, {"外相", "電話"}))
+    assert call.new and call.story != flu.story
+    bridge = clusterer.assign(report(3, a + b, {"東京", "韓国"}, {"警報", "外相"}))
+    assert bridge.merged is None
+    assert {flu.story, call.story} <= set(clusterer.stories)
+    # with a second name in common the same pair is one event, as before
+    clusterer = Clusterer(cfg)
+    clusterer.assign(report(1, a, {"東京都", "韓国"}, {"インフルエンザ", "警報"}))
+    clusterer.assign(report(2, b, {"東京", "韓国"}, {"外相", "電話"}))
+    assert clusterer.assign(report(3, a + b, {"東京", "韓国"}, {"警報", "外相"})).merged is not None
+
+
 def _demo_like_store(tmp_path) -> Store:
     records = tmp_path / "in.jsonl"
     records.write_text(

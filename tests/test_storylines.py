@@ -138,3 +138,38 @@ def test_words_tell_apart_two_situations_of_the_same_actors():
     assert 0 < lines.affinities(story, missile)[2] < 0.3  # only 会談, used by every line
     assert lines.fit(story, holiday) > lines.fit(story, missile)
     assert lines.affinities(Profile(np.zeros(DIM), same, 1, {"ja"}), holiday)[2] == 0.0
+
+
+def _quiet_lines(threshold: float) -> Storylines:
+    """A bridge storyline last reported at T0, among unrelated ones (for the live mean)."""
+    rng = np.random.default_rng(11)
+    lines = Storylines(ClusterSettings(storyline_threshold=threshold, storyline_days=30))
+    for i in range(8):
+        lines.restore(f"s-bg{i}", Profile(_unit(rng.standard_normal(DIM)), Counter({f"無関係{i}": 1}),
+                                          1, {"ja"}, Counter({f"話題{i}"})), T0, f"l-bg{i}")
+    lines.restore("s-bridge", Profile(_unit(BRIDGE), Counter(SITUATION), 1, {"ja"},
+                                      Counter({"北海大橋", "崩落"})), T0, "l-bridge")
+    return lines
+
+
+def test_a_storyline_quiet_for_weeks_needs_more_proof():
+    """The same story continues a storyline reported the day before, not one silent for weeks."""
+    rng = np.random.default_rng(12)
+    story = Profile(_unit(BRIDGE + 0.8 * rng.standard_normal(DIM)), Counter({"北海大橋", "北海市"}),
+                    1, {"ja"}, Counter({"北海大橋", "通行止め"}))
+    fit = _quiet_lines(0.2).fit(story, _quiet_lines(0.2).lines["l-bridge"])
+    assert fit > 0.1
+    threshold = fit / 1.4  # met by a storyline a day quiet, not by one quiet 25 days
+    lines = _quiet_lines(threshold)
+    bridge = lines.lines["l-bridge"]
+    assert lines.need(bridge, None) == threshold  # undated: no quiet to count
+    assert lines.need(bridge, T0 - timedelta(days=3)) == threshold  # the story is older
+    assert threshold < lines.need(bridge, T0 + timedelta(days=1)) < fit
+    assert lines.need(bridge, T0 + timedelta(days=25)) > fit
+    assert lines.need(bridge, T0 + timedelta(days=90)) == 2 * threshold  # capped at storyline_days
+
+    soon, _, why = lines.start("s-soon", story, T0 + timedelta(days=1), "l-soon")
+    assert soon == "l-bridge" and why["storyline_fit"] > why["storyline_needed"]
+    late, follows, why = _quiet_lines(threshold).start("s-late", story, T0 + timedelta(days=25),
+                                                       "l-late")
+    assert late == "l-late" and follows is None and why == {}

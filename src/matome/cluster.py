@@ -117,7 +117,7 @@ class StoryState:
                 self.last = max(self.last or t, t)
 
 
-def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0) -> float:
+def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0, least: int = 1) -> float:
     """Share of the smaller side's entities that the other side also names.
 
     A Japanese key that begins another (早瀬 / 早瀬透, 凪野セミコン /
@@ -128,6 +128,10 @@ def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0) -> float:
     half of them name it, and in proportion below that: the union of a big
     story's names and words covers most of any report on a nearby topic, so
     plain containment made big stories pull in their neighbours.
+
+    ``least`` is the fewest names the smaller side is taken to have: one name
+    shared proves little when it is all a side names (東京都 in a flu warning,
+    東京 in a minister's talks).
     """
     if not a or not b:
         return 0.0
@@ -140,7 +144,7 @@ def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0) -> float:
             (o.startswith(k) or k.startswith(o)) and len(o) >= 2 and not o.isascii() for o in b
         ):
             shared += 1
-    return min(1.0, shared / min(len(a), len(b)))
+    return min(1.0, shared / max(min(len(a), len(b)), least))
 
 
 def rescaled(cos: float, same_language: bool, cfg: ClusterSettings) -> float:
@@ -355,7 +359,8 @@ class Clusterer:
             story = cut[0] if cut is not None and f.article_id in cut[1] else best.id
             split = (cut[0], cut[1], best.id) if cut is not None else None
             # the grown story is better evidence of its storyline than its first report was
-            relinked += self.lines.recheck(story, _profile(self.stories[story]))
+            grown = self.stories[story]
+            relinked += self.lines.recheck(story, _profile(grown), grown.last)
             return Assignment(story, best_ev, False, merged=merged, split=split, relinked=relinked)
         sid = story_id(f.article_id)
         state = self.stories[sid] = StoryState(sid)
@@ -377,7 +382,8 @@ class Clusterer:
         if days_a and days_b and not days_a & days_b:
             return False
         cos = float(a.centroid() @ b.centroid())
-        ent = _overlap(frozenset(a.entities), b.entities)
+        # two whole stories that name one thing between them are not shown one event by it
+        ent = _overlap(frozenset(a.entities), b.entities, least=2)
         return kinship(cos, bool(a.langs & b.langs), ent, self.cfg) >= self.cfg.merge_threshold
 
     def _merge(self, gone: StoryState, into: StoryState) -> tuple[str, list[Relink]]:

@@ -120,8 +120,9 @@ class ClusterSettings:
     storyline_days: float = _opt(
         30.0, "A new story may continue the storyline of one that ended this many days before.")
     storyline_threshold: float = _opt(
-        0.25, "Minimum fit (the storyline weights below) for a story to continue a storyline; "
-              "a story that fits two storylines merges them.")
+        0.2, "Minimum fit (the storyline weights below) for a story to continue a storyline "
+             "whose last report is from its own day; it rises linearly to twice this for a "
+             "storyline quiet for storyline_days. A story that fits two storylines merges them.")
     storyline_weight_embedding: float = _opt(
         0.55, "Storyline fit: weight of the e5 cosine, centred on the mean of live reports.")
     storyline_weight_entities: float = _opt(

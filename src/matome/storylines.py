@@ -46,6 +46,14 @@ storyline labels (Japanese, one developing situation each) — for the best
 lowest F1 of the three with the demo's storylines exact;
 ``bench/cluster_eval.py`` prints all three, a sweep and a held-out split.
 
+A storyline that has gone quiet asks for more: the fit a story needs rises
+from ``storyline_threshold`` when the storyline's last report is from the
+story's own day to twice that when it is ``storyline_days`` old (when the
+storyline leaves memory). A ministry's phone call and, a fortnight later, a
+summit of the same ministers share names and words; a development the next
+day needs less proof than one after weeks of silence. Undated reports pay
+nothing.
+
 Only storylines sharing an entity with the story are scored (an inverted
 index), and a storyline leaves memory ``storyline_days`` after its last
 report, so the cost follows the news rate, not the archive.
@@ -201,7 +209,16 @@ class Storylines:
             line.norms = (line.reports, live, ents, lemmas)
         return ents, lemmas
 
-    def _best(self, p: Profile, exclude: str | None) -> Line | None:
+    def need(self, line: Line, when: datetime | None) -> float:
+        """The fit a story of ``when`` needs to continue ``line``: more the longer it was quiet."""
+        cfg = self.cfg
+        if when is None or line.last is None or cfg.storyline_days <= 0:
+            return cfg.storyline_threshold
+        quiet = min(max(0.0, (when - line.last).total_seconds() / 86400.0), cfg.storyline_days)
+        return cfg.storyline_threshold * (1.0 + quiet / cfg.storyline_days)
+
+    def _best(self, p: Profile, exclude: str | None, when: datetime | None) -> Line | None:
+        """The storyline the story fits with most to spare over what each needs, if any."""
         cap = 4 * self.cfg.candidates  # an entity on more storylines than this tells little
         pool: set[str] = set()
         for k in p.entities:
@@ -210,12 +227,14 @@ class Storylines:
         pool.discard(exclude or "")
         if not pool or not p.reports or self._sum is None:
             return None
-        best, best_score = None, self.cfg.storyline_threshold
+        best, best_margin = None, 0.0
         centred = self._centred(p)
         for lid in sorted(pool):
             line = self.lines.get(lid)
-            if line is not None and (value := self.fit(p, line, centred)) > best_score:
-                best, best_score = line, value
+            if line is None:
+                continue
+            if (margin := self.fit(p, line, centred) - self.need(line, when)) > best_margin:
+                best, best_margin = line, margin
         return best
 
     # --- events from the clusterer ----------------------------------------
@@ -224,11 +243,12 @@ class Storylines:
               new_id: str) -> tuple[str, str | None, dict[str, float]]:
         """A new story: the storyline it continues and the story it follows, or a new storyline;
         and, when it continues one, why (the fit and its three cosines, for editors)."""
-        line = self._best(p, None)
+        line = self._best(p, None, published)
         why: dict[str, float] = {}
         if line is not None:
             cos, ents, words = self.affinities(p, line)
             why = {"storyline_fit": round(self._weigh(cos, ents, words), 3),
+                   "storyline_needed": round(self.need(line, published), 3),
                    "storyline_embedding": round(cos, 3), "storyline_entities": round(ents, 3),
                    "storyline_lexical": round(words, 3)}
         follows = line.latest_story if line is not None else None
@@ -253,12 +273,15 @@ class Storylines:
         self.attach(story, lid)
         self._grow(lid, p, published, story)
 
-    def recheck(self, story: str, p: Profile) -> list[Relink]:
-        """Judge a story again when it has doubled; if it fits another storyline, the two merge."""
+    def recheck(self, story: str, p: Profile, when: datetime | None) -> list[Relink]:
+        """Judge a story again when it has doubled; if it fits another storyline, the two merge.
+
+        ``when`` is the story's newest report: how long the other storyline was quiet
+        is counted to it."""
         own = self.line_of.get(story)
         if own is None or p.reports < 2 or p.reports & (p.reports - 1):
             return []  # judged at 2, 4, 8 … reports: O(log n) times in a story's life
-        other = self._best(p, own)
+        other = self._best(p, own, when)
         return [self.merge(own, other.id)] if other is not None else []
 
     def stories_merged(self, gone: str, into: str) -> list[Relink]:
