@@ -65,6 +65,7 @@ class Fake:
     max_inflight: int = 0
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    crowd: threading.Condition = field(default_factory=threading.Condition)
 
     def url(self, mode: str) -> str:
         return f"http://127.0.0.1:{self.port}/{mode}/v1"
@@ -139,11 +140,15 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(1.5)
         elif mode == "crowd":  # how many requests are in flight at once
-            with self.fake.lock:
+            # Each waits (up to 5 s) for a second to arrive, so that two overlap however slowly
+            # a loaded machine starts them; then lingers so that a third would be seen too.
+            with self.fake.crowd:
                 self.fake.inflight += 1
                 self.fake.max_inflight = max(self.fake.max_inflight, self.fake.inflight)
+                self.fake.crowd.notify_all()
+                self.fake.crowd.wait_for(lambda: self.fake.inflight >= 2, timeout=5)
             time.sleep(0.3)
-            with self.fake.lock:
+            with self.fake.crowd:
                 self.fake.inflight -= 1
         elif mode == "http500":
             return self._send(500, {"error": {"message": "model crashed"}})
