@@ -173,3 +173,36 @@ def test_a_storyline_quiet_for_weeks_needs_more_proof():
     late, follows, why = _quiet_lines(threshold).start("s-late", story, T0 + timedelta(days=25),
                                                        "l-late")
     assert late == "l-late" and follows is None and why == {}
+
+
+def test_one_bridging_story_does_not_chain_two_storylines():
+    """A grown story fits another storyline; its own storyline, as a whole, does not: no merge
+    (that chain, story by story, grew a catch-all). Alone in its storyline, it moves over."""
+    rng = np.random.default_rng(13)
+    x, y = _unit(rng.standard_normal(DIM)), _unit(rng.standard_normal(DIM))
+
+    def lines_with(own_reports: int) -> Storylines:
+        lines = Storylines(ClusterSettings())
+        for i in range(8):
+            lines.restore(f"s-bg{i}", Profile(_unit(rng.standard_normal(DIM)), Counter({f"他{i}": 1}),
+                                              1, {"ja"}, Counter({f"話{i}"})), T0, f"l-bg{i}")
+        lines.restore("s-y", Profile(2 * y, Counter({"丙": 2, "丁": 2}), 2, {"ja"},
+                                     Counter({"港湾": 2})), T0, "l-y")
+        if own_reports:
+            lines.restore("s-x", Profile(own_reports * x, Counter({"甲": own_reports, "乙": own_reports}),
+                                         own_reports, {"ja"}, Counter({"選挙": own_reports})), T0, "l-x")
+        lines.restore("s-bridge", Profile(2 * y, Counter({"丙": 2, "丁": 2}), 2, {"ja"},
+                                          Counter({"港湾": 2})), T0, "l-x")
+        return lines
+
+    bridge = Profile(2 * y, Counter({"丙": 2, "丁": 2}), 2, {"ja"}, Counter({"港湾": 2}))
+    lines = lines_with(14)
+    other, own = lines.lines["l-y"], lines.lines["l-x"]
+    assert lines.fit(bridge, other) > lines.need(other, T0)
+    assert lines.fit(own.profile(), other) < lines.need(other, T0)
+    assert lines.recheck("s-bridge", bridge, T0) == []
+    assert lines.line_of["s-x"] == lines.line_of["s-bridge"] == "l-x"
+
+    alone = lines_with(0)
+    assert alone.recheck("s-bridge", bridge, T0) == [("l-x", "l-y")]
+    assert alone.line_of["s-bridge"] == "l-y"

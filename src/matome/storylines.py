@@ -12,8 +12,11 @@ name each entity) and decides:
   first report may have said too little, and the grown story — centroid and
   entities of all its reports — is better evidence. If it then fits another
   storyline too, the two are one situation and merge, the younger into the
-  older (as stories merge when a report bridges them); the same when two
-  stories of different storylines prove to be one event.
+  older (as stories merge when a report bridges them) — provided, when its
+  own storyline holds other stories, that the two storylines fit each other
+  as wholes: one story fitting both would otherwise chain storyline to
+  storyline (a synthetic stream grew one holding a quarter of its stories).
+  The same when two stories of different storylines prove to be one event.
 
 The fit of a story to a storyline weighs three cosines (weights in
 ``ClusterSettings``):
@@ -282,7 +285,15 @@ class Storylines:
         if own is None or p.reports < 2 or p.reports & (p.reports - 1):
             return []  # judged at 2, 4, 8 … reports: O(log n) times in a story's life
         other = self._best(p, own, when)
-        return [self.merge(own, other.id)] if other is not None else []
+        if other is None:
+            return []
+        # when its storyline holds more than this story, the two storylines themselves must
+        # fit, or one story that fits both would chain unrelated ones into a catch-all
+        line = self.lines.get(own)
+        wider = line is not None and line.reports > p.reports
+        if wider and line is not None and self.fit(line.profile(), other) <= self.need(other, when):
+            return []
+        return [self.merge(own, other.id)]
 
     def stories_merged(self, gone: str, into: str) -> list[Relink]:
         """Two stories proved one event: their storylines are one situation."""
