@@ -13,8 +13,10 @@ from __future__ import annotations
 import glob
 import json
 import os
+import random
 import shutil
 import socket
+import string
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ from typing import Any
 import pytest
 
 from matome import export
+from matome.ingest_state import DbFetchCache
+from matome.records import RawDoc
 from matome.store import Store, db_url
 from tests.conftest import demo_corpus, jsonl, run_cli
 
@@ -234,23 +238,62 @@ def _record(rid: str, url: str, **extra: str) -> str:
                        "source": "港北日報", "lang": "ja", **extra}, ensure_ascii=False)
 
 
+def test_long_keys_links_and_fetched_urls_on_both_backends(pg, tmp_path):
+    """Keys, canonical links and fetched URLs over PostgreSQL's index entry limit are stored,
+    found again (a re-sent entry, a rotated GUID, validators for conditional GET) as on SQLite."""
+    noise = "".join(random.Random(3).choices(string.ascii_letters, k=8000))
+    url = "https://news.example/" + noise[:5000]
+    for db in (pg.createdb("longkeys"), db_url(str(tmp_path / "longkeys.db"))):
+        store = Store(db)
+        try:
+            entry = RawDoc(key=f"entry:港北日報:{noise[:3000]}", kind="entry", origin="feed",
+                           location="entry 1", content=b"<p>1</p>", source="港北日報", link=url)
+            assert store.put_raw(entry) == "new"
+            assert store.put_raw(entry) == "same"
+            rotated = RawDoc(key=f"entry:港北日報:{noise[3000:6000]}", kind="entry", origin="feed",
+                             location="entry 1", content=b"<p>2</p>", source="港北日報", link=url)
+            assert store.put_raw(rotated) == "changed"  # same link, new GUID: the same item
+            cache = DbFetchCache(store)
+            cache.remember(url, '"v1"', None)
+            cache.flush()
+            assert cache.validators(url) == ('"v1"', None)
+            assert cache.validators(url + "x") is None
+        finally:
+            store.close()
+
+
 def test_long_outside_values_are_stored_as_on_sqlite(pg, tmp_path):
-    """PostgreSQL checks VARCHAR lengths that SQLite never did: one long URL must not stop a batch."""
+    """PostgreSQL checks VARCHAR lengths and index entry sizes that SQLite never did: one long
+    URL or id must not stop a batch, and both backends keep and refuse the same records."""
+    # random letters: PostgreSQL compresses an index entry first, so "p" * 4000 would fit
+    noise = "".join(random.Random(1).choices(string.ascii_letters, k=6000))
     lines = [
-        _record("long-url", "https://news.example/" + "p" * 700),
-        _record("i" * 600, "https://news.example/long-id"),
+        _record("long-url", "https://news.example/" + noise[:4000]),
+        _record("i" * 500, "https://news.example/long-id"),
+        _record(noise[:600], "https://news.example/too-long-id"),
         _record("long-outlet", "https://news.example/outlet", source="港北日報" * 80),
         _record("long-lang", "https://news.example/lang", lang="ja" + "x" * 30),
         _record("nul", "https://news.example/nul", title="見出し\u0000の途中"),
+        json.dumps({"url": "https://news.example/" + noise[1000:5000], "title": "URLだけの記録",
+                    "text": _BODY, "source": "港北日報", "lang": "ja"}, ensure_ascii=False),
     ]
     corpus = tmp_path / "edge.jsonl"
     corpus.write_text("\n".join(lines) + "\n", "utf-8")
     got: list[list[dict[str, Any]]] = []
+    refused: list[list[tuple[str, str]]] = []
     for db in (pg.createdb("edge"), tmp_path / "edge.db"):
         _cli(db, "ingest", str(corpus))
+        _cli(db, "ingest", str(corpus))  # again: the long keys are found, not stored twice
         _cli(db, "process")
         got.append(jsonl(_cli(db, "export", "articles")))
-    assert len(got[0]) == 5, got[0]
+        store = Store(db if isinstance(db, str) else db_url(str(db)), readonly=True)
+        try:
+            refused.append([(r["location"], r["reason"]) for r in store.rejects()])
+        finally:
+            store.close()
+    assert len(got[0]) == 6, got[0]
+    assert {a["id"] for a in got[0]} >= {"long-url", "i" * 500}
+    assert refused[0] == refused[1] == [("line 3", "'id' is over 512 bytes")]
     # NUL is the one thing PostgreSQL's text cannot hold: the store drops it there
     for article in got[1]:
         article["title"] = article["title"].replace("\x00", "")

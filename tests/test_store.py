@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from matome.records import RawDoc
-from matome.schema import metadata
+from matome.schema import KEY_BYTES, bounded, metadata
 from matome.store import Store, db_url
 
 
@@ -21,7 +21,7 @@ def test_sqlite_runs_in_wal_mode_and_migrates_once(tmp_path):
     Store(db_url(str(path))).close()  # second open: nothing to migrate, no error
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
 
 
 def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
@@ -41,7 +41,7 @@ def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
     engine.dispose()
     Store(db_url(str(path))).close()
     con = sqlite3.connect(path)
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
     assert con.execute("SELECT id, name, parent FROM tags").fetchall() == [("g7", "G7", None)]
 
 
@@ -62,3 +62,45 @@ def test_raw_input_is_stored_before_parsing_and_versions_are_seen(tmp_path):
     assert store.put_raw(doc) == "changed"
     [(_raw_id, got)] = store.raw_todo("extract/1")
     assert got.content == b"<html>2</html>"
+
+
+def test_long_keys_are_bounded_the_same_way_every_time():
+    short = "url:https://example.jp/a/1"
+    assert bounded(short) == short
+    head = "url:https://example.jp/" + "記事" * 300  # multi-byte, cut inside a character
+    a, b = bounded(head + "a"), bounded(head + "b")
+    assert a != b and a == bounded(head + "a")  # one long value, one key; two differ
+    assert len(a.encode()) <= KEY_BYTES and a.startswith("url:https://example.jp/記事")
+    assert bounded("x" * KEY_BYTES) == "x" * KEY_BYTES
+
+
+def test_long_keys_an_older_database_holds_are_found_after_the_upgrade(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from matome.ingest_state import DbFetchCache
+
+    path = tmp_path / "old.db"
+    long_url = "https://example.jp/" + "".join(chr(0x3042 + i % 80) for i in range(900))
+    doc = RawDoc(key=f"url:{long_url}", kind="html", origin="o", location="", content=b"<p>x</p>",
+                 source="src", link=long_url)
+    engine = create_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome:migrations")
+    with engine.begin() as conn:  # SQLite stored long keys whole before 0007
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        conn.exec_driver_sql(
+            "INSERT INTO raw_docs (key, kind, origin, location, content, hints, content_hash,"
+            " ingested_at, source, link, version) VALUES (?, 'html', 'o', '', '<p>x</p>', '{}', ?,"
+            " '2026-01-01 00:00:00', 'src', ?, 1)", (doc.key, doc.content_hash, long_url))
+        conn.exec_driver_sql("INSERT INTO fetch_cache (url, etag, fetched_at) VALUES "
+                             "(?, '\"e\"', '2026-01-01 00:00:00')", (long_url,))
+    engine.dispose()
+    store = Store(db_url(str(path)))
+    try:
+        assert store.put_raw(doc) == "same"  # found, not stored a second time
+        assert DbFetchCache(store).validators(long_url) == ('"e"', None)
+    finally:
+        store.close()

@@ -40,7 +40,7 @@ class DbFetchCache:
 
     def validators(self, url: str) -> tuple[str | None, str | None] | None:
         with self.store.read() as conn:
-            row = conn.execute(select(t.fetch_cache).where(t.fetch_cache.c.url == url)).first()
+            row = conn.execute(select(t.fetch_cache).where(t.fetch_cache.c.url == t.bounded(url))).first()
         return None if row is None else (row.etag, row.last_modified)
 
     def remember(self, url: str, etag: str | None, last_modified: str | None) -> None:
@@ -55,10 +55,11 @@ class DbFetchCache:
         if not pending:
             return
         with self.store.tx() as conn:
-            conn.execute(delete(t.fetch_cache).where(t.fetch_cache.c.url.in_(list(pending))))
+            keys = {t.bounded(u): v for u, v in pending.items()}
+            conn.execute(delete(t.fetch_cache).where(t.fetch_cache.c.url.in_(list(keys))))
             conn.execute(insert(t.fetch_cache), [
                 dict(url=u, etag=e, last_modified=lm, fetched_at=_now())
-                for u, (e, lm) in pending.items()])
+                for u, (e, lm) in keys.items()])
 
 
 # --- source health -------------------------------------------------------------

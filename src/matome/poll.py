@@ -47,9 +47,9 @@ def known_in(store: Store, source: str) -> Known:
 
     def known(link: sources.Link) -> bool:
         c = t.raw_docs.c
-        cond = c.key == f"url:{link.url}"
+        cond = c.key == t.bounded(f"url:{link.url}")
         if source:
-            cond = or_(cond, (c.source == source) & (c.link == link.url))
+            cond = or_(cond, (c.source == source) & (c.link == t.bounded(link.url)))
         with store.read() as conn:
             row = conn.execute(select(c.hints).where(cond)).first()
         if row is None:

@@ -7,6 +7,8 @@ schema runs on both. Times are stored as text ISO 8601 with their offset
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -24,6 +26,23 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+# PostgreSQL's btree indexes refuse an entry of over ~2,700 bytes (a third of
+# a page) after compression; a key or link from a source that long would stop
+# the batch there while SQLite took it. Indexed keys and links are stored
+# bounded well below that, on both backends alike.
+KEY_BYTES = 1000
+
+
+def bounded(value: str) -> str:
+    """A source's key, link or URL as stored and looked up: itself when at most
+    ``KEY_BYTES`` long in UTF-8, else its head and the SHA-256 of the whole (one
+    long value always maps to the same key, two differing ones never meet)."""
+    raw = value.encode("utf-8", "surrogatepass")
+    if len(raw) <= KEY_BYTES:
+        return value
+    head = raw[:KEY_BYTES - 72].decode("utf-8", "ignore")
+    return f"{head}#sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
 def _outside(length: int) -> String:

@@ -52,6 +52,9 @@ class Link:
 
 
 Item = RawDoc | RecordError | Link
+# a record's own id is kept verbatim as its article's id (CONTRACT.md) and keys
+# several tables: ids longer than this are refused, with the reason recorded
+MAX_ID_BYTES = 512
 _URL_LINE = re.compile(r"^https?://\S+$")
 _XML_ENCODING = re.compile(r"""(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
 
@@ -171,6 +174,10 @@ def jsonl_records(data: bytes, origin: str) -> Iterator[Item]:
         rid, url = record.get("id"), record.get("url")
         if not (isinstance(rid, str) and rid.strip()) and not (isinstance(url, str) and url):
             yield RecordError("record has neither 'id' nor 'url'", origin=origin, location=where)
+            continue
+        if isinstance(rid, str) and len(rid.strip().encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+            # kept verbatim (the contract), an id this long could not be a key on PostgreSQL
+            yield RecordError(f"'id' is over {MAX_ID_BYTES} bytes", origin=origin, location=where)
             continue
         key = f"id:{rid.strip()}" if isinstance(rid, str) and rid.strip() else f"url:{url}"
         yield RawDoc(key=key, kind="record", origin=origin, location=where, content=line.strip(),

@@ -164,13 +164,14 @@ class Store(StoryStore):
         same item; the previous content is kept in ``raw_versions``.
         """
         c = t.raw_docs.c
+        key, link = t.bounded(doc.key), t.bounded(doc.link) if doc.link else None
         with self.tx() as conn:
             cols = (c.id, c.content_hash, c.version, c.content, c.hints, c.ingested_at)
-            row = conn.execute(select(*cols).where(c.key == doc.key)).first()
+            row = conn.execute(select(*cols).where(c.key == key)).first()
             rotated = False
             if row is None and doc.source:
                 same_source = c.source == doc.source
-                for cond in ((c.link == doc.link) if doc.link else None,
+                for cond in ((c.link == link) if link else None,
                              c.content_hash == doc.content_hash):
                     if cond is not None:
                         row = conn.execute(select(*cols).where(same_source & cond)).first()
@@ -179,9 +180,9 @@ class Store(StoryStore):
                             break
             values = dict(kind=doc.kind, origin=doc.origin, location=doc.location,
                           content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
-                          ingested_at=_now(), source=doc.source or None, link=doc.link or None)
+                          ingested_at=_now(), source=doc.source or None, link=link)
             if row is None:
-                conn.execute(insert(t.raw_docs).values(key=doc.key, **values))
+                conn.execute(insert(t.raw_docs).values(key=key, **values))
                 return "new"
             if row.content_hash == doc.content_hash:
                 return "rotated" if rotated else "same"
@@ -269,7 +270,9 @@ class Store(StoryStore):
             self.clear_reject(conn, doc.origin, doc.location, "extract")
 
     def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
-        query = select(t.articles).order_by(t.articles.c.published_utc, t.articles.c.id)
+        c = t.articles.c
+        # undated last, spelled out: SQLite sorts NULL first and PostgreSQL last
+        query = select(t.articles).order_by(c.published_utc.is_(None), c.published_utc, c.id)
         if ids is not None:
             query = query.where(t.articles.c.id.in_(list(ids)))
         with self.read() as conn:
