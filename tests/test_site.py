@@ -65,6 +65,8 @@ def test_editors_see_why_a_story_continues_its_storyline(built_site, demo_catalo
     for s in followers:
         html = (built_site / f"stories/{s.id}.html").read_text("utf-8")
         assert "ストーリーラインにつないだ根拠" in html and "固有名" in html
+        why = next(ev for ev in s.evidence.values() if "storyline_fit" in ev)
+        assert f"（必要 {why['storyline_needed']}）" in html  # what a quiet storyline asked for
     alone = next(s for s in demo_catalog.stories if not s.follows)
     page = (built_site / f"stories/{alone.id}.html").read_text("utf-8")
     assert "ストーリーラインにつないだ根拠" not in page
