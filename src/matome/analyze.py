@@ -12,7 +12,7 @@ from matome import embed, entities, numerals, temporal, textja
 from matome.records import Analysis, Article, Stage
 from matome.settings import EmbedSettings
 
-STAGE = Stage("analyze", 8)
+STAGE = Stage("analyze", 9)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
 HEAD_SENTENCES = 3  # the lead: where a report says what happened
 

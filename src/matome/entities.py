@@ -405,7 +405,11 @@ def _latin_mentions(text: str) -> list[Mention]:
             kind = "organization"
         else:
             kind = "other"
-        sound = names.sound_of_latin(name) if kind == "person" else ""
+        # Untitled two- or three-word names ("Aoi Saotome, 19, won…") may be people too: their
+        # sound lets cross_script_links find the one Japanese person they name, if any.
+        maybe_person = kind == "other" and 2 <= len(name.split()) <= 3 and all(
+            w[:1].isupper() and w[1:].islower() and w.isalpha() for w in name.split())
+        sound = names.sound_of_latin(name) if kind == "person" or maybe_person else ""
         out.append(Mention(fold(name), name, kind, text[start:m.end()], start, m.end(), sound))
     return out
 
@@ -425,9 +429,12 @@ def cross_script_links(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
     japanese: dict[str, str] = {}
     latin: dict[str, str] = {}
     for m in mentions:
-        if m.kind != "person" or not m.sound:
+        if not m.sound:
             continue
-        (latin if m.key.isascii() else japanese).setdefault(m.key, m.sound)
+        if m.key.isascii():  # a titled person, or an untitled name that may be one
+            latin.setdefault(m.key, m.sound)
+        elif m.kind == "person":
+            japanese.setdefault(m.key, m.sound)
     links = []
     for lkey, lsound in sorted(latin.items()):
         hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]
@@ -450,8 +457,10 @@ class Resolver:
                  defined: Iterable[tuple[str, str]],
                  links: Iterable[tuple[str, str]] = ()) -> None:
         self.map: dict[str, str] = {}
+        self.people: set[str] = set()  # Japanese persons a Latin name was linked to
         for latin, japanese in links:
             self.map[latin] = japanese
+            self.people.add(japanese)
         for surface, entry in gazetteer.by_surface.items():
             self.map[fold(surface)] = fold(entry.name)
         for alias, canonical in defined:
@@ -468,8 +477,10 @@ class Resolver:
         return key
 
     def resolve(self, mentions: Iterable[Mention]) -> list[Mention]:
-        resolved = [replace(m, key=self.key(m.key)) for m in mentions]
-        return resolve_surnames(resolved)
+        resolved = resolve_surnames([replace(m, key=self.key(m.key)) for m in mentions])
+        # an untitled Latin name ("Aoi Saotome, 19, won…") linked to a Japanese person is one
+        return [replace(m, kind="person") if m.kind == "other" and m.name.isascii()
+                and m.key in self.people else m for m in resolved]
 
 
 def resolve_surnames(mentions: list[Mention]) -> list[Mention]:
