@@ -8,11 +8,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from matome import embed, entities, numerals, temporal, textja
+from matome import embed, entities, numerals, temporal, temporal_en, textja
 from matome.records import Analysis, Article, Stage
 from matome.settings import EmbedSettings
 
-STAGE = Stage("analyze", 9)
+STAGE = Stage("analyze", 10)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
 HEAD_SENTENCES = 3  # the lead: where a report says what happened
 
@@ -33,6 +33,8 @@ def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
     mentions = entities.resolve_surnames(entities.find_mentions(text, tokens, gaz))
     lead_end = sentences[min(1, len(sentences) - 1)].end if sentences else 0
     times = temporal.find_times(text, article.published)
+    if article.lang == "en":  # English reports date events by weekday: "agreed on Thursday"
+        times = sorted(times + temporal_en.find_times(text, article.published), key=lambda e: e.start)
     days = event_day(times, lead_end, article.published)
     quantities = numerals.find_quantities(text)
     head_end = sentences[min(HEAD_SENTENCES, len(sentences)) - 1].end if sentences else 0
