@@ -219,8 +219,8 @@ def events_stream() -> tuple[list[cluster.Features], list[str]]:
         pipeline.ingest(store, [str(EVENTS / "articles.jsonl")], settings)
         pipeline.process(store, settings)
         articles, analyses, dup_of, to_features = pipeline.cluster_inputs(store, settings)
-        by_url = {json.loads(line)["url"]: json.loads(line)["id"]
-                  for line in (EVENTS / "articles.jsonl").read_text("utf-8").splitlines()}
+        by_url = {r["url"]: r["id"] for r in map(json.loads, (EVENTS / "articles.jsonl")
+                                                   .read_text("utf-8").splitlines())}
         feats, gold = [], []
         # the reports the pipeline assigns, in its order (copies join their original's story)
         for a in articles:

@@ -117,8 +117,8 @@ def test_developing_situations_form_storylines(demo_catalog):
             assert s.storyline == demo_catalog.story(s.follows).storyline
             # the story's first report says why it continues the storyline, for editors
             why = [ev for ev in s.evidence.values() if "storyline_fit" in ev]
-            # a week's quiet asks for more than the bare threshold
             assert len(why) == 1, s.evidence
+            # a week's quiet asks for more than the bare threshold
             assert why[0]["storyline_fit"] > why[0]["storyline_needed"] > threshold, s.evidence
             assert {"storyline_embedding", "storyline_entities", "storyline_lexical"} <= set(why[0])
     assert len({s.storyline for s in demo_catalog.stories}) == len(demo_catalog.stories) - 2

@@ -157,7 +157,8 @@ def test_a_storyline_quiet_for_weeks_needs_more_proof():
     rng = np.random.default_rng(12)
     story = Profile(_unit(BRIDGE + 0.8 * rng.standard_normal(DIM)), Counter({"北海大橋", "北海市"}),
                     1, {"ja"}, Counter({"北海大橋", "通行止め"}))
-    fit = _quiet_lines(0.2).fit(story, _quiet_lines(0.2).lines["l-bridge"])
+    base = _quiet_lines(0.2)
+    fit = base.fit(story, base.lines["l-bridge"])
     assert fit > 0.1
     threshold = fit / 1.4  # met by a storyline a day quiet, not by one quiet 25 days
     lines = _quiet_lines(threshold)

@@ -359,11 +359,15 @@ _NAME_WORDS = """
 _NOT_NAME_LEAD = ENGLISH_STOP_WORDS - frozenset(_NAME_WORDS.split())
 
 
+def _title_case(word: str) -> bool:
+    return word[:1].isupper() and word[1:].islower()
+
+
 def _common_word(word: str, lower_words: set[str] | None) -> bool:
     """A Title-case word that is an ordinary word: one that begins no name, or
     (at a sentence start) one the same text also writes in lower case
     ("New rules…" beside "the new rules")."""
-    if not (word[:1].isupper() and word[1:].islower()):
+    if not _title_case(word):
         return False
     low = word.lower()
     return low in _NOT_NAME_LEAD or (lower_words is not None and low in lower_words)
@@ -408,7 +412,7 @@ def _latin_mentions(text: str) -> list[Mention]:
         # Untitled two- or three-word names ("Aoi Saotome, 19, won…") may be people too: their
         # sound lets cross_script_links find the one Japanese person they name, if any.
         maybe_person = kind == "other" and 2 <= len(name.split()) <= 3 and all(
-            w[:1].isupper() and w[1:].islower() and w.isalpha() for w in name.split())
+            _title_case(w) and w.isalpha() for w in name.split())
         sound = names.sound_of_latin(name) if kind == "person" or maybe_person else ""
         out.append(Mention(fold(name), name, kind, text[start:m.end()], start, m.end(), sound))
     return out

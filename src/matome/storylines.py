@@ -191,14 +191,13 @@ class Storylines:
         mean, p_vec = centred or self._centred(p)
         cos = float(p_vec @ unit(line.embedding_sum / line.reports - mean))
         ent_norm, lemma_norm = self._norms(line)
-        return (cos, profile_cosine(p.entities, line.entities, self._entity_idf, ent_norm),
-                profile_cosine(p.lemmas, line.lemmas, self._lemma_idf, lemma_norm))
+        return (cos, profile_cosine(p.entities, line.entities, self._idf(self._entity_df), ent_norm),
+                profile_cosine(p.lemmas, line.lemmas, self._idf(self._lemma_df), lemma_norm))
 
-    def _entity_idf(self, key: str) -> float:
-        return math.log(1.0 + self._n / (1.0 + self._entity_df[key]))
-
-    def _lemma_idf(self, lemma: str) -> float:
-        return math.log(1.0 + self._n / (1.0 + self._lemma_df[lemma]))
+    def _idf(self, df: Counter[str]) -> Callable[[str], float]:
+        """IDF over live reports, given how many of them name each entity or use each lemma."""
+        n = self._n
+        return lambda key: math.log(1.0 + n / (1.0 + df[key]))
 
     def _norms(self, line: Line) -> tuple[float, float]:
         """A storyline's IDF-weighted profile norms, recomputed only when it grew or the number
@@ -207,8 +206,9 @@ class Storylines:
         live = self._n
         reports, at, ents, lemmas = line.norms
         if reports != line.reports or abs(live - at) * 10 > max(at, 1):
-            ents = math.sqrt(sum((c * self._entity_idf(k)) ** 2 for k, c in line.entities.items()))
-            lemmas = math.sqrt(sum((c * self._lemma_idf(k)) ** 2 for k, c in line.lemmas.items()))
+            entity_idf, lemma_idf = self._idf(self._entity_df), self._idf(self._lemma_df)
+            ents = math.sqrt(sum((c * entity_idf(k)) ** 2 for k, c in line.entities.items()))
+            lemmas = math.sqrt(sum((c * lemma_idf(k)) ** 2 for k, c in line.lemmas.items()))
             line.norms = (line.reports, live, ents, lemmas)
         return ents, lemmas
 
@@ -220,8 +220,10 @@ class Storylines:
         quiet = min(max(0.0, (when - line.last).total_seconds() / 86400.0), cfg.storyline_days)
         return cfg.storyline_threshold * (1.0 + quiet / cfg.storyline_days)
 
-    def _best(self, p: Profile, exclude: str | None, when: datetime | None) -> Line | None:
-        """The storyline the story fits with most to spare over what each needs, if any."""
+    def _best(self, p: Profile, exclude: str | None,
+              when: datetime | None) -> tuple[Line, tuple[float, float, float]] | None:
+        """The storyline the story fits with most to spare over what each needs, if any, and
+        the three cosines of that fit."""
         cap = 4 * self.cfg.candidates  # an entity on more storylines than this tells little
         pool: set[str] = set()
         for k in p.entities:
@@ -236,8 +238,9 @@ class Storylines:
             line = self.lines.get(lid)
             if line is None:
                 continue
-            if (margin := self.fit(p, line, centred) - self.need(line, when)) > best_margin:
-                best, best_margin = line, margin
+            cosines = self.affinities(p, line, centred)
+            if (margin := self._weigh(*cosines) - self.need(line, when)) > best_margin:
+                best, best_margin = (line, cosines), margin
         return best
 
     # --- events from the clusterer ----------------------------------------
@@ -246,16 +249,16 @@ class Storylines:
               new_id: str) -> tuple[str, str | None, dict[str, float]]:
         """A new story: the storyline it continues and the story it follows, or a new storyline;
         and, when it continues one, why (the fit and its three cosines, for editors)."""
-        line = self._best(p, None, published)
+        found = self._best(p, None, published)
         why: dict[str, float] = {}
-        if line is not None:
-            cos, ents, words = self.affinities(p, line)
+        lid, follows = new_id, None
+        if found is not None:
+            line, (cos, ents, words) = found
             why = {"storyline_fit": round(self._weigh(cos, ents, words), 3),
                    "storyline_needed": round(self.need(line, published), 3),
                    "storyline_embedding": round(cos, 3), "storyline_entities": round(ents, 3),
                    "storyline_lexical": round(words, 3)}
-        follows = line.latest_story if line is not None else None
-        lid = line.id if line is not None else new_id
+            lid, follows = line.id, line.latest_story
         self.attach(story, lid)
         self._grow(lid, p, published, story)
         return lid, follows, why
@@ -284,14 +287,15 @@ class Storylines:
         own = self.line_of.get(story)
         if own is None or p.reports < 2 or p.reports & (p.reports - 1):
             return []  # judged at 2, 4, 8 … reports: O(log n) times in a story's life
-        other = self._best(p, own, when)
-        if other is None:
+        found = self._best(p, own, when)
+        if found is None:
             return []
+        other = found[0]
         # when its storyline holds more than this story, the two storylines themselves must
         # fit, or one story that fits both would chain unrelated ones into a catch-all
         line = self.lines.get(own)
-        wider = line is not None and line.reports > p.reports
-        if wider and line is not None and self.fit(line.profile(), other) <= self.need(other, when):
+        if line is not None and line.reports > p.reports \
+                and self.fit(line.profile(), other) <= self.need(other, when):
             return []
         return [self.merge(own, other.id)]
 

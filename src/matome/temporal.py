@@ -282,16 +282,16 @@ def _resolve_date(expr: TimeExpr, y: int | None, mo: int | None, d: int | None,
         expr.resolved = f"{y:04d}-{mo:02d}"
         ctx.last_year, ctx.last_month = y, mo
         return
-    day = _safe_date(y, mo, d)
+    day = safe_date(y, mo, d)
     if day is None:
         return
     if not carried and ref is not None and expr.value.startswith("XXXX") and day > ref:
         past = _past_clause(norm, end)
         if expr.value.startswith("XXXX-XX") and past:  # 「30日に発表した」 in early March
             prev = (ref.replace(day=1) - timedelta(days=1))
-            day = _safe_date(prev.year, prev.month, d) or day
+            day = safe_date(prev.year, prev.month, d) or day
         elif past or (day - ref).days > 183:
-            day = _safe_date(y - 1, mo, d) or day
+            day = safe_date(y - 1, mo, d) or day
     if wd is not None and day.weekday() != wd:
         day = _match_weekday(day, wd) or day
     expr.day = day
@@ -305,7 +305,7 @@ def _match_weekday(day: date, wd: int) -> date | None:
     """The same day-of-month in a neighbouring month that falls on the weekday written."""
     for months in (-1, 1, -12, 12):
         y, mo = divmod(day.year * 12 + day.month - 1 + months, 12)
-        cand = _safe_date(y, mo + 1, day.day)
+        cand = safe_date(y, mo + 1, day.day)
         if cand and cand.weekday() == wd:
             return cand
     return None
@@ -426,7 +426,7 @@ def _named(m: re.Match[str], norm: str, ctx: _Context) -> TimeExpr:
         expr.resolved = f"{y:04d}-{month:02d}"
         ctx.last_year, ctx.last_month = y, month
         return expr
-    found = _safe_date(y, month, d)
+    found = safe_date(y, month, d)
     if found is not None:
         expr.day, expr.resolved = found, found.isoformat()
         ctx.last, ctx.last_year, ctx.last_month = found, found.year, found.month
@@ -481,7 +481,7 @@ def _mod(g: dict[str, str | None]) -> str | None:
     return _MODS.get(g.get("mod") or "")
 
 
-def _safe_date(y: int, mo: int, d: int) -> date | None:
+def safe_date(y: int, mo: int, d: int) -> date | None:
     try:
         return date(y, mo, d)
     except ValueError:

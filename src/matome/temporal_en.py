@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from matome.temporal import TimeExpr
+from matome.temporal import TimeExpr, safe_date
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {name: i for i, name in enumerate(
@@ -46,7 +46,7 @@ def find_times(text: str, ref: datetime | None) -> list[TimeExpr]:
         month = _MONTHS[(m.group("m1") or m.group("m2"))[:3].lower()]
         day_of_month = int(m.group("d1") or m.group("d2"))
         year = m.group("y1") or m.group("y2")
-        day = _day(int(year), month, day_of_month) if year else _nearest(month, day_of_month, today)
+        day = safe_date(int(year), month, day_of_month) if year else _nearest(month, day_of_month, today)
         if day is not None:
             out.append(_expr(m, day, day.isoformat() if year else f"XXXX-{month:02d}-{day_of_month:02d}"))
             taken.append(m.span())
@@ -70,18 +70,11 @@ def _expr(m: re.Match[str], day: date, value: str, kind: str = "date") -> TimeEx
     return TimeExpr(m.start(), m.end(), m.group(0), kind, value, resolved=day.isoformat(), day=day)
 
 
-def _day(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:  # February 30: not a day at all
-        return None
-
-
 def _nearest(month: int, day: int, today: date | None) -> date | None:
     """The month and day in the year that puts them nearest to ``today``."""
     if today is None:
         return None
-    options = [d for y in (today.year - 1, today.year, today.year + 1) if (d := _day(y, month, day))]
+    options = [d for y in (today.year - 1, today.year, today.year + 1) if (d := safe_date(y, month, day))]
     return min(options, key=lambda d: abs((d - today).days), default=None)
 
 
