@@ -35,7 +35,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from matome import analyze, entities, pipeline, textja
+from matome import pipeline
+from matome.language import analyze, entities, textja
 from matome.records import Analysis, Article
 from matome.settings import Settings
 from matome.store import Store, db_url

@@ -50,11 +50,13 @@ from rich.table import Table
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matome import analyze, cluster, embed, pipeline, textja
+from matome import pipeline
+from matome.language import analyze, embed, textja
 from matome.pipeline import resolver_for
 from matome.records import Article
 from matome.settings import Settings
 from matome.store import Store, db_url
+from matome.stories import cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval" / "clustering"

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import trafilatura
 
-from matome import boards, extract
+from matome import extract
 from matome.errors import ExtractError
+from matome.extract import boards
 from matome.records import RawDoc
 from matome.settings import ExtractSettings
 

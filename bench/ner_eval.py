@@ -181,8 +181,7 @@ def load(path: Path, limit: int | None) -> list[Sentence]:
 
 
 def run_matome(sentences: list[Sentence]) -> tuple[list[list[Span]], float]:
-    from matome import entities, textja
-    from matome.analyze import gazetteer
+    from matome.language import entities, gazetteer, textja
 
     gaz = gazetteer()
     # Load Sudachi and the name-reading tables (pykakasi, loaded at the first

@@ -31,8 +31,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from matome import analyze, textja, write
+from matome.language import analyze, textja
 from matome.records import Article
+from matome.write import toolkit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "eval" / "summarization" / "poliinfo_tokyo_assembly_2020"
@@ -68,10 +69,10 @@ def lead(source: str, budget: int) -> str:
 
 def extractive(source: str, budget: int) -> str:
     a = Article("x", "", "", source, "", "ja")
-    p = write.pool([a], {"x": analyze.analyze(a, analyze.gazetteer())})
+    p = toolkit.pool([a], {"x": analyze.analyze(a, analyze.gazetteer())})
     if not p.cands:
         return lead(source, budget)
-    order = write.mmr(p.cands, p.vecs, [], len(p.cands), set(range(len(p.cands))))
+    order = toolkit.mmr(p.cands, p.vecs, [], len(p.cands), set(range(len(p.cands))))
     return _fill([(p.cands[i].position, p.cands[i].text) for i in order], budget)
 
 

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from matome import pipeline
-from matome.charset import decode
+from matome.extract import decode
 from matome.settings import Settings
 from matome.store import Store, db_url
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from matome import export, pipeline
+from matome import pipeline
 from matome.settings import Settings
 from matome.settings import load as load_settings
+from matome.site import readmodel
 from matome.store import Store, db_url
 
 # Property tests explore at random on a developer's machine (new edge cases get
@@ -77,9 +78,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def demo_catalog(demo_db: Path) -> export.Catalog:
+def demo_catalog(demo_db: Path) -> readmodel.Catalog:
     store = Store(db_url(str(demo_db)), readonly=True)
     try:
-        return export.load(store)
+        return readmodel.load(store)
     finally:
         store.close()

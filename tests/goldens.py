@@ -10,22 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from matome import export
+from matome.language import split_sentences
+from matome.site import readmodel
 from matome.store import Store, db_url
-from matome.textja import split_sentences
 
 STAGES = ("extract", "analyze", "dedupe", "cluster", "tags", "write")
 
 
 def compute(db: Path) -> dict[str, Any]:
     store = Store(db_url(str(db)), readonly=True)
-    cat = export.load(store)
+    cat = readmodel.load(store)
     analyses = store.analyses()
     url = {a.id: a.url for a in cat.articles}
     out: dict[str, Any] = {}
     out["extract"] = {
         a.url: {"title": a.title, "source": a.source, "lang": a.lang,
-                "published": export.iso(a.published), "published_how": a.published_how,
+                "published": readmodel.iso(a.published), "published_how": a.published_how,
                 "encoding": a.encoding, "encoding_reason": a.encoding_reason,
                 "sentences": len(split_sentences(a.text)), "text_start": a.text[:60]}
         for a in sorted(cat.articles, key=lambda a: a.url)

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from matome import analyze
-from matome.dates import JST
+from matome.extract import JST
+from matome.language import analyze
 from matome.records import Article
 
 ASCII_ART = "\n".join([

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from matome import boards
+from matome.extract import boards
 from matome.records import Post
 from tests.conftest import FIXTURES, SHARED_EVAL
 

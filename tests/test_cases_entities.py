@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from matome import entities, textja
-from matome.analyze import gazetteer
+from matome.language import entities, gazetteer, textja
 
 CASES = [json.loads(line) for line in
          (Path(__file__).parent / "cases" / "entities.jsonl").read_text("utf-8").splitlines()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from matome.numerals import find_quantities, kanji_value
+from matome.language import find_quantities, kanji_value
 
 CASES = [json.loads(line) for line in
          (Path(__file__).parent / "cases" / "quantities.jsonl").read_text("utf-8").splitlines()

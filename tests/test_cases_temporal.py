@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from matome.temporal import find_times
+from matome.language import find_times
 
 CASES = [json.loads(line) for line in
          (Path(__file__).parent / "cases" / "temporal.jsonl").read_text("utf-8").splitlines()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from matome.charset import REASONS, declarations, decode, mojibake, normalize_label
 from matome.errors import DecodeError
+from matome.extract import REASONS, declarations, decode, mojibake, normalize_label
 
 PAGE = "<html><head><meta charset=\"{cs}\"></head><body><p>{text}</p></body></html>"
 TEXT = "東京で会合が開かれ、各国の代表が来年の予算について話し合った。"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from matome.charset import LABELS, MOJIBAKE, REASONS, decode, mojibake
 from matome.errors import DecodeError
+from matome.extract import LABELS, MOJIBAKE, REASONS, decode, mojibake
 
 HIRAGANA = [chr(c) for c in range(0x3041, 0x3094)]
 KATAKANA = [chr(c) for c in range(0x30A1, 0x30F7)]

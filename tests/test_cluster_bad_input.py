@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from matome import pipeline
-from matome.cluster import Clusterer, Features
 from matome.settings import ClusterSettings, Settings
 from matome.store import Store, db_url
+from matome.stories import Clusterer, Features
 
 LEAD = ("潮見市は{d}日、市営バスの運賃を10月から50円値上げすると発表した。"
         "燃料費の高騰が理由で、値上げは12年ぶりとなる。")

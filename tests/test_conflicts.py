@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from matome import export, pipeline
-from matome.publish import Site
+from matome import pipeline
+from matome.language import nfkc
 from matome.settings import Settings
+from matome.site import Site, readmodel
 from matome.store import Store, db_url
-from matome.textja import nfkc
 
 REPORTS = [
     ("c1", "東都通信", "2026-03-10T09:00:00+09:00",
@@ -39,7 +39,7 @@ def test_a_disputed_figure_is_stated_with_every_side_cited(tmp_path):
     assert article["verification"]["supported_share"] == 1.0  # checked, not waved through
     # agreeing figures (けが人は5人 everywhere, 住宅3棟) are not conflicts
     assert all(c["about"] != "けが人" for c in article["conflicts"])
-    page = Site(export.load(store), Settings()).render(f"stories/{story['id']}.html") or ""
+    page = Site(readmodel.load(store), Settings()).render(f"stories/{story['id']}.html") or ""
     assert "出典により異なる点" in page
 
 
@@ -67,7 +67,7 @@ def _run(tmp_path, reports, title="北浜市の港湾整備計画"):
     store = Store(db_url(str(tmp_path / "c.db")))
     pipeline.ingest(store, [str(src)], Settings())
     pipeline.process(store, Settings())
-    return store, list(export.export(store, "stories"))
+    return store, list(readmodel.export(store, "stories"))
 
 
 def test_a_disputed_figure_and_a_disputed_speaker_are_both_listed(tmp_path):

@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matome import dates
-from matome.dates import JST
+from matome.extract import JST, dates
 
 days = st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31))
 times = st.tuples(st.integers(0, 23), st.integers(0, 59))

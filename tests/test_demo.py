@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 
-from matome import export, pipeline
-from matome.entities import fold
+from matome import pipeline
+from matome.language import fold, nfkc
+from matome.site import readmodel
 from matome.store import Store, db_url
-from matome.textja import nfkc
 from tests.conftest import ROOT, demo_corpus, demo_expected, demo_settings
 
 
-def _groups(cat: export.Catalog) -> set[frozenset[str]]:
+def _groups(cat: readmodel.Catalog) -> set[frozenset[str]]:
     return {frozenset(a.url for a in s.articles) for s in cat.stories}
 
 
@@ -43,7 +43,7 @@ def test_every_sentence_cites_a_verbatim_span(demo_catalog):
     texts = {a.id: nfkc(a.text) for a in demo_catalog.articles}
     n = 0
     for s in demo_catalog.stories:
-        data = export.story_json(s)
+        data = readmodel.story_json(s)
         article = data["article"]
         assert article is not None, s.id
         story_ids = {a["id"] for a in data["articles"]}
@@ -62,7 +62,7 @@ def test_every_sentence_cites_a_verbatim_span(demo_catalog):
 
 def test_export_follows_the_contract(demo_db):
     store = Store(db_url(str(demo_db)), readonly=True)
-    stories = list(export.export(store, "stories"))
+    stories = list(readmodel.export(store, "stories"))
     required = {"id", "storyline", "headline", "first_published", "last_published", "tags",
                 "articles", "article"}
     for s in stories:
@@ -70,7 +70,7 @@ def test_export_follows_the_contract(demo_db):
         assert {"format", "headline", "subheadline", "lead", "sections", "conflicts",
                 "provenance"} <= set(s["article"])
         assert {"writer", "model", "prompt", "built"} <= set(s["article"]["provenance"])
-    ids = {a["id"] for a in export.export(store, "articles")}
+    ids = {a["id"] for a in readmodel.export(store, "articles")}
     jsonl_ids = {line.split('"id": "')[1].split('"')[0]
                  for line in (demo_corpus() / "wire.jsonl").read_text("utf-8").splitlines()
                  if line.strip()}
@@ -79,7 +79,7 @@ def test_export_follows_the_contract(demo_db):
 
 def test_tags_list_each_entity_once(demo_db):
     store = Store(db_url(str(demo_db)), readonly=True)
-    tags = list(export.export(store, "tags"))
+    tags = list(readmodel.export(store, "tags"))
     assert tags
     seen: dict[str, str] = {}
     for t in tags:
@@ -127,12 +127,12 @@ def test_developing_situations_form_storylines(demo_catalog):
 def test_running_again_changes_nothing(demo_db, tmp_path):
     copy = tmp_path / "again.db"
     shutil.copy(demo_db, copy)
-    before = list(export.export(Store(db_url(str(copy)), readonly=True), "stories"))
+    before = list(readmodel.export(Store(db_url(str(copy)), readonly=True), "stories"))
     store = Store(db_url(str(copy)))
     settings = demo_settings()
     ing = pipeline.ingest(store, [str(demo_corpus())], settings)
     assert ing.counts["new"] == 0 and ing.counts["changed"] == 0
     rep = pipeline.process(store, settings)
     assert sum(rep.counts.values()) == 0, rep.counts
-    after = list(export.export(Store(db_url(str(copy)), readonly=True), "stories"))
+    after = list(readmodel.export(Store(db_url(str(copy)), readonly=True), "stories"))
     assert after == before

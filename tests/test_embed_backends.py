@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from matome import embed
 from matome.errors import ConfigError, StoreError
+from matome.language import embed
 from matome.settings import EmbedSettings
 
 SEEN: list[dict[str, object]] = []

@@ -1,6 +1,4 @@
-from matome import analyze
-from matome.entities import Resolver, find_mentions, fold, strip_title
-from matome.textja import tokenize
+from matome.language import Resolver, analyze, find_mentions, fold, strip_title, tokenize
 
 
 def test_fold_katakana_variants():
@@ -62,7 +60,7 @@ def test_english_sentence_openers_are_not_names():
 
 
 def test_latin_short_names_take_the_full_name_the_text_gives():
-    from matome.entities import resolve_surnames
+    from matome.language import resolve_surnames
     text = ("Arsene Wenger defended his side. Wenger said so. Michelle Obama and Barack Obama met; "
             "Obama spoke. The FA agreed.")
     keys = {m.name: m.key for m in resolve_surnames(_mentions(text))}

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from matome import extract
-from matome.dates import JST
 from matome.errors import ExtractError
+from matome.extract import JST, canonical_url
 from matome.records import Article, RawDoc
 from matome.settings import ExtractSettings
-from matome.urls import canonical_url
 from tests.conftest import FIXTURES, run_cli
 
 PAGES = FIXTURES / "pages"

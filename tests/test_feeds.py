@@ -8,8 +8,7 @@ import xml.etree.ElementTree as ET
 import feedparser
 from fastapi.testclient import TestClient
 
-from matome.publish import Site
-from matome.server import create_app
+from matome.site import Site, create_app
 from matome.store import db_url
 from tests.conftest import demo_settings
 
@@ -58,7 +57,7 @@ def test_server_sends_feeds_with_their_media_types(demo_db):
 
 
 def test_outlet_pages_list_the_stories_each_outlet_reported(demo_catalog):
-    from matome.publish import outlet_id
+    from matome.site import outlet_id
 
     site = Site(demo_catalog, demo_settings())
     paths = set(site.paths())

@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from matome import pipeline, poll
-from matome.errors import ConfigError, FetchError
-from matome.fetch import Fetcher, MemoryCache
-from matome.netguard import AddressPolicy, Refused, non_public
-from matome.robots import retry_after
+from matome import pipeline
+from matome.errors import ConfigError, FetchError, Refused
+from matome.ingest import AddressPolicy, Fetcher, MemoryCache, non_public, poll, retry_after
 from matome.settings import FetchSettings, Settings
 from matome.store import Store, db_url
 from tests.hostile.server import Reply, Request, Site, serve

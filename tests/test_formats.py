@@ -12,14 +12,13 @@ import json
 import re
 from collections import Counter
 
-from matome import analyze, entities, export, pipeline, textja
-from matome.numerals import find_numbers
+from matome import pipeline
+from matome.language import analyze, entities, find_numbers, find_times, nfkc, textja
 from matome.records import Post
 from matome.settings import Settings, WriterSettings
+from matome.site import readmodel
 from matome.store import Store, db_url
-from matome.temporal import find_times
-from matome.textja import nfkc
-from matome.write_formats import REACTIONS_LABEL, abusive, reactions, write_matome
+from matome.write import REACTIONS_LABEL, abusive, reactions, write_matome
 
 FORMATS = {"brief", "news", "explainer", "matome"}
 _ATTRIBUTION = re.compile(r"^[^、。「」]{1,24}によると、|（[^（）]{1,24}）$")
@@ -53,8 +52,8 @@ def check_every_sentence(store: Store, llm_brief: bool = False) -> Counter[str]:
     rules hold for what was published, but its headline need not be a report's title.
     Returns how many sentences each writer published (and how many stories there were).
     """
-    stories = list(export.export(store, "stories"))
-    articles = list(export.export(store, "articles"))
+    stories = list(readmodel.export(store, "stories"))
+    articles = list(readmodel.export(store, "articles"))
     texts = {a["id"]: nfkc(a["text"]) for a in articles}
     titles = {a["id"]: nfkc(a["title"]) for a in articles}
     outlets = {a["source"] for a in articles}
@@ -176,7 +175,7 @@ def test_which_formats_are_written_and_which_is_the_article_is_configurable(tmp_
     settings = Settings()
     settings.writer = WriterSettings(formats=["news", "matome"], primary="news")
     store = _fixture(tmp_path, settings)
-    [story] = list(export.export(store, "stories", primary="news"))
+    [story] = list(readmodel.export(store, "stories", primary="news"))
     assert story["article"]["format"] == "news" and set(story["formats"]) == {"matome"}
     lead = story["article"]["lead"]
     assert lead.startswith(("北浜市は30日", "北浜市が渡し船")) and story["article"]["lead_citations"]
@@ -188,7 +187,7 @@ def test_which_formats_are_written_and_which_is_the_article_is_configurable(tmp_
 
 def test_a_matome_shows_reactions_apart_from_its_cited_sentences(tmp_path):
     store = _fixture(tmp_path, Settings())
-    cat = export.load(store)
+    cat = readmodel.load(store)
     [story] = cat.stories
     analyses = {k: an for k, (an, _) in store.analyses().items()}
     w = write_matome(story.sources, analyses, WriterSettings(), posts=_posts())
@@ -200,7 +199,7 @@ def test_a_matome_shows_reactions_apart_from_its_cited_sentences(tmp_path):
 
 
 def test_the_story_page_shows_the_formats_the_site_publishes(demo_catalog):
-    from matome.publish import Site
+    from matome.site import Site
 
     settings = Settings()
     settings.site.formats = ["brief", "news", "explainer", "matome"]
@@ -221,7 +220,7 @@ def test_the_story_page_shows_the_formats_the_site_publishes(demo_catalog):
 
 
 def test_citations_of_earlier_stories_name_their_outlet_and_link_their_story(demo_catalog):
-    from matome.publish import Site
+    from matome.site import Site
 
     settings = Settings()
     settings.site.formats = ["brief", "news", "explainer", "matome"]

@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from matome import pipeline
-from matome import schema as t
 from matome.settings import FetchSettings, Settings, SourceSettings
 from matome.store import Store, db_url
+from matome.store import schema as t
 from tests.hostile.server import Reply, Request, serve
 
 RSS = "application/rss+xml; charset=utf-8"

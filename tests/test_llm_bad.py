@@ -25,10 +25,12 @@ from typing import Any
 
 import pytest
 
-from matome import analyze, settings, textja, write_llm
-from matome.llm import LLMClient, LLMError, TokenBudget, parse_json
+from matome import settings
+from matome.errors import LLMError
+from matome.language import analyze, textja
 from matome.records import Analysis, Article, Written
 from matome.settings import LLMSettings, Settings
+from matome.write import LLMClient, TokenBudget, llm_writer, parse_json
 
 FIXTURE = Path(__file__).parent / "fixtures" / "llm_news.jsonl"
 SECRET = "sk-test-do-not-show-0123456789"
@@ -200,7 +202,7 @@ def _quotes_verbatim(w: Written, articles: list[Article]) -> None:
 
 
 def _write(stories: Stories, s: Settings) -> list[Written]:
-    return [w for _, w in write_llm.write_all(
+    return [w for _, w in llm_writer.write_all(
         [("multi", stories.multi), ("single", stories.single)], stories.analyses, s)]
 
 
@@ -228,7 +230,7 @@ def test_good_answer_is_used_and_single_source_says_so(fake: Fake, stories: Stor
 
 def test_timeout_is_retried_then_falls_back(fake: Fake, stories: Stories) -> None:
     s = _settings(fake, "slow", timeout=0.5, retries=1)
-    w = write_llm.write(stories.multi, stories.analyses, s)
+    w = llm_writer.write(stories.multi, stories.analyses, s)
     assert w.provenance["writer"] == "extractive/1"
     assert "timed out" in w.provenance["fallback"]
     assert w.provenance["tried"] == {"writer": "llm/1", "model": "fake-1", "prompt": "brief/v1"}
@@ -237,25 +239,25 @@ def test_timeout_is_retried_then_falls_back(fake: Fake, stories: Stories) -> Non
 
 
 def test_http_500_and_429(fake: Fake, stories: Stories) -> None:
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "http500", retries=2))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "http500", retries=2))
     assert "HTTP 500" in w.provenance["fallback"] and fake.count("http500") == 3
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "http429", retries=2))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "http429", retries=2))
     assert w.provenance["fallback"] is None and fake.count("http429") == 2  # retried once, then fine
 
 
 def test_malformed_json_falls_back_and_prose_is_parsed(fake: Fake, stories: Stories) -> None:
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "malformed"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "malformed"))
     assert "malformed JSON" in w.provenance["fallback"]
     assert w.report["llm"]["fallback"] == w.provenance["fallback"]
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "shapeless"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "shapeless"))
     assert "no list of sections" in w.provenance["fallback"]
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "prose", json_mode="text"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "prose", json_mode="text"))
     assert w.provenance["fallback"] is None and w.report["llm"]["mode"] == "text"
     assert "response_format" not in next(r for r in fake.requests if r[0] == "prose")[1]
 
 
 def test_unknown_ids_are_reported_and_dropped(fake: Fake, stories: Stories) -> None:
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "unknown_ids"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "unknown_ids"))
     assert w.provenance["fallback"] is None
     unknown = [i for i in w.report["llm"]["issues"] if i["kind"] == "unknown ids"]
     assert sorted(i for u in unknown for i in u["ids"]) == ["a7s1", "a9s99"]
@@ -266,7 +268,7 @@ def test_unknown_ids_are_reported_and_dropped(fake: Fake, stories: Stories) -> N
 
 
 def test_english_answer_to_japanese_story_is_replaced(fake: Fake, stories: Stories) -> None:
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "english"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "english"))
     assert w.provenance["fallback"] is None
     assert [i["kind"] for i in w.report["llm"]["issues"]].count("wrong language") == 3
     repaired = [c for c in w.report["changes"] if c["reason"].startswith("not in the story's language")]
@@ -277,7 +279,7 @@ def test_english_answer_to_japanese_story_is_replaced(fake: Fake, stories: Stori
 
 
 def test_invented_figure_is_caught_by_verification(fake: Fake, stories: Stories) -> None:
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "figure"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "figure"))
     assert w.provenance["fallback"] is None
     said = [s.text for sec in w.sections for s in sec.sentences] + [w.headline]
     assert not any("980" in t for t in said)
@@ -298,7 +300,7 @@ def test_budget_stops_requests_and_the_run_goes_on(fake: Fake, stories: Stories)
 
 def test_missing_usage_is_estimated_and_charged(fake: Fake, stories: Stories) -> None:
     client = LLMClient(_settings(fake, "no_usage").llm, budget=TokenBudget(0))
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "no_usage"), client=client)
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "no_usage"), client=client)
     assert w.report["llm"]["tokens"]["reported"] is False and client.budget.used > 100
 
 
@@ -311,7 +313,7 @@ def test_json_schema_refused_steps_down_to_json_object(fake: Fake, stories: Stor
 
 def test_api_key_never_shown(fake: Fake, stories: Stories) -> None:
     s = _settings(fake, "auth")
-    w = write_llm.write(stories.multi, stories.analyses, s)
+    w = llm_writer.write(stories.multi, stories.analyses, s)
     assert "HTTP 401" in w.provenance["fallback"] and "***" in w.provenance["fallback"]
     assert SECRET not in json.dumps(w.to_json(), ensure_ascii=False)
     assert SECRET not in repr(s) and SECRET not in repr(LLMClient(s.llm))
@@ -319,7 +321,7 @@ def test_api_key_never_shown(fake: Fake, stories: Stories) -> None:
 
 
 def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from matome.llm import api_key
+    from matome.write import api_key
     monkeypatch.delenv("MATOME_LLM_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "from-openai-env")
     assert api_key(LLMSettings()) == "from-openai-env"
@@ -330,12 +332,13 @@ def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unreachable_server_and_bad_settings(stories: Stories) -> None:
     s = replace(Settings(), llm=LLMSettings(base_url="http://127.0.0.1:9/v1", retries=0, timeout=2))
-    w = write_llm.write(stories.single, stories.analyses, s)
+    w = llm_writer.write(stories.single, stories.analyses, s)
     assert "cannot connect" in w.provenance["fallback"]
     s = replace(Settings(), llm=LLMSettings(prompt="brief/v99"))
-    assert "no prompt template" in write_llm.write(stories.single, stories.analyses, s).provenance["fallback"]
+    w = llm_writer.write(stories.single, stories.analyses, s)
+    assert "no prompt template" in w.provenance["fallback"]
     s = replace(Settings(), llm=LLMSettings(json_mode="yaml"))
-    assert "json_mode" in write_llm.write(stories.single, stories.analyses, s).provenance["fallback"]
+    assert "json_mode" in llm_writer.write(stories.single, stories.analyses, s).provenance["fallback"]
 
 
 def test_parse_json_finds_the_object() -> None:
@@ -349,7 +352,7 @@ def test_parse_json_finds_the_object() -> None:
 
 
 def test_headline_not_in_the_reports_words_is_replaced(fake: Fake, stories: Stories) -> None:
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "ungrounded"))
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "ungrounded"))
     change = next(c for c in w.report["changes"] if c["section"] == "見出し")
     assert change["reason"] == "not in the reports' words"
     assert change["text"] == "ニュース編集者が書いた記事です"
@@ -358,7 +361,7 @@ def test_headline_not_in_the_reports_words_is_replaced(fake: Fake, stories: Stor
 
 def test_concurrency_limit(fake: Fake, stories: Stories) -> None:
     todo = [(f"s{i}", stories.multi if i % 2 else stories.single) for i in range(6)]
-    out = list(write_llm.write_all(todo, stories.analyses, _settings(fake, "crowd", concurrency=2)))
+    out = list(llm_writer.write_all(todo, stories.analyses, _settings(fake, "crowd", concurrency=2)))
     assert [sid for sid, _ in out] == [sid for sid, _ in todo]  # in the order given
     assert all(w.provenance["writer"] == "llm/1" for _, w in out)
     assert fake.count("crowd") == 6 and fake.max_inflight == 2
@@ -366,6 +369,6 @@ def test_concurrency_limit(fake: Fake, stories: Stories) -> None:
 
 def test_other_refusal_does_not_step_down(fake: Fake, stories: Stories) -> None:
     client = LLMClient(_settings(fake, "too_long").llm)
-    w = write_llm.write(stories.multi, stories.analyses, _settings(fake, "too_long"), client=client)
+    w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "too_long"), client=client)
     assert "HTTP 400" in w.provenance["fallback"] and "context size" in w.provenance["fallback"]
     assert fake.count("too_long") == 1 and client.mode == "json_schema"

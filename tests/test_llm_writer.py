@@ -26,10 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from matome import export, pipeline, textja, write_llm
-from matome.llm import LLMClient
+from matome import pipeline
+from matome.language import textja
 from matome.settings import LLMSettings, Settings
+from matome.site import readmodel
 from matome.store import Store, db_url
+from matome.write import LLMClient, llm_writer
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "llm_news.jsonl"
@@ -110,7 +112,7 @@ def test_llm_writer_end_to_end(llama: str, tmp_path: Path) -> None:
     assert any(len(o) == 1 for o in outlets.values()), outlets   # the aquarium, one outlet
 
     client = LLMClient(settings.llm)
-    results = dict(write_llm.write_all(stories, analyses, settings, client=client))
+    results = dict(llm_writer.write_all(stories, analyses, settings, client=client))
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "llm_writer.json").write_text(json.dumps(
         {sid: w.to_json() for sid, w in results.items()}, ensure_ascii=False, indent=1), "utf-8")
@@ -166,7 +168,7 @@ def test_the_pipeline_with_the_llm_writer_publishes_only_supported_sentences(lla
         pipeline.ingest(store, [str(demo_corpus())], settings)
         pipeline.process(store, settings)
         checked = check_every_sentence(store, llm_brief=True)
-        briefs = [s["article"] for s in export.export(store, "stories")]
+        briefs = [s["article"] for s in readmodel.export(store, "stories")]
     finally:
         store.close()
     assert checked["llm/1"] > 0 and checked["extractive/1"] > 0, checked

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from matome import extract, pagekind
+from matome import extract
+from matome.extract import pagekind
 from matome.records import RawDoc
 from matome.settings import ExtractSettings
 from tests.conftest import FIXTURES, SHARED_EVAL

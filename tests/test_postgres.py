@@ -25,10 +25,9 @@ from typing import Any
 
 import pytest
 
-from matome import export
-from matome.ingest_state import DbFetchCache
 from matome.records import RawDoc
-from matome.store import Store, db_url
+from matome.site import readmodel
+from matome.store import DbFetchCache, Store, db_url
 from tests.conftest import demo_corpus, jsonl, run_cli
 
 pytestmark = pytest.mark.slow
@@ -188,14 +187,14 @@ def test_ingest_and_process_again_change_nothing(pg_demo):
     assert _exports(pg_demo, keep_built=True) == before
 
 
-def _catalog(url: str) -> tuple[export.Catalog, list[dict[str, Any]]]:
-    """What `matome serve` reads at start (a read-only Store, export.load), and its stories as JSON."""
+def _catalog(url: str) -> tuple[readmodel.Catalog, list[dict[str, Any]]]:
+    """What `matome serve` reads at start (a read-only Store, readmodel.load), and its stories as JSON."""
     store = Store(url, readonly=True)
     try:
-        catalog = export.load(store)
+        catalog = readmodel.load(store)
     finally:
         store.close()
-    stories = [export.story_json(s, evidence=True) for s in catalog.stories]
+    stories = [readmodel.story_json(s, evidence=True) for s in catalog.stories]
     for s in stories:
         for article in [s["article"], *s.get("formats", {}).values()]:
             if article:
@@ -218,7 +217,7 @@ def test_migrations_create_exactly_the_declared_schema_on_postgres(pg):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from matome.schema import metadata
+    from matome.store import metadata
 
     store = Store(pg.createdb("schema"))
     try:

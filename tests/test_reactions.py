@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matome import export, pipeline
+from matome import pipeline
 from matome.settings import Settings
+from matome.site import readmodel
 from matome.store import Store, db_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,7 +25,7 @@ def test_thread_posts_are_reactions_of_the_story_never_its_sources(tmp_path):
     pipeline.process(store, settings)
     kinds = {a.url: a.kind for a in store.articles()}
     assert kinds[REPORT] == "news" and sorted(kinds.values()) == ["board", "news", "news"]
-    stories = list(export.export(store, "stories"))
+    stories = list(readmodel.export(store, "stories"))
     [story] = [s for s in stories if any(a["url"] == REPORT for a in s["articles"])]
     assert len(story["articles"]) == 2  # both reports, not the thread
     board_id = next(a.id for a in store.articles() if a.kind == "board")

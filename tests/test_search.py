@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from matome.search import SearchIndex
-from matome.server import create_app
+from matome.site import SearchIndex, create_app
 from matome.store import db_url
 from tests.conftest import demo_settings
 

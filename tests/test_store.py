@@ -4,8 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from matome.records import RawDoc
-from matome.schema import KEY_BYTES, bounded, metadata
-from matome.store import Store, db_url
+from matome.store import KEY_BYTES, Store, bounded, db_url, metadata
 
 
 def test_migrations_create_exactly_the_declared_schema(tmp_path):
@@ -32,7 +31,7 @@ def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
     path = tmp_path / "old.db"
     engine = create_engine(f"sqlite:///{path}")
     cfg = Config()
-    cfg.set_main_option("script_location", "matome:migrations")
+    cfg.set_main_option("script_location", "matome.store:migrations")
     with engine.begin() as conn:  # a database as the first release left it
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
@@ -79,7 +78,7 @@ def test_long_keys_an_older_database_holds_are_found_after_the_upgrade(tmp_path)
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    from matome.ingest_state import DbFetchCache
+    from matome.store import DbFetchCache
 
     path = tmp_path / "old.db"
     long_url = "https://example.jp/" + "".join(chr(0x3042 + i % 80) for i in range(900))
@@ -87,7 +86,7 @@ def test_long_keys_an_older_database_holds_are_found_after_the_upgrade(tmp_path)
                  source="src", link=long_url)
     engine = create_engine(f"sqlite:///{path}")
     cfg = Config()
-    cfg.set_main_option("script_location", "matome:migrations")
+    cfg.set_main_option("script_location", "matome.store:migrations")
     with engine.begin() as conn:  # SQLite stored long keys whole before 0007
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0006")

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from fastapi.testclient import TestClient
 
-from matome import export, pipeline
-from matome.cluster import Clusterer, Features
-from matome.publish import Site
-from matome.server import create_app
+from matome import pipeline
 from matome.settings import ClusterSettings, Settings
+from matome.site import Site, create_app, readmodel
 from matome.store import Store, db_url
+from matome.stories import Clusterer, Features
 
 T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
 
@@ -97,7 +96,7 @@ def test_a_merged_story_redirects_on_the_site_and_the_server(tmp_path):
     store.put_membership("m2", keep, "member", 100, {}, "test", new_story=False, merged=gone)
     assert store.redirects() == {gone: keep}
     assert {m["story_id"] for m in store.memberships()} == {keep}
-    cat = export.load(store)
+    cat = readmodel.load(store)
     site = Site(cat, Settings())
     assert f"stories/{gone}.html" in set(site.paths())
     moved = site.render(f"stories/{gone}.html")

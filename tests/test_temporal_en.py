@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from matome import analyze, temporal_en
+from matome.language import analyze, temporal_en
 from matome.records import Article
 
 FRIDAY_EVENING = datetime(2026, 2, 13, 20, 20, tzinfo=UTC)

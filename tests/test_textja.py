@@ -1,9 +1,7 @@
 from datetime import date, datetime
 
-from matome.dates import JST
-from matome.numerals import find_numbers
-from matome.temporal import find_dates
-from matome.textja import normalize_with_offsets, split_sentences
+from matome.extract import JST
+from matome.language import find_dates, find_numbers, normalize_with_offsets, split_sentences
 
 
 def test_sentences_keep_quotes_and_brackets_whole():

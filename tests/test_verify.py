@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from matome.records import Article, Citation, Section, Written, WrittenSentence
-from matome.verify import verify
+from matome.write.verify import verify
 
 # One invented report (架空).
 TEXT = ("佐伯健司外相は14日、来日したヴァレンティ外相と東京都内で会談した。"

@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from matome import __version__, export, pipeline
+from matome import __version__, pipeline
 from matome import settings as settings_mod
 from matome.errors import MatomeError, RecordError, UsageError
+from matome.site import readmodel
 from matome.store import Store, db_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -107,13 +108,13 @@ def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories
 @app.command()
 def process() -> None:
     """Run every stage over what is new, up to a publishable state."""
-    from matome.publish import Site
+    from matome.site import Site
 
     store = Store(state.db)
     settings = _settings()
     with _progress() as progress:
         pipeline.process(store, settings, progress)
-    catalog = export.load(store, settings.writer.primary)
+    catalog = readmodel.load(store, settings.writer.primary)
     summary = pipeline.summary(store, lambda: sum(1 for _ in Site(catalog, settings).paths()))
     _table("process", summary)
 
@@ -131,7 +132,7 @@ def export_cmd(
         raise UsageError(f"export: unknown format {fmt!r} (jsonl)")
     store = Store(state.db, readonly=True)
     primary = _settings().writer.primary
-    for obj in export.export(store, what, evidence=evidence, primary=primary):
+    for obj in readmodel.export(store, what, evidence=evidence, primary=primary):
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
@@ -142,7 +143,7 @@ def extract(
 ) -> None:
     """Extract one page and print it; nothing is stored."""
     from matome import extract as ex
-    from matome import poll
+    from matome.ingest import poll
 
     settings = _settings()
     docs = list(poll.read_once(target, settings))
@@ -151,7 +152,7 @@ def extract(
             raise UsageError(str(doc))
         article = ex.extract(doc, settings.extract)
         data = {"url": article.url, "title": article.title, "text": article.text,
-                "published": export.iso(article.published), "author": article.author,
+                "published": readmodel.iso(article.published), "author": article.author,
                 "source": article.source, "lang": article.lang, "encoding": article.encoding,
                 "encoding_reason": article.encoding_reason,
                 # beyond the contract's fields: what the page is and what was noticed about it
@@ -167,11 +168,11 @@ def extract(
 @site_app.command("build")
 def site_build(out_dir: Annotated[Path, typer.Option("--out", help="Directory to write.")]) -> None:
     """Write the static site into DIR (replaced atomically)."""
-    from matome.publish import Site
+    from matome.site import Site
 
     store = Store(state.db, readonly=True)
     settings = _settings()
-    count = Site(export.load(store, settings.writer.primary), settings).build(out_dir)
+    count = Site(readmodel.load(store, settings.writer.primary), settings).build(out_dir)
     err.print(f"built {count} pages in {out_dir}")
 
 
@@ -180,7 +181,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the site and its JSON API."""
     import uvicorn
 
-    from matome.server import create_app
+    from matome.site import create_app
 
     err.print(f"serving on http://{host}:{port}/")
     uvicorn.run(create_app(state.db, _settings()), host=host, port=port, log_level="warning")
@@ -189,7 +190,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 @app.command()
 def sources() -> None:
     """Configured sources and their health (from the last polls of `matome watch`)."""
-    from matome import ingest_state
+    from matome.store import ingest_state
 
     settings = _settings()
     store = Store(state.db, readonly=True)
@@ -234,7 +235,7 @@ def demo(
     """Ingest the bundled demo corpus, process it, build the site and serve it."""
     from importlib import resources
 
-    from matome.publish import Site
+    from matome.site import Site
 
     corpus = resources.files("matome").joinpath("demo/corpus")
     # The demo's own themes, unless the user gave a config of their own.
@@ -244,7 +245,7 @@ def demo(
     with _progress() as progress:
         pipeline.ingest(store, [str(corpus)], settings, progress)
         pipeline.process(store, settings, progress)
-    count = Site(export.load(store, settings.writer.primary), settings).build(out_dir)
+    count = Site(readmodel.load(store, settings.writer.primary), settings).build(out_dir)
     _table("demo", {**pipeline.summary(store, lambda: count), "site": str(out_dir)})
     if not no_serve:
         serve(host=host, port=port)

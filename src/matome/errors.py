@@ -10,7 +10,12 @@
     │   ├── DecodeError              bytes that no candidate charset decodes
     │   ├── ExtractError             no article text could be extracted
     │   ├── FeedError                a feed that cannot be parsed at all
-    │   └── FetchError               a URL that could not or may not be fetched
+    │   ├── FetchError               a URL that could not or may not be fetched
+    │   │   ├── Refused              the SSRF guard refused the address (never retried)
+    │   │   └── TransientFetchError  refused, reset or dropped before any answer: tried again
+    │   └── LLMError                 the model server gave no usable answer for one story
+    │       └── BudgetSpent          the run's token budget is spent: no more requests
+    ├── IdClash                      a second raw document gives an article id already taken
     └── StoreError                   the database cannot be opened or migrated
 
 A ``RecordError`` never stops a batch: the stage that meets it stores the
@@ -18,6 +23,8 @@ reason (see ``store.record_reject``) and goes on with the next record.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 
 class MatomeError(Exception):
@@ -70,3 +77,45 @@ class FetchError(RecordError):
 
 class StoreError(MatomeError):
     pass
+
+
+class Refused(FetchError):
+    """The SSRF guard refused a connection: which host, which address, why."""
+
+    def __init__(self, host: str, port: int, addr: str, why: str) -> None:
+        self.host, self.port, self.addr, self.why = host, port, addr, why
+        super().__init__(self.describe(""))
+
+    def describe(self, via: str) -> str:
+        who = f"[{self.host}]" if ":" in self.host else self.host
+        who += f":{self.port}" if self.port not in (80, 443) else ""
+        resolved = "" if _same_address(self.host, self.addr) else f", which resolves to {self.addr}"
+        return f"refused: {via}{who}{resolved} ({self.why})"
+
+
+def _same_address(host: str, addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(host) == ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+
+
+class TransientFetchError(FetchError):
+    """The connection was refused, reset or dropped before any response: worth another try."""
+
+
+class LLMError(RecordError):
+    """The server could not give a usable answer for one story."""
+
+
+class BudgetSpent(LLMError):
+    """The run's token budget is spent: no more requests are made."""
+
+
+class IdClash(MatomeError):
+    """Another raw document already produced an article with this id (the pipeline records
+    it as that document's reject; it never reaches the command line)."""
+
+    def __init__(self, raw_id: int) -> None:
+        super().__init__(raw_id)
+        self.raw_id = raw_id

@@ -19,13 +19,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from matome import analyze, cluster, dedupe, extract, sources, tags, verify, write
-from matome import schema as t
-from matome.entities import Resolver, alias_pairs, cross_script_links, fold
-from matome.errors import RecordError
+from matome import extract
+from matome.errors import IdClash, RecordError
+from matome.ingest import sources
+from matome.language import Resolver, alias_pairs, analyze, cross_script_links, fold
 from matome.records import Analysis, Article, RawDoc, digest
 from matome.settings import Settings, SourceSettings
-from matome.store import IdClash, Store
+from matome.store import Store
+from matome.store import schema as t
+from matome.stories import cluster, dedupe, tags
+from matome.write import toolkit, verify
 
 
 class Progress(Protocol):
@@ -65,7 +68,7 @@ def ingest(store: Store, targets: Iterable[str], settings: Settings,
     keeps what it fetched. ``source`` is the configured source being polled
     (a target equal to a configured source's path gets that source too).
     """
-    from matome import poll
+    from matome.ingest import poll
 
     progress = progress or Quiet()
     report = Report()
@@ -153,7 +156,8 @@ def reports(store: Store) -> list[Article]:
 
 def _keep_thread(store: Store, article: Article, doc: RawDoc) -> None:
     """A board page's posts, stored as reactions to the reports it discusses."""
-    from matome import boards, charset, ingest_state
+    from matome.extract import boards, charset
+    from matome.store import ingest_state
 
     try:
         html, _, _ = charset.decode(doc.content, doc.hints.get("content_type"))
@@ -362,14 +366,14 @@ def run_tags(store: Store, settings: Settings, progress: Progress, report: Repor
     progress.advance()
 
 
-WRITTEN_STAGE = f"{write.STAGE.tag}+{verify.STAGE.tag}"
+WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
 
 
 def run_write(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     """Every configured format per story; the explainer and ■解説 read the storyline's earlier stories."""
     from dataclasses import asdict, replace
 
-    from matome import write_formats, write_llm
+    from matome.write import formats, llm_writer
 
     written_from, _ = story_articles(store)
     store.drop_orphan_written(set(written_from))
@@ -380,16 +384,16 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
     for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
         lines.setdefault(rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid), []).append(sid)
     posts = store.reactions()  # board posts linked to stories (■反応), never sources
-    formats = [f for f in settings.writer.formats if f in write_formats.FORMATS] or ["brief"]
+    wanted = [f for f in settings.writer.formats if f in formats.FORMATS] or ["brief"]
     use_llm = settings.writer.kind == "llm"
     todo = []
     for sid, arts in sorted(written_from.items()):
         line = lines[rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid)]
         earlier = [written_from[x] for x in line[: line.index(sid)]]
-        for fmt in formats:
+        for fmt in wanted:
             inputs = [arts] + (earlier if fmt in {"explainer", "matome"} else [])
             by_llm = use_llm and fmt == "brief"
-            h = digest(write_llm.WRITER if by_llm else write.WRITER, fmt,
+            h = digest(llm_writer.WRITER if by_llm else toolkit.WRITER, fmt,
                        [[(a.id, a.title, a.text, a.published, a.source) for a in group]
                         for group in inputs],
                        [asdict(p) for p in posts.get(sid, [])] if fmt == "matome" else [],
@@ -399,7 +403,7 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
                 todo.append((sid, fmt, arts, earlier, h))
     # The LLM writes the briefs (requests in parallel, answers checked here, in order);
     # every other format is extractive.
-    llm_out = write_llm.write_all([(sid, arts) for sid, fmt, arts, _, _ in todo if fmt == "brief"],
+    llm_out = llm_writer.write_all([(sid, arts) for sid, fmt, arts, _, _ in todo if fmt == "brief"],
                                   analyses, settings) if use_llm else iter(())
     progress.start("write", len(todo))
     for n, (sid, fmt, arts, earlier, h) in enumerate(todo, start=1):
@@ -409,7 +413,7 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
             if checked.provenance.get("fallback"):
                 h += ":fallback"  # written extractively this time: the LLM is tried again next run
         else:
-            written = write_formats.write_story(fmt, arts, analyses, settings.writer, earlier=earlier,
+            written = formats.write_story(fmt, arts, analyses, settings.writer, earlier=earlier,
                                                 posts=posts.get(sid, []))
             checked = verify.verify(written, [*arts, *(a for group in earlier for a in group)])
         store.put_written(sid, checked, WRITTEN_STAGE, h)

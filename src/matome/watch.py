@@ -26,11 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from matome import ingest_state, pipeline, poll, sources
+from matome import pipeline
 from matome.errors import MatomeError, RecordError
+from matome.ingest import poll, sources
 from matome.records import RawDoc
 from matome.settings import Settings, SourceSettings
-from matome.store import Store
+from matome.store import Store, ingest_state
 
 BACKOFF_CAP = 16
 STOP_GRACE = 10.0  # seconds a stop waits for polls still fetching
@@ -165,14 +166,13 @@ class Watcher:
         return 0
 
     def _publish(self, store: Store) -> None:
-        from matome import export
-        from matome.publish import Site
+        from matome.site import Site, readmodel
 
         started = time.monotonic()
         report = pipeline.process(store, self.settings)
         pages = 0
         if self.out_dir is not None:
-            catalog = export.load(store, self.settings.writer.primary)
+            catalog = readmodel.load(store, self.settings.writer.primary)
             pages = Site(catalog, self.settings).build(self.out_dir)
         self._say(f"processed: {report.counts['extracted']} extracted, {report.counts['written']} "
                   f"written, {len(report.errors)} rejected, {pages} pages "

@@ -1,0 +1,512 @@
+"""Entities: find mentions, fold spellings, and resolve them to one canonical key.
+
+First version, built on Sudachi tokens plus a small gazetteer. Finding and
+folding happen per article (stored with the analysis); resolution across
+articles (aliases defined in one article and used in another, surname-only
+mentions, user merges) happens in :class:`Resolver`, built from all analyses,
+because it needs more than one article to decide.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from matome.language import names
+from matome.language.textja import Token, nfkc
+from matome.records import Mention
+
+TITLES = (
+    "国務長官", "財務長官", "国防長官", "外務大臣", "財務大臣", "官房長官", "大統領", "副大統領",
+    "首相", "外相", "財務相", "防衛相", "経産相", "蔵相", "国防相", "長官", "大臣", "議長",
+    "総裁", "大使", "知事", "市長", "町長", "社長", "会長", "報道官", "代表", "委員長", "総理",
+    "氏", "さん", "様", "殿", "相",
+)
+_TITLE_RE = re.compile("(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")$")
+# An office written right after a name (茂木外相, 佐伯前外相): honorifics (氏, さん) say
+# nothing of office and are left out. Verification and conflicts compare these.
+OFFICE_AFTER = re.compile(r"^(前|元|現|次期|新)?(" + "|".join(sorted(
+    (t for t in TITLES if t not in {"氏", "さん", "様", "殿", "相"}), key=len, reverse=True)) + ")")
+# "Italian Foreign Minister Marco Valenti": an optional nationality, then the office.
+_EN_TITLES = re.compile(
+    r"^(?:[A-Z][a-z]+(?:an|ese|ish|ch|i)\s+)?"
+    r"(?:(?:Foreign|Prime|Finance|Defense|Defence|Trade|Economy|Chief\s+Cabinet)\s+Minister|"
+    r"Minister|(?:Vice\s+)?President|(?:Treasury\s+|Commerce\s+)?Secretary(?:\s+of\s+State)?|"
+    r"Governor|Chairman|Chairwoman|Chair|CEO|Mayor|Ambassador|Spokesperson|Spokesman|"
+    r"Mr\.?|Ms\.?|Mrs\.?|Dr\.?)\s+(?=[A-Z])")
+_ORG_SUFFIX = re.compile(
+    r".{1,12}(?:省|庁|銀行|機構|委員会|党|協会|連盟|連合|機関|議会|裁判所|大学|研究所|組合|"
+    r"公社|財団|グループ|ホールディングス|電機|自動車|製作所|通信|新聞|放送)$")
+_KATAKANA = re.compile(r"^[\u30a0-\u30ffー・]{2,}$")
+# Words of a name are joined by spaces on one line: a headline's last word and
+# the next paragraph's first are two names, not one.
+_LATIN = re.compile(r"[A-Z][A-Za-z0-9]*(?:[.&\-][A-Za-z0-9]+)*(?:[ \t]+(?:of[ \t]+)?[A-Z][A-Za-z0-9]*)*")
+# A capitalised word that opens a sentence or a line: "Even", "Although", "New".
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”'‘’「」()\n]\s*|\n)$")
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z][a-z]+(?![A-Za-z])")
+# 主要7カ国(G7): the long form is the run before the bracket with no kana
+# particles or punctuation in it (long forms of names are written in kanji,
+# katakana and digits; は・が・の before them belong to the sentence).
+_ALIAS_DEF = re.compile(
+    r"([^\s\u3040-\u309f、。「」『』()（）【】・,.]{2,16})[（(]([A-Za-z][A-Za-z0-9\-]{1,9})[)）]")
+_EN_STOP_WORDS = """
+    The A An On In At It He She They We This That These Those But And For After Before While
+    According Japanese American Chinese Korean Italian French German British European Russian
+    Indian Its His Her Their Our Some Many Most Also However Meanwhile Officials Ministers
+    Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
+    June July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept
+    Oct Nov Dec Foreign Minister Ministers President Secretary Prime
+"""
+_EN_STOP = frozenset(_EN_STOP_WORDS.split())
+# Capitalised abbreviations that name things, not organisations.
+_ABBREVIATION_WORDS = """
+    CEO CFO COO CM TV PC IT AI CD DVD SNS GDP GNP FW GK MF DF OS PR NG OK ID SF IoT DX EV PCR USB
+    LED CPU GPU IC LNG LPG QR SDGs ESG IPO M&A PDF URL HP AM PM FM BS CS MVP BGM CG VR AR NFT
+"""
+_COMMON_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+# A dateline: "ROME -" or "TOKYO (Kyodo) -" at the very start of an English report.
+_DATELINE = re.compile(r"^([A-Z]{3,}(?:\s+[A-Z]{3,})?)(?=\s*(?:\([^)]*\))?\s*[-\u2013\u2014])")
+# Country abbreviations used inside compounds (日米, 米中) and before offices (米国務省).
+_COUNTRY_CHARS = {"日": "日本", "米": "米国", "中": "中国", "韓": "韓国", "英": "英国",
+                  "仏": "フランス", "独": "ドイツ", "伊": "イタリア", "加": "カナダ", "露": "ロシア",
+                  "印": "インド", "豪": "オーストラリア", "朝": "北朝鮮", "台": "台湾", "欧": "欧州連合"}
+_OFFICE_AFTER_COUNTRY = ("国務", "政府", "大統領", "国防", "財務", "側", "軍", "連邦", "首脳",
+                         "外相", "首相", "当局", "紙")
+
+# 岡山県倉敷市: a prefecture and a city written as one word are two places.
+_PREF_CITY = re.compile(r"^(北海道|東京都|京都府|大阪府|.{2,3}県)(.{1,6}[市区町村郡])$")
+# Words that read as a person's name before a title but are not one (同社社長, 副社長).
+_NOT_A_NAME = frozenset({"同社", "同省", "同庁", "同国", "同市", "同県", "当社", "副", "前", "元",
+                         "新", "次期", "現"})
+# Heads that turn a proper noun into a bigger name: 宇野 + 港 is a port, not
+# a person; みさき + 海運 is a company.
+_PLACE_HEADS = frozenset({"港", "空港", "駅", "島", "湾", "川", "山", "半島", "海峡", "諸島"})
+_ORG_HEADS = frozenset({"海運", "銀行", "電機", "商事", "物産", "工業", "重工", "製薬", "建設",
+                        "証券", "生命", "航空", "鉄道", "電力", "ガス", "新聞", "放送", "通信"})
+# Compounds that end like an organisation but name a kind of thing, not one body.
+# (Words starting 各/同/諸/全/両 are left out by the rule itself, and a bare
+# suffix such as 新聞 is too short for it to match.)
+_GENERIC_ORGS = frozenset({"地方銀行", "中央銀行", "民間銀行", "都市銀行", "大手銀行", "地元銀行",
+                           "国立大学", "私立大学", "労働組合", "地方議会", "政党", "野党", "与党",
+                           "関係省庁", "中央省庁", "官庁", "省庁", "官公庁",
+                           "教育機関", "金融機関", "医療機関", "行政機関", "研究機関", "報道機関",
+                           "入党", "離党", "結党", "解党", "与野党", "新党"})
+# Era names are dates, not organisations (Sudachi tags 昭和 as a proper noun).
+_ERAS = frozenset({"明治", "大正", "昭和", "平成", "令和", "慶長", "天正", "元禄", "江戸", "享保",
+                   "寛永", "天保", "安政", "慶応", "文化", "文政"})
+# Honorifics that follow common nouns as readily as names (患者さん, モデルさん).
+_SOFT_HONORIFICS = frozenset({"さん", "様", "殿", "さま", "ちゃん", "くん", "君"})
+# Counters and other one-kanji words that start no company name (この年ホンダは).
+_NOT_NAME_KANJI = frozenset("年月日時分同各全諸本当前元新旧")
+_HAN = re.compile(r"^[\u4e00-\u9fff々]+$")
+_KATA = re.compile(r"^[\u30a0-\u30ffー]+$")
+
+_SMALL = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+_V_SOUNDS = (("ヴァ", "バ"), ("ヴィ", "ビ"), ("ヴェ", "ベ"), ("ヴォ", "ボ"), ("ヴ", "ブ"))
+
+
+def strip_title(name: str) -> str:
+    name = _EN_TITLES.sub("", name)
+    stripped = _TITLE_RE.sub("", name)
+    return stripped if len(stripped) >= 2 else name
+
+
+def fold(name: str) -> str:
+    """A key that spelling variants share: ベッセント and ベセント, G７ and g7.
+
+    Also folds the long-vowel mark's look-alikes (ヒュ－ズ with a dash) and
+    kana iteration marks (いすゞ = いすず, バヽ = ババ).
+    """
+    key = _expand_iteration(nfkc(name).strip().lower())
+    for a, b in _V_SOUNDS:
+        key = key.replace(a, b)
+    key = _DASHES.sub("", key)
+    key = key.replace("ッ", "").replace("ー", "").replace("・", "").replace(" ", "")
+    return key.translate(_SMALL)
+
+
+_DASHES = re.compile(r"(?<=[\u30a0-\u30ff])[-‐‑–—―−－~〜～](?=[\u30a0-\u30ff]|$)")
+
+
+def _expand_iteration(text: str) -> str:
+    out: list[str] = []
+    for c in text:
+        if c in "ゝヽ" and out:
+            out.append(out[-1])
+        elif c in "ゞヾ" and out:
+            out.append(unicodedata.normalize("NFC", out[-1] + "\u3099"))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+@dataclass
+class Entry:
+    name: str
+    kind: str
+    aliases: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def builtin_entries() -> tuple[Entry, ...]:
+    data = tomllib.loads(resources.files("matome.language").joinpath("data/entities.toml").read_text("utf-8"))
+    return tuple(Entry(e["name"], e["kind"], list(e.get("aliases", []))) for e in data["entity"])
+
+
+class Gazetteer:
+    """Known names and aliases, matched as literal strings."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.by_surface: dict[str, Entry] = {}
+        for e in entries:
+            for surface in [e.name, *e.aliases]:
+                if len(surface) >= 2:
+                    self.by_surface[surface] = e
+        self._surfaces = sorted(self.by_surface, key=len, reverse=True)
+
+    def find(self, text: str) -> Iterable[tuple[int, int, Entry, str]]:
+        for surface in self._surfaces:
+            start = text.find(surface)
+            while start >= 0:
+                end = start + len(surface)
+                if not (surface.isascii() and _inside_word(text, start, end)):
+                    yield start, end, self.by_surface[surface], surface
+                start = text.find(surface, end)
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum())
+
+
+def find_mentions(text: str, tokens: list[Token], gazetteer: Gazetteer) -> list[Mention]:
+    """Entity mentions in one article, longest span first where they overlap."""
+    cands: list[Mention] = []
+    if (d := _DATELINE.match(text)) is not None:  # before _latin_mentions: it wins the tie
+        city = d.group(1).title()
+        entry = gazetteer.by_surface.get(city)
+        name = entry.name if entry else city
+        cands.append(Mention(fold(name), name, "place", d.group(1), d.start(1), d.end(1),
+                             names.sound_of_latin(city)))
+    starts = {t.start for t in tokens}
+    ends = {t.end for t in tokens}
+    for start, end, entry, surface in gazetteer.find(text):
+        # A Japanese name must begin and end on word boundaries: インド is not
+        # in ウインドウ, nor 日本 in 東日本大震災. (Text past Sudachi's size
+        # limit has no tokens; there the literal match stands.)
+        if not surface.isascii() and tokens and start < tokens[-1].end and not (
+                start in starts and end in ends):
+            continue
+        cands.append(Mention(fold(entry.name), entry.name, entry.kind, surface, start, end))
+    for d in _ALIAS_DEF.finditer(text):
+        long_form, short = d.group(1), d.group(2)
+        if long_form[-1:].isdigit():
+            continue
+        cands.append(Mention(fold(short), short, "organization", long_form, d.start(1), d.end(1)))
+    cands += _token_mentions(tokens)
+    cands += _country_runs(text)
+    cands += _latin_mentions(text)
+    cands.sort(key=lambda c: (c.start, -(c.end - c.start)))
+    out: list[Mention] = []
+    taken_until = -1
+    for c in cands:
+        if c.start >= taken_until:
+            out.append(c)
+            taken_until = c.end
+    return out
+
+
+def _token_mentions(tokens: list[Token]) -> list[Mention]:
+    out: list[Mention] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.surface.isascii():  # Latin text is read by _latin_mentions
+            i += 1
+            continue
+        nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
+        prev = tokens[i - 1].surface if i > 0 else "。"
+        if t.pos[1] == "固有名詞" and t.surface in _ERAS:
+            i += 1
+            continue
+        if t.pos[1] == "固有名詞":
+            j = i + 1
+            if t.pos[2] == "人名":
+                # マルコ・バレンティ is one name; 羽田孜・杉山憲夫 is a list of two.
+                while j < len(tokens) and (tokens[j].pos[2] == "人名" or (
+                        tokens[j].surface == "・" and j + 1 < len(tokens)
+                        and tokens[j + 1].pos[2] == "人名" and _KATA.match(tokens[j - 1].surface)
+                        and _KATA.match(tokens[j + 1].surface))):
+                    j += 1
+            if t.pos[2] == "地名" and prev == "立":  # 市立中央図書館: part of a facility name
+                i = j
+                continue
+            kind = {"人名": "person", "地名": "place"}.get(t.pos[2], "organization")
+            if j < len(tokens) and tokens[j].surface in _PLACE_HEADS | _ORG_HEADS:
+                kind = "place" if tokens[j].surface in _PLACE_HEADS else "organization"
+                j += 1
+            elif kind == "organization" and t.surface.endswith(tuple(_PLACE_HEADS)):
+                kind = "place"  # 神戸港
+            surface = "".join(x.surface for x in tokens[i:j])
+            after = tokens[j].surface if j < len(tokens) else ""
+            if kind != "person" and len(surface) <= 4 and _TITLE_RE.fullmatch(after):
+                kind = "person"  # 佐伯外相: Sudachi reads a lone 佐伯 as a place name
+            sound = names.sound_of_readings(x.reading for x in tokens[i:j]) \
+                if kind == "person" else ""
+            if kind == "place" and (pc := _PREF_CITY.match(surface)):
+                cut = t.start + len(pc.group(1))
+                out.append(_mention(pc.group(1), "place", t.start, cut))
+                out.append(_mention(pc.group(2), "place", cut, t.end))
+            else:
+                out.append(_mention(surface, kind, t.start, tokens[j - 1].end, sound=sound))
+            i = j
+            continue
+        if (org := _unknown_company(tokens, i)) > i:
+            surface = "".join(x.surface for x in tokens[i:org])
+            out.append(_mention(surface, "organization", t.start, tokens[org - 1].end))
+            i = org
+            continue
+        after_country = tokens[i + 2].surface if nxt in _COUNTRY_CHARS and i + 2 < len(tokens) else ""
+        if t.pos[0] == "名詞" and _KATAKANA.match(t.surface) and len(t.surface) >= 3 and (
+            (_TITLE_RE.search(nxt) and nxt not in _SOFT_HONORIFICS)
+            or nxt in {"国務", "財務", "国防", "氏"}
+            or after_country.startswith(("国務", "財務", "国防", "商務")) or _TITLE_RE.search(after_country)
+        ):
+            out.append(_mention(t.surface, "person", t.start, t.end,
+                                sound=names.sound_of_readings([t.reading])))
+        elif (t.pos[0] == "名詞" and _HAN.match(t.surface) and 2 <= len(t.surface) <= 3
+              and t.surface not in _NOT_A_NAME and _TITLE_RE.fullmatch(nxt)
+              and nxt not in _SOFT_HONORIFICS and nxt != "氏"
+              and prev in {"の", "は", "、", "。", "が", "と"} and t.pos[1] != "固有名詞"):
+            # 同社の早瀬社長: a surname Sudachi does not know, told by the title after it.
+            out.append(_mention(t.surface, "person", t.start, t.end))
+        elif t.pos[0] == "名詞" and _ORG_SUFFIX.match(t.surface) and not t.surface[0].isdigit() \
+                and t.surface not in _GENERIC_ORGS and t.pos[2] != "サ変可能" \
+                and t.surface[0] not in "各同諸全両":
+            out.append(_mention(t.surface, "organization", t.start, t.end))
+        elif t.surface in _COUNTRY_CHARS and nxt.startswith(_OFFICE_AFTER_COUNTRY):
+            out.append(_mention(_COUNTRY_CHARS[t.surface], "place", t.start, t.end, t.surface))
+        i += 1
+    return out
+
+
+# 日米, 日中韓, 日米豪印: country abbreviations run together. Two characters
+# need a political word after them (日中は晴れ is "daytime"); three or more
+# are never anything else.
+_COUNTRY_RUN = re.compile(
+    "(?<![\u4e00-\u9fff])([" + "".join(_COUNTRY_CHARS) + "]{2,5})"
+    "(?=(?:両|首脳|外相|財務相|防衛相|経済|会談|関係|間|共同|[2-5３-５三四五]カ国|各国|政府|協議|"
+    "同盟|連携|貿易|外交|対話|合意|首相|交渉|韓|[のがはとも、]))")
+
+
+def _country_runs(text: str) -> list[Mention]:
+    out = []
+    for m in _COUNTRY_RUN.finditer(text):
+        run = m.group(1)
+        after = text[m.end():m.end() + 1]
+        if len(run) == 2 and after in "のがはとも、" and run in {"日中", "中米", "日英"}:
+            continue  # 日中の / 日中は read as "daytime"; 中米 is Central America
+        if len(set(run)) != len(run):
+            continue
+        for k, c in enumerate(run):
+            out.append(_mention(_COUNTRY_CHARS[c], "place", m.start() + k, m.start() + k + 1, c))
+    return out
+
+
+def _unknown_company(tokens: list[Token], i: int) -> int:
+    """End of a company name Sudachi does not know, or ``i``.
+
+    凪野セミコンダクター comes out as 凪 + 野 + セミコンダクター: single-kanji
+    fragments of an unknown name followed by a katakana head, in subject
+    position (before は/が). Common compounds (半導体メーカー) have
+    multi-character dictionary words in front and are left alone.
+    """
+    j = i
+    while j < len(tokens) and len(tokens[j].surface) == 1 and _HAN.match(tokens[j].surface) \
+            and tokens[j].pos[0] in {"名詞", "接尾辞", "接頭辞"} and tokens[j].pos[2] != "助数詞可能" \
+            and not (j == i and tokens[j].surface in _NOT_NAME_KANJI):
+        j += 1
+    if j == i or j - i > 3 or j >= len(tokens):
+        return i
+    k = j
+    while k < len(tokens) and _KATA.match(tokens[k].surface) and tokens[k].pos[0] == "名詞":
+        k += 1
+    if k == j or k >= len(tokens) or tokens[k].surface not in {"は", "が", "と", "も"}:
+        return i
+    return k
+
+
+def _mention(name: str, kind: str, start: int, end: int, surface: str | None = None,
+             sound: str = "") -> Mention:
+    display = strip_title(name) if kind == "person" else name
+    return Mention(fold(display), display, kind, surface or name, start, end, sound)
+
+
+# English stop words that never begin a name ("Even Chelsea", "Have I"): scikit-learn's
+# list less the words that are also names or parts of one (Bill, Will, De, Fire).
+_NAME_WORDS = """
+    bill will de mill fire co con call found front top interest system side part name amount
+    detail thick thin back sincere cry move find full fill show mine un ie eg inc ltd etc
+"""
+_NOT_NAME_LEAD = ENGLISH_STOP_WORDS - frozenset(_NAME_WORDS.split())
+
+
+def _title_case(word: str) -> bool:
+    return word[:1].isupper() and word[1:].islower()
+
+
+def _common_word(word: str, lower_words: set[str] | None) -> bool:
+    """A Title-case word that is an ordinary word: one that begins no name, or
+    (at a sentence start) one the same text also writes in lower case
+    ("New rules…" beside "the new rules")."""
+    if not _title_case(word):
+        return False
+    low = word.lower()
+    return low in _NOT_NAME_LEAD or (lower_words is not None and low in lower_words)
+
+
+def _latin_mentions(text: str) -> list[Mention]:
+    # Capitalisation marks names in English except at the start of a sentence,
+    # where every word is capitalised. No English tagger ships offline here, so
+    # the text itself is the evidence: a sentence-opening word that the text
+    # also writes in lower case, or an English stop word (scikit-learn's list),
+    # is an ordinary word, not (the start of) a name.
+    in_text: set[str] | None = None  # the text's lower-case words, read at the first opener
+    out = []
+    for m in _LATIN.finditer(text):
+        raw = m.group(0)
+        words = raw.split()
+        opens = m.start() == 0 or bool(_SENTENCE_START.search(text, max(0, m.start() - 3), m.start()))
+        if opens and in_text is None:
+            in_text = set(_LOWER_WORD.findall(text))
+        while words and _common_word(words[0], in_text if opens else None) \
+                and not _EN_TITLES.match(" ".join(words) + " "):
+            words = words[1:]
+        while words and words[0] in _EN_STOP and not _EN_TITLES.match(" ".join(words) + " "):
+            words = words[1:]  # "Japanese Foreign Minister Kenji Saeki": keep the title
+        if not words:
+            continue
+        name = " ".join(words)
+        titled = strip_title(name)
+        person = titled != name
+        name = titled
+        if len(name) < 2 or name in _EN_STOP or all(w in _EN_STOP for w in name.split()):
+            continue
+        start = m.start() + raw.index(name.split()[0])
+        if person:
+            kind = "person"
+        elif name in _COMMON_ABBREVIATIONS:
+            kind = "other"
+        elif name.isupper() or any(c.isdigit() for c in name):
+            kind = "organization"
+        else:
+            kind = "other"
+        # Untitled two- or three-word names ("Aoi Saotome, 19, won…") may be people too: their
+        # sound lets cross_script_links find the one Japanese person they name, if any.
+        maybe_person = kind == "other" and 2 <= len(name.split()) <= 3 and all(
+            _title_case(w) and w.isalpha() for w in name.split())
+        sound = names.sound_of_latin(name) if kind == "person" or maybe_person else ""
+        out.append(Mention(fold(name), name, kind, text[start:m.end()], start, m.end(), sound))
+    return out
+
+
+def alias_pairs(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
+    """(alias key, canonical key) pairs an article defines: 主要7カ国(G7)."""
+    return [(fold(m.surface), m.key) for m in mentions if fold(m.surface) != m.key
+            and not m.surface.isascii() and m.key.isascii()]
+
+
+def cross_script_links(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
+    """(Latin key, Japanese key) for names written both ways: "Kenji Saeki" → 佐伯健司.
+
+    A link is made only when exactly one Japanese person sounds like the
+    Latin name; fuller Japanese names win over surnames (佐伯健司 over 佐伯).
+    """
+    japanese: dict[str, str] = {}
+    latin: dict[str, str] = {}
+    for m in mentions:
+        if not m.sound:
+            continue
+        if m.key.isascii():  # a titled person, or an untitled name that may be one
+            latin.setdefault(m.key, m.sound)
+        elif m.kind == "person":
+            japanese.setdefault(m.key, m.sound)
+    links = []
+    for lkey, lsound in sorted(latin.items()):
+        hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]
+        longest = max((len(japanese[k].split()) for k in hits), default=0)
+        best = sorted({k for k in hits if len(japanese[k].split()) == longest})
+        if len(best) == 1:
+            links.append((lkey, best[0]))
+    return links
+
+
+class Resolver:
+    """Maps mention keys to canonical keys across the whole store.
+
+    Built from: the gazetteer, user aliases from config, alias definitions
+    found in any article, and — per story — surname-only person mentions
+    resolved to the one full name they begin (佐伯 → 佐伯健司).
+    """
+
+    def __init__(self, gazetteer: Gazetteer, user_aliases: dict[str, list[str]],
+                 defined: Iterable[tuple[str, str]],
+                 links: Iterable[tuple[str, str]] = ()) -> None:
+        self.map: dict[str, str] = {}
+        self.people: set[str] = set()  # Japanese persons a Latin name was linked to
+        for latin, japanese in links:
+            self.map[latin] = japanese
+            self.people.add(japanese)
+        for surface, entry in gazetteer.by_surface.items():
+            self.map[fold(surface)] = fold(entry.name)
+        for alias, canonical in defined:
+            self.map.setdefault(alias, canonical)
+        for canonical, aliases in user_aliases.items():
+            for a in aliases:
+                self.map[fold(a)] = fold(canonical)
+
+    def key(self, key: str) -> str:
+        seen = set()
+        while key in self.map and key not in seen and self.map[key] != key:
+            seen.add(key)
+            key = self.map[key]
+        return key
+
+    def resolve(self, mentions: Iterable[Mention]) -> list[Mention]:
+        resolved = resolve_surnames([replace(m, key=self.key(m.key)) for m in mentions])
+        # an untitled Latin name ("Aoi Saotome, 19, won…") linked to a Japanese person is one
+        return [replace(m, kind="person") if m.kind == "other" and m.name.isascii()
+                and m.key in self.people else m for m in resolved]
+
+
+def resolve_surnames(mentions: list[Mention]) -> list[Mention]:
+    """Short forms of a name the same text writes in full become the full name's key.
+
+    A Japanese person key that begins exactly one longer person key (佐伯 →
+    佐伯健司); a one-word Latin name that ends exactly one longer Latin name
+    (Wenger → Arsene Wenger, Obama → Michelle Obama unless Barack Obama is
+    named too, in which case it stays ambiguous and unmapped).
+    """
+    persons = {m.key for m in mentions if m.kind == "person"}
+    full: dict[str, str] = {}
+    for k in persons:
+        longer = [p for p in persons if p != k and p.startswith(k) and len(k) >= 2]
+        if len(longer) == 1:
+            full[k] = longer[0]
+    last_word: dict[str, set[str]] = {}
+    for m in mentions:
+        if m.key.isascii() and " " in m.name:
+            last_word.setdefault(m.name.rsplit(" ", 1)[1], set()).add(m.key)
+    for m in mentions:
+        if m.key.isascii() and " " not in m.name and m.key not in full and not m.name.isupper() \
+                and len(owners := last_word.get(m.name, set())) == 1:
+            full[m.key] = next(iter(owners))
+    return [replace(m, key=full.get(m.key, m.key)) for m in mentions]

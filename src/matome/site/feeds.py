@@ -1,0 +1,105 @@
+"""What the site gives the ecosystem: Atom and JSON Feed, sitemap.xml, robots.txt.
+
+Feeds carry each story's headline, lead, dates, sources and tags; the
+summary is the story's lead (text, not HTML), so a reader never receives
+markup that came from a source. XML is built with ElementTree, which
+escapes everything it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+from matome.settings import SiteSettings
+from matome.site.readmodel import StoryView, TagView, iso
+
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_SIZE = 50
+
+
+def _abs(site: SiteSettings, path: str) -> str:
+    return site.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _updated(stories: list[StoryView]) -> str:
+    stamps = [s.last_published for s in stories if s.last_published]
+    return (iso(max(stamps)) if stamps else None) or datetime(1970, 1, 1, tzinfo=UTC).isoformat()
+
+
+def _lead(s: StoryView) -> str:
+    return s.brief.lead if s.brief and s.brief.lead else (s.articles[0].text[:160] if s.articles
+                                                           else "")
+
+
+def atom(site: SiteSettings, stories: list[StoryView], self_path: str,
+         title: str | None = None, tag: TagView | None = None) -> str:
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": "ja"})
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = title or site.title
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = _abs(site, self_path)
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _updated(stories)
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": _abs(site, self_path)})
+    page = f"tags/{tag.id}.html" if tag else "index.html"
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html",
+                                            "href": _abs(site, page)})
+    ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = site.title
+    for s in stories[:FEED_SIZE]:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        url = _abs(site, f"stories/{s.id}.html")
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = s.headline
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = url
+        ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "href": url})
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = iso(s.first_published) or _updated([])
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = iso(s.last_published) or _updated([])
+        ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "text"}).text = _lead(s)
+        for t in s.tags:
+            ET.SubElement(entry, f"{{{ATOM}}}category", {"term": t["id"], "label": t["name"]})
+        for a in s.sources:
+            ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "related", "href": a.url,
+                                                    "title": f"{a.source}: {a.title}"})
+    return ET.tostring(feed, encoding="unicode", xml_declaration=True)
+
+
+def json_feed(site: SiteSettings, stories: list[StoryView], self_path: str,
+              title: str | None = None, tag: TagView | None = None) -> str:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+    page = f"tags/{tag.id}.html" if tag else "index.html"
+    items = [{
+        "id": _abs(site, f"stories/{s.id}.html"),
+        "url": _abs(site, f"stories/{s.id}.html"),
+        "title": s.headline,
+        "content_text": _lead(s),
+        "date_published": iso(s.first_published),
+        "date_modified": iso(s.last_published),
+        "tags": [t["name"] for t in s.tags],
+        "external_url": s.sources[0].url if s.sources else None,
+        "_matome": {"story": s.id, "storyline": s.storyline,
+                    "sources": [{"outlet": a.source, "title": a.title, "url": a.url}
+                                for a in s.sources]},
+    } for s in stories[:FEED_SIZE]]
+    return json.dumps({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title or site.title,
+        "home_page_url": _abs(site, page),
+        "feed_url": _abs(site, self_path),
+        "language": "ja",
+        "items": items,
+    }, ensure_ascii=False, indent=1)
+
+
+def sitemap(site: SiteSettings, pages: list[tuple[str, datetime | None]]) -> str:
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    ET.register_namespace("", ns)
+    root = ET.Element(f"{{{ns}}}urlset")
+    for path, modified in pages:
+        url = ET.SubElement(root, f"{{{ns}}}url")
+        ET.SubElement(url, f"{{{ns}}}loc").text = _abs(site, path)
+        if modified is not None:
+            ET.SubElement(url, f"{{{ns}}}lastmod").text = modified.date().isoformat()
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def robots(site: SiteSettings) -> str:
+    return f"User-agent: *\nAllow: /\nDisallow: /api/\nSitemap: {_abs(site, 'sitemap.xml')}\n"

@@ -1,0 +1,414 @@
+"""The store: one SQLAlchemy engine over SQLite (default) or PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout; write transactions start with
+``BEGIN IMMEDIATE`` so a second writer waits instead of failing half-way
+(one writer at a time). Readers (``export``, ``serve``) open the file
+read-only. The schema is created and upgraded by Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from matome.errors import IdClash, StoreError
+from matome.records import Analysis, Article, RawDoc, Written
+from matome.store import schema as t
+from matome.store.stories import StoryStore
+
+DEFAULT_DB = "matome.db"
+
+
+def db_url(value: str | None) -> str:
+    """A --db value (a path or an SQLAlchemy URL) as an SQLAlchemy URL."""
+    value = value or DEFAULT_DB
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def _make_engine(url: str, readonly: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, future=True)
+    path = _sqlite_file(url)
+    if readonly and path is not None:
+        uri = f"file:{path}?mode=ro"
+        engine = create_engine(
+            "sqlite://", creator=lambda: _sqlite_connect(uri), future=True
+        )
+    else:
+        engine = create_engine(url, connect_args={"timeout": 30}, future=True)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _sqlite_connect(uri: str) -> Any:
+    import sqlite3
+
+    return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+
+def migrate(engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome.store:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def _check_current(engine: Engine, url: str) -> None:
+    """A reader cannot upgrade: say so plainly instead of failing on a missing column."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome.store:migrations")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current is not None and current != head:
+        raise StoreError(f"database {url} has schema {current}, this matome needs {head}: "
+                         "run `matome process` once to upgrade it")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _utc_naive(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+class Store(StoryStore):
+    """All reads and writes of matome's state."""
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        self.url = url
+        self.readonly = readonly
+        self.empty = False
+        path = _sqlite_file(url)
+        if readonly and path is not None and not path.exists():
+            # Reading a database that does not exist yet: nothing to read,
+            # and no file should appear as a side effect of reading.
+            self.empty = True
+            self.engine = create_engine("sqlite://", future=True)
+            t.metadata.create_all(self.engine)
+            return
+        try:
+            self.engine = _make_engine(url, readonly)
+            if not readonly:
+                migrate(self.engine)
+            else:
+                _check_current(self.engine, url)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open database {url}: {exc.__class__.__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # --- raw input -------------------------------------------------------
+
+    def put_raw(self, doc: RawDoc) -> str:
+        """Store a raw document; returns 'new', 'changed', 'same' or 'rotated'.
+
+        An item is found by its key, else (same source) by its canonical link
+        or its content: a feed that hands out new GUIDs for old entries gives
+        'rotated', not new articles. A changed content is a new version of the
+        same item; the previous content is kept in ``raw_versions``.
+        """
+        c = t.raw_docs.c
+        key, link = t.bounded(doc.key), t.bounded(doc.link) if doc.link else None
+        with self.tx() as conn:
+            cols = (c.id, c.content_hash, c.version, c.content, c.hints, c.ingested_at)
+            row = conn.execute(select(*cols).where(c.key == key)).first()
+            rotated = False
+            if row is None and doc.source:
+                same_source = c.source == doc.source
+                for cond in ((c.link == link) if link else None,
+                             c.content_hash == doc.content_hash):
+                    if cond is not None:
+                        row = conn.execute(select(*cols).where(same_source & cond)).first()
+                        if row is not None:
+                            rotated = True
+                            break
+            values = dict(kind=doc.kind, origin=doc.origin, location=doc.location,
+                          content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
+                          ingested_at=_now(), source=doc.source or None, link=link)
+            if row is None:
+                conn.execute(insert(t.raw_docs).values(key=key, **values))
+                return "new"
+            if row.content_hash == doc.content_hash:
+                return "rotated" if rotated else "same"
+            conn.execute(insert(t.raw_versions).values(
+                raw_id=row.id, version=row.version, content=row.content, hints=row.hints,
+                content_hash=row.content_hash, ingested_at=row.ingested_at))
+            values.pop("location")  # a rotated entry keeps its key and place
+            conn.execute(update(t.raw_docs).where(c.id == row.id).values(
+                version=row.version + 1, **values))
+            return "changed"
+
+    def raw_todo(self, stage_tag: str) -> list[tuple[int, RawDoc]]:
+        """Raw documents whose article is missing or was made from other input."""
+        j = t.raw_docs.outerjoin(t.articles, t.articles.c.raw_id == t.raw_docs.c.id)
+        query = select(t.raw_docs, t.articles.c.stage, t.articles.c.input_hash).select_from(j)
+        out = []
+        with self.read() as conn:
+            for row in conn.execute(query.order_by(t.raw_docs.c.id)):
+                if row.stage == stage_tag and row.input_hash == row.content_hash:
+                    continue
+                doc = RawDoc(key=row.key, kind=row.kind, origin=row.origin, location=row.location,
+                             content=row.content, hints=row.hints, source=row.source or "",
+                             link=row.link or "",
+                             fetched=row.ingested_at.replace(tzinfo=UTC).isoformat())
+                out.append((row.id, doc))
+        return out
+
+    def raw_counts_by_source(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        c = t.raw_docs.c
+        with self.read() as conn:
+            return {r[0]: r[1] for r in conn.execute(
+                select(c.source, func.count()).where(c.source.is_not(None)).group_by(c.source))}
+
+    def record_reject(self, origin: str, location: str, stage: str, reason: str) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.rejects).where(
+                (t.rejects.c.origin == origin) & (t.rejects.c.location == location)
+                & (t.rejects.c.stage == stage)))
+            conn.execute(insert(t.rejects).values(origin=origin, location=location, stage=stage,
+                                                  reason=reason, created_at=_now()))
+
+    def forget_rejects(self, origin: str, stage: str) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.rejects).where(
+                (t.rejects.c.origin == origin) & (t.rejects.c.stage == stage)))
+
+    def clear_reject(self, conn: Connection, origin: str, location: str, stage: str) -> None:
+        conn.execute(delete(t.rejects).where(
+            (t.rejects.c.origin == origin) & (t.rejects.c.location == location)
+            & (t.rejects.c.stage == stage)))
+
+    def rejects(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.rejects).order_by(t.rejects.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # --- articles --------------------------------------------------------
+
+    def put_article(self, raw_id: int, article: Article, stage_tag: str, input_hash: str,
+                    doc: RawDoc) -> None:
+        meta = {k: v for k, v in article.to_json().items()
+                if k not in {"id", "url", "title", "text", "source", "lang", "published"}}
+        values = dict(raw_id=raw_id, url=article.url, title=article.title, text=article.text,
+                      source=article.source, lang=article.lang,
+                      published=article.published.isoformat() if article.published else None,
+                      published_utc=_utc_naive(article.published), meta=meta,
+                      stage=stage_tag, input_hash=input_hash)
+        if self.engine.dialect.name == "postgresql":
+            # PostgreSQL's text cannot hold NUL, SQLite's can: dropped there, or one
+            # such page stops the whole batch. (JSON columns escape it; no change.)
+            values = {k: v.replace("\x00", "") if isinstance(v, str) else v
+                      for k, v in values.items()}
+        with self.tx() as conn:
+            existing = conn.execute(
+                select(t.articles.c.id, t.articles.c.raw_id).where(t.articles.c.id == article.id)
+            ).first()
+            if existing is not None and existing.raw_id != raw_id:
+                # Same id from another raw document (a copy of a page under
+                # another path): the first stays; the second is recorded.
+                raise IdClash(existing.raw_id)
+            conn.execute(delete(t.articles).where(t.articles.c.raw_id == raw_id))
+            conn.execute(insert(t.articles).values(id=article.id, **values))
+            self.clear_reject(conn, doc.origin, doc.location, "extract")
+
+    def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
+        c = t.articles.c
+        # undated last, spelled out: SQLite sorts NULL first and PostgreSQL last
+        query = select(t.articles).order_by(c.published_utc.is_(None), c.published_utc, c.id)
+        if ids is not None:
+            query = query.where(t.articles.c.id.in_(list(ids)))
+        with self.read() as conn:
+            return [_article_from_row(r) for r in conn.execute(query).mappings()]
+
+    # --- per-article stage outputs ----------------------------------------
+
+    def todo(self, table: Any, stage_tag: str, hashes: dict[str, str]) -> list[str]:
+        """Article ids whose row in ``table`` is missing or stale."""
+        with self.read() as conn:
+            done = {
+                r.article_id: (r.stage, r.input_hash)
+                for r in conn.execute(select(table.c.article_id, table.c.stage, table.c.input_hash))
+            }
+        return [aid for aid, h in hashes.items() if done.get(aid) != (stage_tag, h)]
+
+    def put_analysis(self, article_id: str, analysis: Analysis, embedding: np.ndarray,
+                     stage_tag: str, input_hash: str) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
+            conn.execute(insert(t.analyses).values(
+                article_id=article_id, data=analysis.to_json(),
+                embedding=embedding.astype(np.float32).tobytes(), stage=stage_tag,
+                input_hash=input_hash))
+
+    def analyses(self) -> dict[str, tuple[Analysis, np.ndarray]]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.analyses)).mappings().all()
+        return {
+            r["article_id"]: (Analysis.from_json(r["data"]),
+                              np.frombuffer(r["embedding"], dtype=np.float32))
+            for r in rows
+        }
+
+    def put_dedupe(self, conn: Connection, values: dict[str, Any]) -> None:
+        conn.execute(delete(t.dedupe).where(t.dedupe.c.article_id == values["article_id"]))
+        conn.execute(insert(t.dedupe).values(**values))
+
+    def dedupe_rows(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return [dict(r) for r in conn.execute(select(t.dedupe)).mappings()]
+
+    def analysis_hashes(self) -> dict[str, str]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.analyses.c.article_id, t.analyses.c.input_hash))
+            return {r.article_id: r.input_hash for r in rows}
+
+    def replace_tags(self, tags: Sequence[Any], per_story: dict[str, list[tuple[str, float]]],
+                     stage_tag: str, input_hash: str) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.story_tags))
+            conn.execute(delete(t.tags))
+            if tags:
+                conn.execute(insert(t.tags), [
+                    {"id": g.id, "name": g.name, "kind": g.kind, "aliases": g.aliases,
+                     "parent": g.parent}
+                    for g in tags])
+            rows = [{"story_id": sid, "tag_id": tid, "weight": w}
+                    for sid, lst in per_story.items() for tid, w in dict(lst).items()]
+            if rows:
+                conn.execute(insert(t.story_tags), rows)
+            self.set_stage_hash(conn, stage_tag, input_hash)
+
+    def drop_orphan_written(self, live: set[str]) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.written).where(t.written.c.story_id.not_in(live)))
+
+    def stage_hash(self, stage_tag: str) -> str | None:
+        with self.read() as conn:
+            row = conn.execute(select(t.stage_state.c.input_hash)
+                               .where(t.stage_state.c.stage == stage_tag)).first()
+        return row.input_hash if row else None
+
+    def set_stage_hash(self, conn: Connection, stage_tag: str, input_hash: str) -> None:
+        name = stage_tag.split("/")[0]
+        conn.execute(delete(t.stage_state).where(t.stage_state.c.stage.like(f"{name}/%")))
+        conn.execute(insert(t.stage_state).values(stage=stage_tag, input_hash=input_hash,
+                                                  finished_at=_now()))
+
+    def tags(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return [dict(r) for r in conn.execute(select(t.tags).order_by(t.tags.c.id)).mappings()]
+
+    def story_tags(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.story_tags).order_by(
+                t.story_tags.c.story_id, t.story_tags.c.weight.desc(), t.story_tags.c.tag_id))
+            return [dict(r) for r in rows.mappings()]
+
+    # --- written articles -------------------------------------------------
+
+    def written_hashes(self) -> dict[tuple[str, str], tuple[str, str]]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.written.c.story_id, t.written.c.format,
+                                       t.written.c.stage, t.written.c.input_hash))
+            return {(r.story_id, r.format): (r.stage, r.input_hash) for r in rows}
+
+    def put_written(self, story_id: str, written: Written, stage_tag: str, input_hash: str) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.written).where(
+                (t.written.c.story_id == story_id) & (t.written.c.format == written.format)))
+            conn.execute(insert(t.written).values(
+                story_id=story_id, format=written.format, data=written.to_json(),
+                stage=stage_tag, input_hash=input_hash,
+                built=str(written.provenance.get("built", ""))))
+
+    def written(self) -> dict[str, dict[str, Written]]:
+        out: dict[str, dict[str, Written]] = {}
+        with self.read() as conn:
+            for r in conn.execute(select(t.written)).mappings():
+                out.setdefault(r["story_id"], {})[r["format"]] = Written.from_json(r["data"])
+        return out
+
+    def counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        out = {}
+        with self.read() as conn:
+            for name, table in (("raw", t.raw_docs), ("articles", t.articles),
+                                ("stories", t.stories), ("tags", t.tags),
+                                ("rejects", t.rejects)):
+                out[name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+            out["duplicates"] = conn.execute(
+                select(func.count()).select_from(t.dedupe)
+                .where(t.dedupe.c.duplicate_of.is_not(None))).scalar_one()
+        return out
+
+
+def _article_from_row(r: Any) -> Article:
+    meta = dict(r["meta"])
+    published = datetime.fromisoformat(r["published"]) if r["published"] else None
+    extra = {k: meta[k] for k in _ARTICLE_META if k in meta}
+    return Article(id=r["id"], url=r["url"], title=r["title"], text=r["text"], source=r["source"],
+                   lang=r["lang"], published=published, **extra)
+
+
+# Article fields kept in the ``meta`` JSON column (everything but the columns).
+_ARTICLE_META = [f.name for f in fields(Article)
+                 if f.name not in {"id", "url", "title", "text", "source", "lang", "published"}]

@@ -1,0 +1,132 @@
+"""What ingestion remembers between runs: fetch validators, source health, board reactions.
+
+Kept in the database (migration 0005) so that ``matome watch`` survives a
+restart without refetching everything or forgetting a source's error
+streak, and so ``matome sources`` can print each source's health.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from matome.extract import canonical_url
+from matome.records import Post
+from matome.store import schema as t
+from matome.store.database import Store
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class DbFetchCache:
+    """ETag / Last-Modified per URL for conditional GET (fetch.FetchCache).
+
+    Validators are held back until what the response held has been stored
+    (``flush`` after the items are written): saved at fetch time, a run killed
+    before storing would get a 304 next time and never store that page.
+    Pending validators are kept per thread, as each poll runs in its own.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pending: dict[str, dict[str, tuple[str | None, str | None]]] = defaultdict(dict)
+        self._lock = threading.Lock()
+
+    def validators(self, url: str) -> tuple[str | None, str | None] | None:
+        with self.store.read() as conn:
+            row = conn.execute(select(t.fetch_cache).where(t.fetch_cache.c.url == t.bounded(url))).first()
+        return None if row is None else (row.etag, row.last_modified)
+
+    def remember(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        if etag or last_modified:
+            with self._lock:
+                self._pending[threading.current_thread().name][url] = (etag, last_modified)
+
+    def flush(self, thread: str | None = None) -> None:
+        """Save the validators of what ``thread`` (default: this one) fetched and has stored."""
+        with self._lock:
+            pending = self._pending.pop(thread or threading.current_thread().name, {})
+        if not pending:
+            return
+        with self.store.tx() as conn:
+            keys = {t.bounded(u): v for u, v in pending.items()}
+            conn.execute(delete(t.fetch_cache).where(t.fetch_cache.c.url.in_(list(keys))))
+            conn.execute(insert(t.fetch_cache), [
+                dict(url=u, etag=e, last_modified=lm, fetched_at=_now())
+                for u, (e, lm) in keys.items()])
+
+
+# --- source health -------------------------------------------------------------
+
+
+def record_poll(store: Store, name: str, *, error: str | None, new: int,
+                next_poll: datetime | None, note: str | None = None) -> None:
+    """One poll of one source: success resets the error streak, a failure extends it."""
+    now = _now()
+    h = t.source_health.c
+    with store.tx() as conn:
+        row = conn.execute(select(t.source_health).where(h.name == name)).first()
+        if row is None:
+            conn.execute(insert(t.source_health).values(name=name, error_streak=0, polls=0, last_new=0))
+            streak, polls = 0, 0
+        else:
+            streak, polls = row.error_streak, row.polls
+        values: dict[str, Any] = dict(last_poll=now, next_poll=next_poll, polls=polls + 1,
+                                      last_new=new)
+        if error is None:
+            values.update(last_success=now, error_streak=0)
+        else:
+            values.update(last_error=error, last_error_at=now, error_streak=streak + 1)
+        if note is not None:
+            values["note"] = note
+        conn.execute(update(t.source_health).where(h.name == name).values(**values))
+
+
+def health(store: Store) -> dict[str, dict[str, Any]]:
+    with store.read() as conn:
+        return {r["name"]: dict(r) for r in conn.execute(select(t.source_health)).mappings()}
+
+
+# --- board reactions -----------------------------------------------------------
+
+
+def put_reactions(store: Store, thread_article: str, posts: list[Post], discussed: list[str]) -> int:
+    """Replace a thread's stored posts (a re-fetched thread has more posts, same numbers)."""
+    rows = [dict(thread_article=thread_article, number=p.number, name=p.name, posted=p.posted or None,
+                 poster_id=p.poster_id, body=p.body, replies=list(p.replies), discussed=discussed)
+            for p in {p.number: p for p in posts}.values()]
+    with store.tx() as conn:
+        conn.execute(delete(t.reactions).where(t.reactions.c.thread_article == thread_article))
+        if rows:
+            conn.execute(insert(t.reactions), rows)
+    return len(rows)
+
+
+def reactions_by_story(store: Store) -> dict[str, list[Post]]:
+    """Posts of threads that discuss a report of a story, keyed by story id.
+
+    A thread is linked through the report URLs it names (a まとめ page links
+    the wire report; a 2ch thread puts it in post 1); a thread naming no
+    known report is linked to nothing: reactions never float free.
+    """
+
+    with store.read() as conn:
+        url_story = {canonical_url(r.url): r.story_id for r in conn.execute(
+            select(t.articles.c.url, t.memberships.c.story_id)
+            .join(t.memberships, t.memberships.c.article_id == t.articles.c.id))}
+        rows = conn.execute(select(t.reactions).order_by(t.reactions.c.thread_article,
+                                                         t.reactions.c.number)).mappings().all()
+    out: dict[str, list[Post]] = defaultdict(list)
+    for r in rows:
+        stories = {url_story[u] for u in (canonical_url(u) for u in r["discussed"]) if u in url_story}
+        for sid in sorted(stories):
+            out[sid].append(Post(number=r["number"], body=r["body"], name=r["name"],
+                                 posted=r["posted"] or "", poster_id=r["poster_id"],
+                                 replies=list(r["replies"])))
+    return dict(out)

@@ -1,0 +1,97 @@
+"""Dedupe stage: exact copies (same normalised text) and near copies (MinHash LSH).
+
+Articles are taken in publication order; a copy points at the first report
+of its text, which stays the one written from. Copies remain sources of the
+story their original joins (a syndicated wire text on several outlets is
+still several outlets' coverage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from matome.language import nfkc
+from matome.records import Article, Stage
+from matome.settings import DedupeSettings
+
+STAGE = Stage("dedupe", 2)
+SCHEME = "affine32"  # datasketch's hashing scheme; stored signatures must be read back with it
+_SPACE = re.compile(r"\s+")
+# A correction or update notice appended to a republished report says what
+# changed; it is not the report. Left in, it makes a corrected copy look new.
+_NOTICE = re.compile(
+    r"^\s*(?:[(（【\[]\s*(?:訂正|おわび|お詫び|更新|追記)[^)）】\]]*[)）】\]]"
+    r"|※\s*(?:訂正|更新|追記)).*$", re.MULTILINE)
+
+
+def normalized(text: str) -> str:
+    return _SPACE.sub("", nfkc(_NOTICE.sub("", text))).lower()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(normalized(text).encode()).hexdigest()
+
+
+def minhash(text: str, settings: DedupeSettings) -> MinHash:
+    norm = normalized(text)
+    k = settings.shingle_chars
+    shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
+    mh = MinHash(num_perm=settings.num_perm, scheme=SCHEME)
+    mh.update_batch([s.encode() for s in shingles])
+    return mh
+
+
+@dataclass
+class Verdict:
+    article_id: str
+    text_hash: str
+    minhash: MinHash
+    duplicate_of: str | None
+    kind: str | None
+    similarity: float | None
+
+
+class Deduper:
+    """Remembers every kept text; judges new ones against them."""
+
+    def __init__(self, settings: DedupeSettings) -> None:
+        self.settings = settings
+        self.lsh = MinHashLSH(threshold=settings.near_threshold, num_perm=settings.num_perm)
+        self.by_hash: dict[str, str] = {}
+        self.hashes: dict[str, MinHash] = {}
+
+    def remember(self, article_id: str, thash: str, mh: MinHash, duplicate_of: str | None) -> None:
+        if duplicate_of is not None:
+            return
+        self.by_hash.setdefault(thash, article_id)
+        if article_id not in self.hashes:
+            self.lsh.insert(article_id, mh)
+            self.hashes[article_id] = mh
+
+    def judge(self, article: Article) -> Verdict:
+        thash = text_hash(article.text)
+        mh = minhash(article.text, self.settings)
+        if thash in self.by_hash:
+            return Verdict(article.id, thash, mh, self.by_hash[thash], "exact", 1.0)
+        best, best_sim = None, 0.0
+        for other in sorted(self.lsh.query(mh)):
+            sim = mh.jaccard(self.hashes[other])
+            if sim > best_sim:
+                best, best_sim = other, sim
+        if best is not None and best_sim >= self.settings.near_threshold:
+            return Verdict(article.id, thash, mh, best, "near", round(best_sim, 4))
+        return Verdict(article.id, thash, mh, None, None, None)
+
+
+def minhash_bytes(mh: MinHash) -> bytes:
+    return np.asarray(mh.hashvalues, dtype=np.uint64).tobytes()
+
+
+def minhash_from_bytes(data: bytes, settings: DedupeSettings) -> MinHash:
+    return MinHash(num_perm=settings.num_perm, hashvalues=np.frombuffer(data, dtype=np.uint64),
+                   scheme=SCHEME)

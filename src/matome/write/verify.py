@@ -1,0 +1,205 @@
+"""Verify stage: every published sentence is checked against the spans it cites.
+
+For each sentence: its citations must name reports given to the check and
+quote them verbatim (after NFKC). A sentence that is its quote (after an
+attribution to the cited outlet — 「北海新報によると、」 before it or
+「（北海新報）」 after it) is supported. Any other wording (an LLM writer's)
+is supported only when it agrees with its quotes on every checkable fact —
+figures with their units, dates and times, names of people, organisations and
+places, the title each person is given (前外相 is not 外相), and text in 「」,
+which must be verbatim — and when most of its content words are the quotes'.
+
+What fails is repaired (replaced by its first real quote: the supporting
+source sentence) or, when no quote is real, dropped; each change is recorded
+with its reason. The report (sentences, supported share, repaired, dropped,
+length checks, which title the headline is) is stored with the article and
+shown to editors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from matome.language import analyze, entities, find_numbers, find_times, nfkc, textja
+from matome.records import Article, Citation, Mention, Stage, Written, WrittenSentence
+from matome.write.toolkit import attribution
+
+STAGE = Stage("verify", 2)
+MIN_SUPPORT = 0.6      # share of a reworded sentence's content words its quotes must hold
+HEADLINE_MAX, LEAD_MIN, LEAD_MAX = 40, 100, 160
+_QUOTED = re.compile(r"「([^「」]+)」")
+_ACCORDING = re.compile(r"^([^、。「」]{1,24})によると、")
+_TIME_KINDS = {"date", "time", "relative", "fiscal", "quarter"}
+
+
+def _quote_found(c: Citation, texts: dict[str, str]) -> bool:
+    text = texts.get(c.article)
+    return text is not None and bool(c.quote) and nfkc(c.quote) in text
+
+
+def _mentions(text: str) -> list[Mention]:
+    return entities.find_mentions(text, textja.tokenize(text), analyze.gazetteer())
+
+
+def _same_person(a: str, b: str) -> bool:
+    """佐伯 and 佐伯健司 are one person here (a surname stands for the full name)."""
+    a, b = entities.fold(a), entities.fold(b)
+    return a == b or (min(len(a), len(b)) >= 2 and (a.startswith(b) or b.startswith(a)))
+
+
+def _titles(text: str, mentions: list[Mention]) -> list[tuple[str, str]]:
+    """(person, office with its 前/元) for each person named with an office right after."""
+    out = []
+    for m in mentions:
+        if m.kind == "person" and (t := entities.OFFICE_AFTER.match(text[m.end:])):
+            out.append((m.name, t.group(0)))
+    return out
+
+
+def fact_problem(body: str, quotes: str) -> str | None:
+    """Why ``body`` says something its ``quotes`` do not (figures, dates, names, titles, 「」)."""
+    missing = [n for n in find_numbers(body) if n not in find_numbers(quotes)]
+    if missing:
+        return f"figures not in source: {', '.join(missing)}"
+    quote_times = {e.value for e in find_times(quotes)}
+    bad_times = [e.text for e in find_times(body) if e.kind in _TIME_KINDS
+                 and e.value not in quote_times]
+    if bad_times:
+        return f"dates not in source: {', '.join(bad_times)}"
+    bad_quotes = [q for q in _QUOTED.findall(body) if q not in quotes]
+    if bad_quotes:
+        return f"quotation not verbatim: 「{bad_quotes[0]}」"
+    said, source = _mentions(body), _mentions(quotes)
+    folded = entities.fold(quotes)
+    keys = {m.key for m in source}
+    missing = [m.surface for m in said if m.key not in keys
+               and entities.fold(entities.strip_title(m.surface)) not in folded]
+    if missing:
+        return f"names not in source: {', '.join(missing)}"
+    source_titles = _titles(quotes, source)
+    for person, office in _titles(body, said):
+        theirs = {o for p, o in source_titles if _same_person(p, person)}
+        if office not in theirs:
+            given = "、".join(sorted(theirs)) or "no office"
+            return f"title differs from source: {person}{office} (source: {given})"
+    return None
+
+
+def _unattributed(s: WrittenSentence, body: str, outlets: dict[str, str]) -> str:
+    """The sentence without the attribution to a cited outlet that the writer may add."""
+    for c in s.citations:
+        outlet = nfkc(outlets.get(c.article, ""))
+        if not outlet:
+            continue
+        prefix = nfkc(attribution(outlet))
+        if body.startswith(prefix):
+            return body[len(prefix):]
+        for suffix in (f"({outlet})", f"（{outlet}）"):
+            if body.endswith(nfkc(suffix)):
+                return body[: -len(nfkc(suffix))]
+    return body
+
+
+def _support(body: str, quotes: str) -> float:
+    mine = set(textja.content_lemmas(textja.tokenize(body)))
+    if not mine:
+        return 1.0
+    return len(mine & set(textja.content_lemmas(textja.tokenize(quotes)))) / len(mine)
+
+
+def _check(s: WrittenSentence, texts: dict[str, str], outlets: dict[str, str],
+           min_support: float) -> str | None:
+    """None when the sentence is supported; else the reason it is not."""
+    if not s.citations:
+        return "no citation"
+    for c in s.citations:
+        if not _quote_found(c, texts):
+            return f"quote not found in {c.article}"
+    quotes = "".join(nfkc(c.quote) for c in s.citations)
+    body = nfkc(s.text)
+    if s.kind == "conflict":
+        return _check_conflict(s, body, quotes, outlets)
+    body = _unattributed(s, body, outlets)
+    if body in quotes:
+        return None
+    said_by = _ACCORDING.match(body)
+    if said_by and said_by.group(0) not in quotes:
+        return f"attributed to what the citations are not: {said_by.group(1)}"
+    problem = fact_problem(body, quotes)
+    if problem:
+        return problem
+    share = _support(body, quotes)
+    if share < min_support:
+        return f"sentence text is not the cited span (content words supported: {share:.0%})"
+    return None
+
+
+def _check_conflict(s: WrittenSentence, body: str, quotes: str,
+                    outlets: dict[str, str]) -> str | None:
+    """A 出典により異なる sentence: each outlet named is cited, each fact in it is in a quote."""
+    if not body.startswith("出典により異なる") or len(s.citations) < 2:
+        return "not a conflict sentence"
+    for c in s.citations:
+        if nfkc(outlets.get(c.article, "\0")) not in body:
+            return f"cited outlet not named: {c.article}"
+    for c in s.citations:  # the outlet names are the sentence's own words, not claims
+        body = body.replace(nfkc(outlets.get(c.article, "")), "、")
+    return fact_problem(body, quotes)
+
+
+def _headline_source(headline: str, articles: list[Article]) -> str | None:
+    """The report whose own title the 見出し is (whole, or cut at a break)."""
+    head = nfkc(headline).rstrip("…")
+    for a in articles:
+        if head and nfkc(a.title).startswith(head):
+            return a.id
+    return None
+
+
+def verify(written: Written, articles: list[Article], *,
+           min_support: float = MIN_SUPPORT) -> Written:
+    """The article with failing sentences repaired or dropped, and its report."""
+    texts = {a.id: nfkc(a.text) for a in articles}
+    outlets = {a.id: a.source for a in articles}
+    changes: list[dict[str, Any]] = []
+    total = supported = 0
+    for section in written.sections:
+        kept = []
+        for s in section.sentences:
+            total += 1
+            reason = _check(s, texts, outlets, min_support)
+            if reason is None:
+                supported += 1
+                kept.append(s)
+                continue
+            real = [c for c in s.citations if _quote_found(c, texts)]
+            if real:
+                kept.append(WrittenSentence(real[0].quote, [real[0]], s.kind if s.kind != "conflict"
+                                            else "span"))
+                changes.append({"section": section.name, "action": "repaired", "reason": reason,
+                                "text": s.text, "now": real[0].quote})
+            else:
+                changes.append({"section": section.name, "action": "dropped", "reason": reason,
+                                "text": s.text})
+        section.sentences = kept
+    lead_ok = all(_quote_found(c, texts) for c in written.lead_citations) and \
+        nfkc(written.lead) == "".join(nfkc(c.quote) for c in written.lead_citations)
+    if written.lead and not lead_ok:
+        changes.append({"section": "リード", "action": "dropped",
+                        "reason": "lead is not its cited spans", "text": written.lead})
+        written.lead, written.lead_citations = "", []
+    head, lead = len(written.headline), len(written.lead)
+    written.report = {
+        "sentences": total,
+        "supported": supported,
+        "repaired": sum(1 for c in changes if c["action"] == "repaired"),
+        "dropped": sum(1 for c in changes if c["action"] == "dropped"),
+        "supported_share": round(supported / total, 4) if total else 1.0,
+        "changes": changes,
+        "lengths": {"headline": head, "lead": lead},
+        "length_ok": {"headline": 0 < head <= HEADLINE_MAX,
+                      "lead": LEAD_MIN <= lead <= LEAD_MAX},
+        "headline_source": _headline_source(written.headline, articles),
+    }
+    return written
