@@ -42,7 +42,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from matome.settings import ClusterSettings  # noqa: E402
-from matome.stories import Clusterer, Features  # noqa: E402
+from matome.stories.cluster import Clusterer, Features  # noqa: E402
 
 DIM = 384
 START = datetime(2020, 1, 1, tzinfo=UTC)

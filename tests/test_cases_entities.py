@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from matome.language import entities, gazetteer, textja
+from matome.language import (
+    Resolver,
+    alias_pairs,
+    cross_script_links,
+    entities,
+    gazetteer,
+    resolve_surnames,
+    textja,
+)
 
 CASES = [json.loads(line) for line in
          (Path(__file__).parent / "cases" / "entities.jsonl").read_text("utf-8").splitlines()
@@ -17,9 +25,9 @@ CASES = [json.loads(line) for line in
 def resolve(text: str, aliases: dict[str, list[str]]) -> list[entities.Mention]:
     """One article as the pipeline sees it: find, then resolve with everything it defines."""
     gaz = gazetteer(tuple((k, tuple(v)) for k, v in sorted(aliases.items())))
-    found = entities.resolve_surnames(entities.find_mentions(text, textja.tokenize(text), gaz))
-    res = entities.Resolver(gaz, aliases, entities.alias_pairs(found),
-                            entities.cross_script_links(found))
+    found = resolve_surnames(entities.find_mentions(text, textja.tokenize(text), gaz))
+    res = Resolver(gaz, aliases, alias_pairs(found),
+                            cross_script_links(found))
     return res.resolve(found)
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
 
 from matome import pipeline
 from matome.language import nfkc
+from matome.records import CONFLICT_KINDS, Claim, Conflict, Provenance, VerifyReport, Written
 from matome.settings import Settings
 from matome.site import Site, readmodel
 from matome.store import Store, db_url
@@ -28,7 +32,7 @@ def test_a_disputed_figure_is_stated_with_every_side_cited(tmp_path):
     article = story["article"]
     [conflict] = article["conflicts"]
     assert conflict["about"] == "死者" and conflict["unit"] == "人"
-    figures = sorted(side[0]["figure"] for side in conflict["sides"])
+    figures = sorted(side[0]["value"] for side in _sides(conflict))
     assert figures == ["2人", "3人"]
     said = [s for sec in article["sections"] for s in sec["sentences"]
             if s["text"].startswith("出典により異なる")]
@@ -58,6 +62,14 @@ HARBOUR = [
 ]
 
 
+def _sides(conflict: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The exported claims grouped by side (claims on one side agree)."""
+    sides: dict[int, list[dict[str, Any]]] = {}
+    for claim in conflict["claims"]:
+        sides.setdefault(claim["side"], []).append(claim)
+    return list(sides.values())
+
+
 def _run(tmp_path, reports, title="北浜市の港湾整備計画"):
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(json.dumps(
@@ -70,13 +82,20 @@ def _run(tmp_path, reports, title="北浜市の港湾整備計画"):
     return store, list(readmodel.export(store, "stories"))
 
 
-def test_a_disputed_figure_and_a_disputed_speaker_are_both_listed(tmp_path):
-    store, [story] = _run(tmp_path, HARBOUR)
+@pytest.fixture(scope="module")
+def harbour(tmp_path_factory):
+    store, stories = _run(tmp_path_factory.mktemp("harbour"), HARBOUR)
+    yield store, stories
+    store.close()
+
+
+def test_a_disputed_figure_and_a_disputed_speaker_are_both_listed(harbour):
+    _, [story] = harbour
     found = {c["kind"]: c for c in story["conflicts"]}
-    assert found.keys() >= {"number", "attribution"}, story["conflicts"]
-    figures = sorted(side[0]["figure"] for side in found["number"]["sides"])
+    assert found.keys() >= {"figure", "attribution"}, story["conflicts"]
+    figures = sorted(side[0]["value"] for side in _sides(found["figure"]))
     assert figures == ["800億円", "約500億円"]
-    speakers = {side[0]["source"]: side[0]["figure"] for side in found["attribution"]["sides"]}
+    speakers = {side[0]["source"]: side[0]["value"] for side in _sides(found["attribution"])}
     assert speakers["朝凪ニュース"].startswith("川村浩二")
     assert any(v.startswith("山本一郎") for k, v in speakers.items() if k != "朝凪ニュース")
     assert found["attribution"]["about"] in "港は地域の将来を担う柱になる"
@@ -95,4 +114,64 @@ def test_a_disputed_figure_and_a_disputed_speaker_are_both_listed(tmp_path):
         assert w["verification"]["supported_share"] == 1.0, w["format"]
     # agreeing facts (the date, 2030年度) are not conflicts
     assert all(c["kind"] != "date" for c in story["conflicts"])
-    store.close()
+
+
+# CONTRACT.md's conflict and claim, and the keys matome adds (what the site shows with them).
+CONFLICT_KEYS = {"about": str, "kind": str, "claims": list}
+CONFLICT_EXTRA = {"unit": str, "over_time": bool}   # unit: figures only
+CLAIM_KEYS = {"article": str, "source": str, "quote": str, "value": str}
+CLAIM_EXTRA = {"side": int}                          # claims on one side agree
+
+
+def test_exported_conflicts_have_the_contracts_shape(harbour):
+    store, [story] = harbour
+    articles = {a["id"]: a for a in readmodel.export(store, "articles")}
+    formats = [story["article"], *story["formats"].values()]
+    assert story["conflicts"] == story["article"]["conflicts"]
+    every = [*story["conflicts"], *(c for w in formats for c in w["conflicts"])]
+    assert {c["kind"] for c in every} >= {"figure", "attribution"}
+    for c in every:
+        assert set(c) == {*CONFLICT_KEYS, "over_time", *(["unit"] if c["kind"] == "figure" else [])}
+        assert all(type(c[k]) is t for k, t in {**CONFLICT_KEYS, **CONFLICT_EXTRA}.items() if k in c)
+        assert c["kind"] in CONFLICT_KINDS and c["about"]
+        assert len({x["source"] for x in c["claims"]}) >= 2 and len(_sides(c)) >= 2
+        for claim in c["claims"]:
+            assert set(claim) == {*CLAIM_KEYS, *CLAIM_EXTRA}, claim
+            assert all(type(claim[k]) is t for k, t in {**CLAIM_KEYS, **CLAIM_EXTRA}.items())
+            cited = articles[claim["article"]]
+            assert claim["source"] == cited["source"]
+            assert claim["quote"] and nfkc(claim["quote"]) in nfkc(cited["text"]), claim
+            assert claim["value"] and nfkc(claim["value"]) in nfkc(claim["quote"]), claim
+
+
+def test_an_article_stored_before_the_contracts_shape_still_loads():
+    old = {"format": "brief", "headline": "h", "subheadline": "", "lead": "", "sections": [],
+           "provenance": {"writer": "extractive/1", "model": None, "prompt": None, "sources": ["a"],
+                          "built": "2026-01-01T00:00:00+09:00", "note": "1件"},
+           "conflicts": [{"kind": "number", "about": "死者", "unit": "人", "over_time": False,
+                          "sides": [[{"article": "a", "source": "A", "figure": "2人", "quote": "死者は2人。",
+                                      "published": None},
+                                     {"article": "c", "source": "C", "figure": "2人",
+                                      "quote": "死者は2人だ。", "published": None}],
+                                    [{"article": "b", "source": "B", "figure": "3人", "quote": "死者は3人。",
+                                      "published": None}]]}],
+           "report": {"sentences": 1, "supported": 1, "repaired": 0, "dropped": 0,
+                      "supported_share": 1.0, "changes": [], "lengths": {"headline": 1, "lead": 0},
+                      "length_ok": {"headline": True, "lead": False}, "headline_source": None}}
+    w = Written.from_json(old)
+    [c] = w.conflicts
+    assert c == Conflict("死者", "figure", [Claim("a", "A", "死者は2人。", "2人", 0),
+                                           Claim("c", "C", "死者は2人だ。", "2人", 0),
+                                           Claim("b", "B", "死者は3人。", "3人", 1)], "人", False)
+    assert [[x.source for x in side] for side in c.sides] == [["A", "C"], ["B"]]
+    assert w.provenance.single_source and w.provenance.to_json() == old["provenance"]
+    assert w.report.to_json() == old["report"]
+    assert Written.from_json(w.to_json()) == w  # and what it is now round-trips
+
+
+def test_provenance_and_report_keep_each_writers_json():
+    llm = Provenance("llm/1", ["a"], "t", "m", "brief/v1", single_source=True)
+    assert llm.to_json() == {"writer": "llm/1", "model": "m", "prompt": "brief/v1", "sources": ["a"],
+                             "built": "t", "fallback": None, "single_source": True}
+    assert Provenance.from_json(llm.to_json()) == llm
+    assert VerifyReport.from_json(VerifyReport().to_json()) == VerifyReport()

@@ -28,7 +28,7 @@ def grouping(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     settings = Settings()
     pipeline.ingest(store, [str(FIXTURE / "articles.jsonl")], settings)
     pipeline.process(store, settings)
-    yield {m["article_id"]: m["story_id"] for m in store.memberships()}
+    yield {m.article_id: m.story_id for m in store.memberships()}
     store.close()
 
 

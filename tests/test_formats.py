@@ -19,6 +19,7 @@ from matome.settings import Settings, WriterSettings
 from matome.site import readmodel
 from matome.store import Store, db_url
 from matome.write import REACTIONS_LABEL, abusive, reactions, write_matome
+from matome.write import formats as registry
 
 FORMATS = {"brief", "news", "explainer", "matome"}
 _ATTRIBUTION = re.compile(r"^[^、。「」]{1,24}によると、|（[^（）]{1,24}）$")
@@ -95,11 +96,28 @@ def check_every_sentence(store: Store, llm_brief: bool = False) -> Counter[str]:
     return checked
 
 
+def test_one_registry_names_the_formats_and_says_what_each_reads():
+    assert set(registry.FORMATS) == FORMATS and registry.DEFAULT in FORMATS
+    # the settings may not import the write stage: their defaults are held to the registry here
+    assert WriterSettings().formats == list(registry.FORMATS)
+    assert WriterSettings().primary == registry.DEFAULT
+    assert [f.name for f in registry.wanted(["matome", "nope", "news"])] == ["matome", "news"]
+    assert [f.name for f in registry.wanted(["nope"])] == [registry.DEFAULT]
+    # a format is given only what it reads: earlier stories, board posts
+    arts, earlier, posts = [], [[]], [Post(1, "x")]
+    for f in registry.FORMATS.values():
+        got = f.inputs(arts, {}, earlier, posts)
+        assert (list(got.earlier) == earlier) is f.earlier and (list(got.posts) == posts) is f.reactions
+    assert [f.name for f in registry.FORMATS.values() if f.llm] == [registry.DEFAULT]
+    rules = registry.limits("news", WriterSettings(headline_max_chars=30, lead_min_chars=90))
+    assert rules == registry.Limits(30, (90, WriterSettings().lead_max_chars))
+
+
 def test_single_source_stories_say_so_and_others_do_not(demo_catalog):
     for s in demo_catalog.stories:
         single = len({a.source for a in s.sources}) == 1
         for w in s.written.values():
-            assert ("note" in w.provenance) is single, (s.id, w.format)
+            assert bool(w.provenance.note) is single, (s.id, w.format)
     assert any(len({a.source for a in s.sources}) == 1 for s in demo_catalog.stories)
 
 
@@ -126,7 +144,7 @@ def test_the_explainer_compiles_a_storyline_oldest_first(demo_catalog):
     earlier = {a.id for s in longest if s is not latest for a in s.sources}
     assert bg.sentences and all(x.citations[0].article in earlier for x in bg.sentences)
     assert all("によると、" in x.text for x in bg.sentences)
-    assert m.provenance["lead_outlet"]
+    assert m.provenance.lead_outlet
 
 
 def _posts() -> list[Post]:

@@ -28,7 +28,7 @@ import pytest
 from matome import settings
 from matome.errors import LLMError
 from matome.language import analyze, textja
-from matome.records import Analysis, Article, Written
+from matome.records import Analysis, Article, Tokens, Tried, Written
 from matome.settings import LLMSettings, Settings
 from matome.write import LLMClient, TokenBudget, llm_writer, parse_json
 
@@ -211,13 +211,13 @@ def _write(stories: Stories, s: Settings) -> list[Written]:
 def test_good_answer_is_used_and_single_source_says_so(fake: Fake, stories: Stories) -> None:
     multi, single = _write(stories, _settings(fake, "good"))
     for w, arts in ((multi, stories.multi), (single, stories.single)):
-        assert w.provenance["writer"] == "llm/1" and w.provenance["fallback"] is None
-        assert w.provenance["model"] == "fake-1" and w.provenance["prompt"] == "brief/v1"
-        assert w.report["llm"]["tokens"] == {"prompt": 400, "completion": 100, "reported": True}
-        assert w.report["dropped"] == 0
+        assert w.provenance.writer == "llm/1" and w.provenance.fallback is None
+        assert w.provenance.model == "fake-1" and w.provenance.prompt == "brief/v1"
+        assert w.report.llm.tokens == Tokens(prompt=400, completion=100, reported=True)
+        assert w.report.dropped == 0
         _quotes_verbatim(w, arts)
-    assert multi.headline == "青葉市の話題" and multi.provenance["single_source"] is False
-    assert single.provenance["single_source"] is True and "単独報道" in single.subheadline
+    assert multi.headline == "青葉市の話題" and multi.provenance.single_source is False
+    assert single.provenance.single_source is True and "単独報道" in single.subheadline
     assert "南風新聞" in single.subheadline
     # Structured output was asked for with the real ids as the only allowed values.
     _, body, headers = next(r for r in fake.requests if r[0] == "good")
@@ -231,47 +231,47 @@ def test_good_answer_is_used_and_single_source_says_so(fake: Fake, stories: Stor
 def test_timeout_is_retried_then_falls_back(fake: Fake, stories: Stories) -> None:
     s = _settings(fake, "slow", timeout=0.5, retries=1)
     w = llm_writer.write(stories.multi, stories.analyses, s)
-    assert w.provenance["writer"] == "extractive/1"
-    assert "timed out" in w.provenance["fallback"]
-    assert w.provenance["tried"] == {"writer": "llm/1", "model": "fake-1", "prompt": "brief/v1"}
+    assert w.provenance.writer == "extractive/1"
+    assert "timed out" in w.provenance.fallback
+    assert w.provenance.tried == Tried(writer="llm/1", model="fake-1", prompt="brief/v1")
     assert fake.count("slow") == 2  # the first try and one retry
     _quotes_verbatim(w, stories.multi)
 
 
 def test_http_500_and_429(fake: Fake, stories: Stories) -> None:
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "http500", retries=2))
-    assert "HTTP 500" in w.provenance["fallback"] and fake.count("http500") == 3
+    assert "HTTP 500" in w.provenance.fallback and fake.count("http500") == 3
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "http429", retries=2))
-    assert w.provenance["fallback"] is None and fake.count("http429") == 2  # retried once, then fine
+    assert w.provenance.fallback is None and fake.count("http429") == 2  # retried once, then fine
 
 
 def test_malformed_json_falls_back_and_prose_is_parsed(fake: Fake, stories: Stories) -> None:
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "malformed"))
-    assert "malformed JSON" in w.provenance["fallback"]
-    assert w.report["llm"]["fallback"] == w.provenance["fallback"]
+    assert "malformed JSON" in w.provenance.fallback
+    assert w.report.llm.fallback == w.provenance.fallback
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "shapeless"))
-    assert "no list of sections" in w.provenance["fallback"]
+    assert "no list of sections" in w.provenance.fallback
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "prose", json_mode="text"))
-    assert w.provenance["fallback"] is None and w.report["llm"]["mode"] == "text"
+    assert w.provenance.fallback is None and w.report.llm.mode == "text"
     assert "response_format" not in next(r for r in fake.requests if r[0] == "prose")[1]
 
 
 def test_unknown_ids_are_reported_and_dropped(fake: Fake, stories: Stories) -> None:
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "unknown_ids"))
-    assert w.provenance["fallback"] is None
-    unknown = [i for i in w.report["llm"]["issues"] if i["kind"] == "unknown ids"]
-    assert sorted(i for u in unknown for i in u["ids"]) == ["a7s1", "a9s99"]
-    dropped = [c for c in w.report["changes"] if c["action"] == "dropped"]
-    assert [c["text"] for c in dropped] == ["関係者によると、来年には延伸も検討される。"]
+    assert w.provenance.fallback is None
+    unknown = [i for i in w.report.llm.issues if i.kind == "unknown ids"]
+    assert sorted(i for u in unknown for i in u.ids) == ["a7s1", "a9s99"]
+    dropped = [c for c in w.report.changes if c.action == "dropped"]
+    assert [c.text for c in dropped] == ["関係者によると、来年には延伸も検討される。"]
     assert "延伸" not in json.dumps([s.text for sec in w.sections for s in sec.sentences], ensure_ascii=False)
     _quotes_verbatim(w, stories.multi)
 
 
 def test_english_answer_to_japanese_story_is_replaced(fake: Fake, stories: Stories) -> None:
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "english"))
-    assert w.provenance["fallback"] is None
-    assert [i["kind"] for i in w.report["llm"]["issues"]].count("wrong language") == 3
-    repaired = [c for c in w.report["changes"] if c["reason"].startswith("not in the story's language")]
+    assert w.provenance.fallback is None
+    assert [i.kind for i in w.report.llm.issues].count("wrong language") == 3
+    repaired = [c for c in w.report.changes if c.reason.startswith("not in the story's language")]
     assert len(repaired) == 4  # three sentences and the headline
     assert all(textja.is_japanese(s.text) for sec in w.sections for s in sec.sentences)
     assert textja.is_japanese(w.headline)
@@ -280,20 +280,20 @@ def test_english_answer_to_japanese_story_is_replaced(fake: Fake, stories: Stori
 
 def test_invented_figure_is_caught_by_verification(fake: Fake, stories: Stories) -> None:
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "figure"))
-    assert w.provenance["fallback"] is None
+    assert w.provenance.fallback is None
     said = [s.text for sec in w.sections for s in sec.sentences] + [w.headline]
     assert not any("980" in t for t in said)
-    reasons = [c["reason"] for c in w.report["changes"]]
+    reasons = [c.reason for c in w.report.changes]
     assert any(r.startswith("figures not in source") and "980" in r for r in reasons)  # verify
     assert any(r.startswith("figures not in any report") for r in reasons)             # headline
-    assert w.report["repaired"] >= 2
+    assert w.report.repaired >= 2
     _quotes_verbatim(w, stories.multi)
 
 
 def test_budget_stops_requests_and_the_run_goes_on(fake: Fake, stories: Stories) -> None:
     multi, single = _write(stories, _settings(fake, "over_budget", token_budget=10_000, concurrency=1))
-    assert multi.provenance["fallback"] is None  # the answer that overspent was paid for: used
-    assert "token budget spent" in single.provenance["fallback"]
+    assert multi.provenance.fallback is None  # the answer that overspent was paid for: used
+    assert "token budget spent" in single.provenance.fallback
     assert fake.count("over_budget") == 1
     _quotes_verbatim(single, stories.single)
 
@@ -301,12 +301,12 @@ def test_budget_stops_requests_and_the_run_goes_on(fake: Fake, stories: Stories)
 def test_missing_usage_is_estimated_and_charged(fake: Fake, stories: Stories) -> None:
     client = LLMClient(_settings(fake, "no_usage").llm, budget=TokenBudget(0))
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "no_usage"), client=client)
-    assert w.report["llm"]["tokens"]["reported"] is False and client.budget.used > 100
+    assert w.report.llm.tokens.reported is False and client.budget.used > 100
 
 
 def test_json_schema_refused_steps_down_to_json_object(fake: Fake, stories: Stories) -> None:
     multi, single = _write(stories, _settings(fake, "no_schema", concurrency=1))
-    assert multi.provenance["fallback"] is None and single.provenance["fallback"] is None
+    assert multi.provenance.fallback is None and single.provenance.fallback is None
     kinds = [b.get("response_format", {}).get("type") for m, b, _ in fake.requests if m == "no_schema"]
     assert kinds == ["json_schema", "json_object", "json_object"]  # the step down is remembered
 
@@ -314,7 +314,7 @@ def test_json_schema_refused_steps_down_to_json_object(fake: Fake, stories: Stor
 def test_api_key_never_shown(fake: Fake, stories: Stories) -> None:
     s = _settings(fake, "auth")
     w = llm_writer.write(stories.multi, stories.analyses, s)
-    assert "HTTP 401" in w.provenance["fallback"] and "***" in w.provenance["fallback"]
+    assert "HTTP 401" in w.provenance.fallback and "***" in w.provenance.fallback
     assert SECRET not in json.dumps(w.to_json(), ensure_ascii=False)
     assert SECRET not in repr(s) and SECRET not in repr(LLMClient(s.llm))
     assert SECRET not in settings.settings_markdown()
@@ -333,12 +333,12 @@ def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unreachable_server_and_bad_settings(stories: Stories) -> None:
     s = replace(Settings(), llm=LLMSettings(base_url="http://127.0.0.1:9/v1", retries=0, timeout=2))
     w = llm_writer.write(stories.single, stories.analyses, s)
-    assert "cannot connect" in w.provenance["fallback"]
+    assert "cannot connect" in w.provenance.fallback
     s = replace(Settings(), llm=LLMSettings(prompt="brief/v99"))
     w = llm_writer.write(stories.single, stories.analyses, s)
-    assert "no prompt template" in w.provenance["fallback"]
+    assert "no prompt template" in w.provenance.fallback
     s = replace(Settings(), llm=LLMSettings(json_mode="yaml"))
-    assert "json_mode" in llm_writer.write(stories.single, stories.analyses, s).provenance["fallback"]
+    assert "json_mode" in llm_writer.write(stories.single, stories.analyses, s).provenance.fallback
 
 
 def test_parse_json_finds_the_object() -> None:
@@ -353,22 +353,22 @@ def test_parse_json_finds_the_object() -> None:
 
 def test_headline_not_in_the_reports_words_is_replaced(fake: Fake, stories: Stories) -> None:
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "ungrounded"))
-    change = next(c for c in w.report["changes"] if c["section"] == "見出し")
-    assert change["reason"] == "not in the reports' words"
-    assert change["text"] == "ニュース編集者が書いた記事です"
-    assert w.headline == change["now"] and w.headline in {a.title for a in stories.multi}
+    change = next(c for c in w.report.changes if c.section == "見出し")
+    assert change.reason == "not in the reports' words"
+    assert change.text == "ニュース編集者が書いた記事です"
+    assert w.headline == change.now and w.headline in {a.title for a in stories.multi}
 
 
 def test_concurrency_limit(fake: Fake, stories: Stories) -> None:
     todo = [(f"s{i}", stories.multi if i % 2 else stories.single) for i in range(6)]
     out = list(llm_writer.write_all(todo, stories.analyses, _settings(fake, "crowd", concurrency=2)))
     assert [sid for sid, _ in out] == [sid for sid, _ in todo]  # in the order given
-    assert all(w.provenance["writer"] == "llm/1" for _, w in out)
+    assert all(w.provenance.writer == "llm/1" for _, w in out)
     assert fake.count("crowd") == 6 and fake.max_inflight == 2
 
 
 def test_other_refusal_does_not_step_down(fake: Fake, stories: Stories) -> None:
     client = LLMClient(_settings(fake, "too_long").llm)
     w = llm_writer.write(stories.multi, stories.analyses, _settings(fake, "too_long"), client=client)
-    assert "HTTP 400" in w.provenance["fallback"] and "context size" in w.provenance["fallback"]
+    assert "HTTP 400" in w.provenance.fallback and "context size" in w.provenance.fallback
     assert fake.count("too_long") == 1 and client.mode == "json_schema"

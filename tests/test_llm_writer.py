@@ -121,10 +121,10 @@ def test_llm_writer_end_to_end(llama: str, tmp_path: Path) -> None:
     for sid, arts in stories:
         w = results[sid]
         # Written by the model (a grammar-constrained answer is always JSON with real ids) …
-        assert w.provenance["writer"] == "llm/1", w.provenance
-        assert w.provenance["fallback"] is None and w.provenance["prompt"] == "brief/v1"
-        assert w.report["llm"]["tokens"]["reported"] and w.report["llm"]["tokens"]["completion"] > 0
-        assert w.report["llm"]["mode"] == "json_schema"
+        assert w.provenance.writer == "llm/1", w.provenance
+        assert w.provenance.fallback is None and w.provenance.prompt == "brief/v1"
+        assert w.report.llm.tokens.reported and w.report.llm.tokens.completion > 0
+        assert w.report.llm.mode == "json_schema"
         # … and what reaches a reader rests on the story's own reports, verbatim.
         texts = {a.id: textja.nfkc(a.text) for a in arts}
         body = [s for sec in w.sections for s in sec.sentences]
@@ -137,12 +137,12 @@ def test_llm_writer_end_to_end(llama: str, tmp_path: Path) -> None:
         assert w.headline and len(w.headline) <= settings.writer.headline_max_chars
         # The report says what was checked and lists every change with its reason.
         r = w.report
-        assert {"sentences", "supported", "repaired", "dropped", "changes"} <= set(r)
-        assert r["repaired"] + r["dropped"] == len(r["changes"])
-        assert all(c["reason"] and c["action"] in ("repaired", "dropped") for c in r["changes"])
-        changes += len(r["changes"])
+        assert {"sentences", "supported", "repaired", "dropped", "changes"} <= set(r.to_json())
+        assert r.repaired + r.dropped == len(r.changes)
+        assert all(c.reason and c.action in ("repaired", "dropped") for c in r.changes)
+        changes += len(r.changes)
         if len(outlets[sid]) == 1:
-            assert w.provenance["single_source"] is True and "単独報道" in w.subheadline
+            assert w.provenance.single_source is True and "単独報道" in w.subheadline
     # A 270M model does not copy its sources faithfully: verification has work to do.
     assert changes >= 1
     assert client.budget.used > 0

@@ -12,6 +12,7 @@ from matome import pipeline
 from matome.settings import Settings
 from matome.site import readmodel
 from matome.store import Store, db_url
+from matome.stories.reactions import reactions_by_story
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = [str(FIXTURES / "reactions"), str(FIXTURES / "pages" / "matome.html")]  # two reports, a まとめ
@@ -31,7 +32,7 @@ def test_thread_posts_are_reactions_of_the_story_never_its_sources(tmp_path):
     board_id = next(a.id for a in store.articles() if a.kind == "board")
     assert all(a["id"] != board_id for s in stories for a in s["articles"])
 
-    posts = store.reactions()[story["id"]]
+    posts = reactions_by_story(store.story_urls(), store.reaction_rows())[story["id"]]
     assert [p.number for p in posts] == [1, 5, 8] and posts[1].replies == [1]
 
     matome = story["formats"]["matome"] if story["article"]["format"] != "matome" else story["article"]

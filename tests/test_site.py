@@ -129,7 +129,7 @@ def _luminance(hex_color: str) -> float:
 
 def test_text_colours_meet_wcag_aa_contrast():
     """Body text, muted text and links against the page and the tinted boxes: at least 4.5:1."""
-    css = (ROOT / "src" / "matome" / "static" / "style.css").read_text("utf-8")
+    css = (ROOT / "src" / "matome" / "site" / "static" / "style.css").read_text("utf-8")
     colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
     for fg in ("fg", "muted", "accent"):
         for bg in ("bg", "warn-bg", "tag-bg"):

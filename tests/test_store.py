@@ -20,7 +20,7 @@ def test_sqlite_runs_in_wal_mode_and_migrates_once(tmp_path):
     Store(db_url(str(path))).close()  # second open: nothing to migrate, no error
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0008",)]
 
 
 def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
@@ -40,7 +40,7 @@ def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
     engine.dispose()
     Store(db_url(str(path))).close()
     con = sqlite3.connect(path)
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0008",)]
     assert con.execute("SELECT id, name, parent FROM tags").fetchall() == [("g7", "G7", None)]
 
 

@@ -11,7 +11,7 @@ from matome import pipeline
 from matome.settings import ClusterSettings, Settings
 from matome.site import Site, create_app, readmodel
 from matome.store import Store, db_url
-from matome.stories import Clusterer, Features
+from matome.stories.cluster import Clusterer, Features
 
 T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ def _demo_like_store(tmp_path) -> Store:
 
 def test_a_merged_story_redirects_on_the_site_and_the_server(tmp_path):
     store = _demo_like_store(tmp_path)
-    stories = sorted({m["story_id"] for m in store.memberships()})
+    stories = sorted({m.story_id for m in store.memberships()})
     assert len(stories) in (1, 2)
     if len(stories) == 1:  # matome grouped them at once: fold a fresh story in by hand
         keep, gone = stories[0], "sgonegone00"
@@ -95,7 +95,7 @@ def test_a_merged_story_redirects_on_the_site_and_the_server(tmp_path):
         keep, gone = stories
     store.put_membership("m2", keep, "member", 100, {}, "test", new_story=False, merged=gone)
     assert store.redirects() == {gone: keep}
-    assert {m["story_id"] for m in store.memberships()} == {keep}
+    assert {m.story_id for m in store.memberships()} == {keep}
     cat = readmodel.load(store)
     site = Site(cat, Settings())
     assert f"stories/{gone}.html" in set(site.paths())
@@ -108,7 +108,7 @@ def test_a_merged_story_redirects_on_the_site_and_the_server(tmp_path):
 
 def test_regrouping_keeps_old_ids_reachable(tmp_path):
     store = _demo_like_store(tmp_path)
-    before = {m["story_id"] for m in store.memberships()}
+    before = {m.story_id for m in store.memberships()}
     store.reset_stories()  # what a new cluster stage version does
     # pretend the seed article of every old story now sits in one new story
     store.put_membership("m1", "snewnewnew0", "member", 1, {}, "test", new_story=True)

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from matome.settings import ClusterSettings
-from matome.stories import Assignment, Clusterer, Features, Profile, Storylines, profile_cosine
+from matome.stories.cluster import Assignment, Clusterer, Features
+from matome.stories.storylines import Profile, Storylines, profile_cosine
 
 DIM = 32
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)

@@ -19,7 +19,10 @@
     └── StoreError                   the database cannot be opened or migrated
 
 A ``RecordError`` never stops a batch: the stage that meets it stores the
-reason (see ``store.record_reject``) and goes on with the next record.
+reason (see ``store.record_reject``) and goes on with the next record. Nor
+does any other exception one article raises in a stage (``pipeline.isolated``
+records it as that article's reject); only a ``StoreError`` or a
+``UsageError`` stops a run.
 """
 
 from __future__ import annotations

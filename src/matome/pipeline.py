@@ -15,19 +15,21 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from matome import extract
-from matome.errors import IdClash, RecordError
+from sqlalchemy.exc import SQLAlchemyError
+
+from matome import extract, stories
+from matome.errors import IdClash, RecordError, StoreError, UsageError
 from matome.ingest import sources
 from matome.language import Resolver, alias_pairs, analyze, cross_script_links, fold
-from matome.records import Analysis, Article, RawDoc, digest
+from matome.records import Analysis, Article, DedupeRow, RawDoc, digest
 from matome.settings import Settings, SourceSettings
 from matome.store import Store
-from matome.store import schema as t
-from matome.stories import cluster, dedupe, tags
+from matome.stories import cluster, dedupe, reactions, tags
 from matome.write import toolkit, verify
 
 
@@ -104,11 +106,34 @@ def keep(store: Store, item: RawDoc | RecordError, report: Report, progress: Pro
 
 
 def _reject(store: Store, report: Report, progress: Progress, err: RecordError,
-            stage: str) -> None:
-    store.record_reject(err.origin, err.location, stage, err.reason)
+            stage: str, tag: str | None = None, input_hash: str | None = None) -> None:
+    store.record_reject(err.origin, err.location, stage, err.reason, stage_tag=tag,
+                        input_hash=input_hash)
     report.errors.append(err)
     report.counts["rejected"] += 1
     progress.error(err)
+
+
+# What stops a run: the store or the configuration failing. Anything else one item
+# raises is that item's reject, and the batch goes on.
+FATAL = (StoreError, UsageError, SQLAlchemyError)
+
+
+@contextmanager
+def isolated(store: Store, report: Report, progress: Progress, stage: str, origin: str,
+             location: str = "", *, tag: str | None = None, input_hash: str | None = None
+             ) -> Iterator[None]:
+    """One item's work in ``stage``: what it raises becomes its recorded reject (stage, item,
+    exception type and message); with ``tag`` and ``input_hash`` the item is set aside until
+    either changes (``store.set_aside``), so a re-run neither retries it forever nor loses it."""
+    try:
+        yield
+    except FATAL:
+        raise
+    except Exception as exc:
+        err = exc if isinstance(exc, RecordError) else RecordError(f"{type(exc).__name__}: {exc}"[:1000])
+        err.origin, err.location = origin, location
+        _reject(store, report, progress, err, stage, tag, input_hash)
 
 
 # --- process -----------------------------------------------------------------
@@ -123,35 +148,31 @@ def process(store: Store, settings: Settings, progress: Progress | None = None) 
 
 
 def run_extract(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    todo = store.raw_todo(extract.STAGE.tag)
+    tag = extract.STAGE.tag
+    aside = store.set_aside("extract", tag)
+    todo = [(raw_id, doc) for raw_id, doc in store.raw_todo(tag)
+            if aside.get(doc.origin + (f":{doc.location}" if doc.location else "")) != doc.content_hash]
     progress.start("extract", len(todo))
     for n, (raw_id, doc) in enumerate(todo, start=1):
-        try:
-            article = extract.extract(doc, settings.extract)
-            store.put_article(raw_id, article, extract.STAGE.tag, doc.content_hash, doc)
-            if article.kind == "board" and doc.kind == "html":
-                _keep_thread(store, article, doc)
-            report.counts["extracted"] += 1
-        except RecordError as bad:
-            bad.origin, bad.location = doc.origin, doc.location
-            _reject(store, report, progress, bad, "extract")
-        except IdClash as clash:
-            _reject(store, report, progress, RecordError(
-                f"same article id as raw document #{clash.raw_id}; kept that one",
-                origin=doc.origin, location=doc.location), "extract")
+        with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
+                      input_hash=doc.content_hash):
+            try:
+                article = extract.extract(doc, settings.extract)
+                store.put_article(raw_id, article, tag, doc.content_hash, doc)
+                if article.kind == "board" and doc.kind == "html":
+                    _keep_thread(store, article, doc)
+                report.counts["extracted"] += 1
+            except IdClash as clash:  # not set aside: tried again while the other holds the id
+                _reject(store, report, progress, RecordError(
+                    f"same article id as raw document #{clash.raw_id}; kept that one",
+                    origin=doc.origin, location=doc.location), "extract")
         progress.advance()
         _checkpoint("extract", n)
 
 
-# Pages that are not news reports: a board thread or まとめ page (kept as
-# reactions), a personal blog post. They never become a story's source.
-NOT_REPORTS = frozenset({"board", "blog"})
-
-
 def reports(store: Store) -> list[Article]:
-    """Articles that may be a story's sources: not threads or blogs, not teasers without a body."""
-    return [a for a in store.articles() if a.kind not in NOT_REPORTS
-            and not (a.kind == "teaser" and "body-withheld" in a.flags)]
+    """Articles that may be a story's sources (``stories.reports``)."""
+    return stories.reports(store.articles())
 
 
 def _keep_thread(store: Store, article: Article, doc: RawDoc) -> None:
@@ -178,50 +199,73 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
     hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
               for aid, a in articles.items()}
-    todo = store.todo(t.analyses, analyze.STAGE.tag, hashes)
+    tag = analyze.STAGE.tag
+    aside = store.set_aside("analyze", tag)
+    todo = [aid for aid in store.todo("analyses", tag, hashes) if aside.get(aid) != hashes[aid]]
     progress.start("analyze", len(todo))
     gaz = _gazetteer(settings)
     batch = 16
+
+    def guard(aid: str) -> Any:
+        return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=hashes[aid])
+
     for i in range(0, len(todo), batch):
-        items = [(articles[aid], analyze.analyze(articles[aid], gaz)) for aid in todo[i : i + batch]]
-        vectors = analyze.embed_batch(items, settings.embed)
-        for (a, an), vec in zip(items, vectors, strict=True):
-            store.put_analysis(a.id, an, vec, analyze.STAGE.tag, hashes[a.id])
-            progress.advance()
+        items = []
+        for aid in todo[i : i + batch]:
+            with guard(aid):
+                items.append((articles[aid], analyze.analyze(articles[aid], gaz)))
+        for a, an, vec in _embedded(items, settings, guard):
+            store.put_analysis(a.id, an, vec, tag, hashes[a.id])
+            if a.id in aside:  # failed before on other input: no longer set aside
+                store.forget_rejects(a.id, "analyze")
             report.counts["analyzed"] += 1
+        progress.advance(min(batch, len(todo) - i))
         _checkpoint("analyze", i // batch + 1)
 
 
-def _in_order(articles: Iterable[Article]) -> list[Article]:
-    return sorted(articles, key=lambda a: (a.published is None,
-                                           a.published.timestamp() if a.published else 0, a.id))
+def _embedded(items: list[tuple[Article, Analysis]], settings: Settings,
+              guard: Callable[[str], Any]) -> list[tuple[Article, Analysis, Any]]:
+    """The batch's vectors; when the batch fails, one report at a time, each failure its own."""
+    try:
+        return [(a, an, v) for (a, an), v in zip(items, analyze.embed_batch(items, settings.embed),
+                                                 strict=True)]
+    except FATAL:
+        raise
+    except Exception:
+        out = []
+        for a, an in items:
+            with guard(a.id):
+                out.append((a, an, analyze.embed_batch([(a, an)], settings.embed)[0]))
+        return out
 
 
 def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles = _in_order(reports(store))
+    articles = stories.in_order(reports(store))
     hashes = {a.id: dedupe.text_hash(a.text) for a in articles}
-    todo = set(store.todo(t.dedupe, dedupe.STAGE.tag, hashes))
+    aside = store.set_aside("dedupe", dedupe.STAGE.tag)
+    todo = {aid for aid in store.todo("dedupe", dedupe.STAGE.tag, hashes)
+            if aside.get(aid) != hashes[aid]}
     deduper = dedupe.Deduper(settings.dedupe)
-    done = {r["article_id"]: r for r in store.dedupe_rows()}
+    done = {r.article_id: r for r in store.dedupe_rows()}
     for a in articles:
         if a.id in done and a.id not in todo:
             r = done[a.id]
-            deduper.remember(a.id, r["text_hash"],
-                             dedupe.minhash_from_bytes(r["minhash"], settings.dedupe),
-                             r["duplicate_of"])
+            deduper.remember(a.id, r.text_hash, dedupe.minhash_from_bytes(r.minhash, settings.dedupe),
+                             r.duplicate_of)
     progress.start("dedupe", len(todo))
     n = 0
     for a in articles:
         if a.id not in todo:
             continue
-        v = deduper.judge(a)
-        deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
-        with store.tx() as conn:
-            store.put_dedupe(conn, {
-                "article_id": a.id, "text_hash": v.text_hash,
-                "minhash": dedupe.minhash_bytes(v.minhash), "duplicate_of": v.duplicate_of,
-                "kind": v.kind, "similarity": v.similarity, "stage": dedupe.STAGE.tag,
-                "input_hash": hashes[a.id]})
+        with isolated(store, report, progress, "dedupe", a.id, tag=dedupe.STAGE.tag,
+                      input_hash=hashes[a.id]):
+            v = deduper.judge(a)
+            deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
+            store.put_dedupe(DedupeRow(a.id, v.text_hash, dedupe.minhash_bytes(v.minhash),
+                                       v.duplicate_of, v.kind, v.similarity, dedupe.STAGE.tag,
+                                       hashes[a.id]))
+            if a.id in aside:
+                store.forget_rejects(a.id, "dedupe")
         n += 1
         progress.advance()
         _checkpoint("dedupe", n)
@@ -243,9 +287,9 @@ def cluster_inputs(store: Store, settings: Settings) -> tuple[
     """What clustering reads: the reports in the order they are assigned, their analyses,
     each one's original when it is a copy (None: an original), and how a report becomes
     features (names resolved across the whole store)."""
-    articles = _in_order(reports(store))
+    articles = stories.in_order(reports(store))
     analyses = store.analyses()
-    dup_of = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
+    dup_of = {r.article_id: r.duplicate_of for r in store.dedupe_rows()}
     res = resolver(store, settings, analyses)
 
     def feats(a: Article) -> cluster.Features:
@@ -257,25 +301,38 @@ def cluster_inputs(store: Store, settings: Settings) -> tuple[
 def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     articles, analyses, dup_of, feats = cluster_inputs(store, settings)
     members = store.memberships()
-    if any(m["stage"] != cluster.STAGE.tag for m in members):
+    if any(m.stage != cluster.STAGE.tag for m in members):
         store.reset_stories()
         members = []
     store.drop_empty_stories()
-    clusterer = cluster.Clusterer(settings.cluster)
     by_id = {a.id: a for a in articles}
 
-    assigned = {m["article_id"]: m["story_id"] for m in members}
-    storylines = {r["id"]: r["storyline"] for r in store.stories()}
-    for m in members:  # replayed in the order they were made: the same state as then
-        if m["role"] == "member" and m["article_id"] in by_id and m["article_id"] in analyses:
-            clusterer.restore(m["story_id"], feats(by_id[m["article_id"]]),
-                              storylines.get(m["story_id"]))
-    seq = max((m["seq"] for m in members), default=0)
+    def restored() -> cluster.Clusterer:
+        clusterer = cluster.Clusterer(settings.cluster)
+        storylines = {r.id: r.storyline for r in store.stories()}
+        for m in store.memberships():  # replayed in the order they were made: the state as then
+            if m.role == "member" and m.article_id in by_id and m.article_id in analyses:
+                clusterer.restore(m.story_id, feats(by_id[m.article_id]), storylines.get(m.story_id))
+        return clusterer
+
+    clusterer = restored()
+    assigned = {m.article_id: m.story_id for m in members}
+    seq = max((m.seq for m in members), default=0)
+    tag, hashes = cluster.STAGE.tag, store.analysis_hashes()
+    aside = store.set_aside("cluster", tag)
     pending = [a for a in articles if a.id not in assigned and a.id in analyses
-               and a.id in dup_of and dup_of[a.id] is None]
+               and a.id in dup_of and dup_of[a.id] is None and aside.get(a.id) != hashes.get(a.id)]
     progress.start("cluster", len(pending))
     for n, a in enumerate(pending, start=1):
-        got = clusterer.assign(feats(a))
+        got = None
+        with isolated(store, report, progress, "cluster", a.id, tag=tag, input_hash=hashes.get(a.id)):
+            got = clusterer.assign(feats(a))
+        if got is None:
+            clusterer = restored()  # the failed assignment may have left the state half-changed
+            progress.advance()
+            continue
+        if a.id in aside:
+            store.forget_rejects(a.id, "cluster")
         seq += 1
         store.put_membership(a.id, got.story, "member", seq, got.evidence, cluster.STAGE.tag,
                              new_story=got.new, storyline=got.storyline, follows=got.follows,
@@ -312,42 +369,8 @@ def _split_row(clusterer: cluster.Clusterer,
 
 
 def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:
-    """Per story: (reports written from, every report including copies), oldest first.
-
-    A near copy from the same outlet, published later, is that outlet's
-    revision of its report (a correction, an update): it is written from in
-    place of the version it supersedes, so a corrected figure is the one told.
-    """
-    by_id = {a.id: a for a in reports(store)}
-    sources_: dict[str, list[Article]] = {}
-    everything: dict[str, list[Article]] = {}
-    current: dict[str, str] = {}  # original article id -> its latest revision
-    for m in store.memberships():
-        a = by_id.get(m["article_id"])
-        if a is None:
-            continue
-        everything.setdefault(m["story_id"], []).append(a)
-        if m["role"] == "member":
-            sources_.setdefault(m["story_id"], []).append(a)
-            continue
-        root = (m["evidence"] or {}).get("duplicate_of")
-        while root in current and current[root] != root:
-            root = current[root]
-        old = by_id.get(root or "")
-        if old is not None and old.source == a.source and _is_newer(a, old):
-            current[root or ""] = a.id
-            current[a.id] = a.id
-            lst = sources_.get(m["story_id"], [])
-            if old in lst:
-                lst[lst.index(old)] = a
-    return ({k: _in_order(v) for k, v in sources_.items()},
-            {k: _in_order(v) for k, v in everything.items()})
-
-
-def _is_newer(a: Article, b: Article) -> bool:
-    if a.published and b.published:
-        return a.published >= b.published
-    return a.published is not None or (b.published is None and a.id > b.id)
+    """Per story: (reports written from, every report including copies), oldest first."""
+    return stories.story_articles(store.memberships(), reports(store))
 
 
 def run_tags(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
@@ -358,12 +381,21 @@ def run_tags(store: Store, settings: Settings, progress: Progress, report: Repor
                  settings.aliases)
     progress.start("tags", 1)
     if store.stage_hash(tags.STAGE.tag) != key:
-        res = resolver(store, settings, analyses)
-        mentions = {aid: res.resolve(an.mentions) for aid, (an, _) in analyses.items()}
-        all_tags, per_story = tags.build_tags(written_from, mentions, settings.tags,
-                                              settings.themes, lambda n: res.key(fold(n)))
-        store.replace_tags(all_tags, per_story, tags.STAGE.tag, key)
+        # a failure here keeps the old tags and is tried again next run
+        with isolated(store, report, progress, "tags", TAG_INDEX):
+            res = resolver(store, settings, analyses)
+            mentions = {}
+            for aid, (an, _) in analyses.items():
+                with isolated(store, report, progress, "tags", aid):
+                    mentions[aid] = res.resolve(an.mentions)
+            all_tags, per_story = tags.build_tags(written_from, mentions, settings.tags,
+                                                  settings.themes, lambda n: res.key(fold(n)))
+            store.replace_tags(all_tags, per_story, tags.STAGE.tag, key)
+            store.forget_rejects(TAG_INDEX, "tags")
     progress.advance()
+
+
+TAG_INDEX = "(tag index)"  # the origin of a reject of the tags stage as a whole
 
 
 WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
@@ -379,45 +411,51 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
     store.drop_orphan_written(set(written_from))
     analyses = {k: an for k, (an, _) in store.analyses().items()}
     done = store.written_hashes()
-    rows = {r["id"]: r for r in store.stories()}
+    line_of = {r.id: r.storyline for r in store.stories()}
     lines: dict[str, list[str]] = {}  # storyline -> its stories, oldest first
     for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
-        lines.setdefault(rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid), []).append(sid)
-    posts = store.reactions()  # board posts linked to stories (■反応), never sources
-    wanted = [f for f in settings.writer.formats if f in formats.FORMATS] or ["brief"]
+        lines.setdefault(line_of.get(sid) or stories.storyline_id(sid), []).append(sid)
+    # board posts linked to stories (■反応), never sources
+    posts = reactions.reactions_by_story(store.story_urls(), store.reaction_rows())
     use_llm = settings.writer.kind == "llm"
+    aside = store.set_aside("write", WRITTEN_STAGE)
     todo = []
     for sid, arts in sorted(written_from.items()):
-        line = lines[rows.get(sid, {}).get("storyline") or cluster.storyline_id(sid)]
+        line = lines[line_of.get(sid) or stories.storyline_id(sid)]
         earlier = [written_from[x] for x in line[: line.index(sid)]]
-        for fmt in wanted:
-            inputs = [arts] + (earlier if fmt in {"explainer", "matome"} else [])
-            by_llm = use_llm and fmt == "brief"
-            h = digest(llm_writer.WRITER if by_llm else toolkit.WRITER, fmt,
+        for fmt in formats.wanted(settings.writer.formats):
+            inp = fmt.inputs(arts, analyses, earlier, posts.get(sid, []))  # what it reads
+            by_llm = use_llm and fmt.llm
+            h = digest(llm_writer.WRITER if by_llm else toolkit.WRITER, fmt.name,
                        [[(a.id, a.title, a.text, a.published, a.source) for a in group]
-                        for group in inputs],
-                       [asdict(p) for p in posts.get(sid, [])] if fmt == "matome" else [],
-                       settings.writer,
-                       replace(settings.llm, api_key="") if by_llm else None)  # never the key
-            if done.get((sid, fmt)) != (WRITTEN_STAGE, h):
-                todo.append((sid, fmt, arts, earlier, h))
-    # The LLM writes the briefs (requests in parallel, answers checked here, in order);
-    # every other format is extractive.
-    llm_out = llm_writer.write_all([(sid, arts) for sid, fmt, arts, _, _ in todo if fmt == "brief"],
-                                  analyses, settings) if use_llm else iter(())
+                        for group in [inp.articles, *inp.earlier]],
+                       [asdict(p) for p in inp.posts], settings.writer,
+                       replace(settings.llm, api_key="") if by_llm else None,  # never the key
+                       sorted(settings.aliases.items()))  # verify finds names with them
+            if done.get((sid, fmt.name)) != (WRITTEN_STAGE, h) and aside.get(f"{sid}:{fmt.name}") != h:
+                todo.append((sid, fmt, inp, by_llm, h))
+    # The LLM writes the formats it may write (requests in parallel, answers checked here, in
+    # order); every other format is extractive.
+    llm_out = llm_writer.write_all([(sid, inp.articles) for sid, _, inp, by_llm, _ in todo if by_llm],
+                                   analyses, settings) if use_llm else iter(())
     progress.start("write", len(todo))
-    for n, (sid, fmt, arts, earlier, h) in enumerate(todo, start=1):
-        if use_llm and fmt == "brief":
+    for n, (sid, fmt, inp, by_llm, h) in enumerate(todo, start=1):
+        if by_llm:
             got, checked = next(llm_out)  # already verified
             assert got == sid
-            if checked.provenance.get("fallback"):
+            if checked.provenance.fallback:
                 h += ":fallback"  # written extractively this time: the LLM is tried again next run
-        else:
-            written = formats.write_story(fmt, arts, analyses, settings.writer, earlier=earlier,
-                                                posts=posts.get(sid, []))
-            checked = verify.verify(written, [*arts, *(a for group in earlier for a in group)])
-        store.put_written(sid, checked, WRITTEN_STAGE, h)
-        report.counts["written"] += 1
+            store.put_written(sid, checked, WRITTEN_STAGE, h)
+            report.counts["written"] += 1
+        else:  # one story that trips a writer is its recorded reject; the others are written
+            with isolated(store, report, progress, "write", sid, fmt.name, tag=WRITTEN_STAGE, input_hash=h):
+                checked = verify.verify(fmt.write(inp, settings.writer, None),
+                                        [*inp.articles, *(a for group in inp.earlier for a in group)],
+                                        settings.writer, settings.aliases)
+                store.put_written(sid, checked, WRITTEN_STAGE, h)
+                if f"{sid}:{fmt.name}" in aside:  # failed before on other input
+                    store.forget_rejects(sid, "write")
+                report.counts["written"] += 1
         progress.advance()
         _checkpoint("write", n)
 

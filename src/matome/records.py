@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class RawDoc:
     source: str = ""
     link: str = ""
     # When it was fetched or read (ISO 8601, UTC): the reference for dates
-    # written without a year and the clamp for dates in the future.
+    # written without a year and the end of the window of plausible publication dates.
     fetched: str = ""
 
     @property
@@ -89,8 +89,8 @@ class Article:
     # never passed off as the full article), "blog" (a personal post, never a
     # news source), "board" (a board thread or まとめ page: reactions only).
     kind: str = "news"
-    # Machine-readable notes a person can read: "future-date-clamped",
-    # "no-date", "paywalled", ...
+    # Machine-readable notes a person can read: "implausible-date" (kept in
+    # published_raw only), "no-date", "paywalled", ...
     flags: list[str] = field(default_factory=list)
     updated: str = ""
     country: str = ""  # the outlet's country, from its configured source
@@ -195,6 +195,194 @@ class Section:
     sources: list[dict[str, Any]] = field(default_factory=list)
 
 
+T = TypeVar("T")
+CONFLICT_KINDS = ("figure", "date", "name", "attribution")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One outlet's claim in a conflict: the value it gives, in the sentence (``quote``) giving it."""
+
+    article: str
+    source: str
+    quote: str
+    value: str       # the figure, date, name or speaker as the article writes it
+    side: int = 0    # claims on one side agree (約500億円 and 500億円)
+
+
+@dataclass
+class Conflict:
+    """Where a story's sources disagree (CONTRACT.md ``conflicts``), every claim cited."""
+
+    about: str
+    kind: str                 # one of CONFLICT_KINDS
+    claims: list[Claim]
+    unit: str = ""            # a figure's (人, 億円)
+    over_time: bool = False   # claims published hours apart: a later one may be an update
+
+    @property
+    def sides(self) -> list[list[Claim]]:
+        out: dict[int, list[Claim]] = {}
+        for c in self.claims:
+            out.setdefault(c.side, []).append(c)
+        return list(out.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"about": self.about, "kind": self.kind, "claims": [asdict(c) for c in self.claims],
+                **({"unit": self.unit} if self.unit else {}), "over_time": self.over_time}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conflict:
+        if "claims" in data:
+            claims = [Claim(**c) for c in data["claims"]]
+        else:  # stored before conflicts took the contract's shape: sides of {figure, quote, …}
+            claims = [Claim(c["article"], c["source"], c["quote"], c["figure"], n)
+                      for n, side in enumerate(data["sides"]) for c in side]
+        kind = "figure" if data["kind"] == "number" else data["kind"]
+        return cls(data["about"], kind, claims, data.get("unit", ""), bool(data.get("over_time")))
+
+
+@dataclass(frozen=True)
+class Tried:
+    """The writer an article was meant to come from, when a fallback wrote it instead."""
+
+    writer: str
+    model: str | None
+    prompt: str | None
+
+
+@dataclass
+class Provenance:
+    """Who wrote an article from which reports, and when (CONTRACT.md ``provenance``).
+
+    Every writer fills every field; JSON leaves out ``note`` (told to readers: one source only),
+    ``lead_outlet`` (a まとめ's wire lead), ``fallback`` and ``tried`` when unset, except that
+    an article a model wrote (it has a ``prompt``) always gives ``fallback`` and ``single_source``.
+    """
+
+    writer: str
+    sources: list[str] = field(default_factory=list)
+    built: str = ""
+    model: str | None = None
+    prompt: str | None = None
+    single_source: bool = False
+    note: str = ""
+    lead_outlet: str = ""
+    fallback: str | None = None   # why the model's article was not used
+    tried: Tried | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        by_model = self.prompt is not None
+        optional = {"note": self.note or None, "lead_outlet": self.lead_outlet or None,
+                    "fallback": self.fallback, "tried": asdict(self.tried) if self.tried else None}
+        return {"writer": self.writer, "model": self.model, "prompt": self.prompt,
+                "sources": self.sources, "built": self.built,
+                **{k: v for k, v in optional.items() if v is not None or (k == "fallback" and by_model)},
+                **({"single_source": self.single_source} if by_model else {})}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Provenance:
+        tried = data.get("tried")
+        return cls(data["writer"], list(data.get("sources", [])), data.get("built", ""),
+                   data.get("model"), data.get("prompt"),
+                   bool(data.get("single_source", bool(data.get("note")))),  # the note says so
+                   data.get("note", ""), data.get("lead_outlet", ""), data.get("fallback"),
+                   Tried(**tried) if tried else None)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A sentence verification (or the writer) changed: ``repaired`` (to ``now``) or ``dropped``."""
+
+    section: str
+    action: str
+    reason: str
+    text: str
+    now: str = ""
+
+
+@dataclass(frozen=True)
+class Lengths(Generic[T]):
+    """見出し and リード: their lengths in characters, or whether those fit the format's limits."""
+
+    headline: T
+    lead: T
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What a model's answer got wrong and its writer caught (``unknown ids``, ``wrong language``)."""
+
+    kind: str
+    section: str | None = None
+    ids: list[str] | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Tokens:
+    prompt: int
+    completion: int
+    reported: bool  # by the server (else estimated)
+
+
+@dataclass
+class LLMReport:
+    """How a model's answer went (mode, cost, issues caught), or why it was not used (``fallback``)."""
+
+    issues: list[Issue] = field(default_factory=list)
+    fallback: str | None = None
+    mode: str = ""
+    finish_reason: str = ""
+    served_by: str = ""
+    tokens: Tokens | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        issues = [_set(asdict(i)) for i in self.issues]
+        if self.fallback is not None:
+            return {"fallback": self.fallback, "issues": issues}
+        return {"mode": self.mode, "finish_reason": self.finish_reason, "served_by": self.served_by,
+                "tokens": asdict(self.tokens) if self.tokens else None, "issues": issues,
+                "notes": self.notes}
+
+
+@dataclass
+class VerifyReport:
+    """What verification checked and changed; the export's ``verification`` is this less ``changes``."""
+
+    sentences: int = 0
+    supported: int = 0
+    repaired: int = 0
+    dropped: int = 0
+    supported_share: float = 1.0
+    changes: list[Change] = field(default_factory=list)
+    lengths: Lengths[int] | None = None    # unset in a report stored before lengths were checked
+    length_ok: Lengths[bool] | None = None
+    headline_source: str | None = None    # the report whose own title the 見出し is
+    llm: LLMReport | None = None          # the LLM writer's part
+
+    def to_json(self, *, changes: bool = True) -> dict[str, Any]:
+        data = asdict(self) | {"changes": [_set(asdict(c) | {"now": c.now or None})
+                                           for c in self.changes] if changes else None,
+                               "llm": self.llm.to_json() if self.llm else None}
+        return {k: v for k, v in data.items() if v is not None or k == "headline_source"}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VerifyReport:
+        llm, lengths, ok = data.get("llm"), data.get("lengths"), data.get("length_ok")
+        model = LLMReport(**llm | {"issues": [Issue(**i) for i in llm.get("issues", [])],
+                                   "tokens": Tokens(**llm["tokens"]) if llm.get("tokens") else None}
+                          ) if llm else None
+        return cls(**data | {"changes": [Change(**c) for c in data.get("changes", [])], "llm": model,
+                             "lengths": Lengths(**lengths) if lengths else None,
+                             "length_ok": Lengths(**ok) if ok else None})
+
+
+def _set(data: dict[str, Any]) -> dict[str, Any]:  # unset (None) keys left out of JSON
+    return {k: v for k, v in data.items() if v is not None}
+
+
 @dataclass
 class Written:
     """A story written in one format, with provenance and its check report."""
@@ -204,13 +392,15 @@ class Written:
     subheadline: str
     lead: str
     sections: list[Section]
-    provenance: dict[str, Any]
+    provenance: Provenance
     lead_citations: list[Citation] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    report: dict[str, Any] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    report: VerifyReport = field(default_factory=VerifyReport)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"provenance": self.provenance.to_json(),
+                               "conflicts": [c.to_json() for c in self.conflicts],
+                               "report": self.report.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Written:
@@ -232,8 +422,79 @@ class Written:
             subheadline=data["subheadline"],
             lead=data["lead"],
             sections=sections,
-            provenance=data["provenance"],
+            provenance=Provenance.from_json(data["provenance"]),
             lead_citations=[Citation(**c) for c in data.get("lead_citations", [])],
-            conflicts=data.get("conflicts", []),
-            report=data.get("report", {}),
+            conflicts=[Conflict.from_json(c) for c in data.get("conflicts", [])],
+            report=VerifyReport.from_json(data.get("report", {})),
         )
+
+
+# --- rows the store gives back: what the pipeline and the site read of stories ---------
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One report's place in a story, in the order assignments were made (``seq``).
+
+    ``role``: "member" (a report the story is grouped from) or "duplicate" (a
+    copy, joined to its original's story). ``evidence`` is why, as stored.
+    """
+
+    article_id: str
+    story_id: str
+    role: str
+    seq: int
+    evidence: dict[str, Any]
+    stage: str
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    """A story as stored: its seed report, flags ("capped"), storyline and the story it follows."""
+
+    id: str
+    seed_article: str
+    flags: dict[str, Any]
+    storyline: str | None = None
+    follows: str | None = None
+
+
+@dataclass(frozen=True)
+class DedupeRow:
+    """What dedupe decided of one report: its hashes, and the original it copies (None: original)."""
+
+    article_id: str
+    text_hash: str
+    minhash: bytes
+    duplicate_of: str | None
+    kind: str | None
+    similarity: float | None
+    stage: str
+    input_hash: str
+
+
+@dataclass(frozen=True)
+class TagRow:
+    """A tag: one theme or real-world thing, with every spelling it goes by."""
+
+    id: str
+    name: str
+    kind: str
+    aliases: list[str]
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryTag:
+    story_id: str
+    tag_id: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A stored board post and the report URLs its thread discusses (how it finds its story)."""
+
+    thread_article: str
+    post: Post
+    discussed: list[str]

@@ -147,7 +147,8 @@ class EmbedSettings:
 
 @dataclass
 class TagSettings:
-    min_articles: int = _opt(2, "An entity must appear in this many of a story's reports.")
+    min_articles: int = _opt(2, "A story of three reports or more is about an entity when half of them "
+                             "are about it, or when this many name it and one is about it.")
     max_per_story: int = _opt(6, "At most this many entity tags per story.")
 
 
@@ -199,7 +200,7 @@ class LLMSettings:
     temperature: float = _opt(0.2, "Sampling temperature.")
     max_tokens: int = _opt(2000, "Most tokens one answer may have.")
     seed: int = _opt(-1, "Sampling seed sent to the server (-1: none), for repeatable output.")
-    prompt: str = _opt("brief/v1", "Prompt template: NAME/vN is src/matome/prompts/NAME.vN.md.")
+    prompt: str = _opt("brief/v1", "Prompt template: NAME/vN is src/matome/write/prompts/NAME.vN.md.")
     json_mode: str = _opt(
         "auto", "Structured output: 'json_schema', 'json_object' or 'text' (JSON parsed out of "
         "the answer); 'auto' starts with json_schema and steps down when the server refuses it.")
@@ -227,7 +228,7 @@ class ThemeSettings:
     aliases: list[str] = _opt([], "Other spellings that mean this theme.")
     keywords: list[str] = _opt([], "A story whose text contains one of these gets the theme.")
     entities: list[str] = _opt(
-        [], "A story that names one of these entities (any spelling) gets the theme.")
+        [], "A story about one of these entities (any spelling) gets the theme: see the tags stage.")
     exclude: list[str] = _opt([], "A story whose text contains one of these never gets the theme.")
     parent: str = _opt("", "Optional parent theme name: its stories include this theme's.")
 

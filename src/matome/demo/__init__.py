@@ -1,0 +1,1 @@
+"""The bundled demo corpus: invented reports by invented outlets, and its self-check."""

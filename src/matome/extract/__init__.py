@@ -3,6 +3,11 @@
 ``page`` is the stage itself; ``charset`` decodes bytes, ``dates`` reads
 publication dates, ``pagekind`` tells news from teasers, blogs and boards,
 ``boards`` parses board threads, ``urls`` canonicalises links.
+
+trafilatura for the text, with DOM-size and time caps; charsets through WHATWG
+aliases, strict and mojibake-checked; dates from JSON-LD, meta, feed, byline
+and body (2026年2月12日, 令和8年2月12日, 12日 from context; dates outside 1990
+to the time of ingest kept raw, taken as unknown and flagged).
 """
 
 from matome.extract.charset import LABELS, MOJIBAKE, REASONS, declarations, decode, mojibake, normalize_label

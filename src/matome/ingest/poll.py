@@ -18,15 +18,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from matome.errors import RecordError
 from matome.extract import canonical_url
 from matome.ingest import sources
 from matome.records import RawDoc
 from matome.settings import Settings, SourceSettings
-from matome.store import Store
-from matome.store import schema as t
+from matome.store import Store, ingest_state
 
 Known = Callable[[sources.Link], bool]
 
@@ -46,15 +43,9 @@ def known_in(store: Store, source: str) -> Known:
     """A check that a page Link is already stored from this source, unchanged in what we know."""
 
     def known(link: sources.Link) -> bool:
-        c = t.raw_docs.c
-        cond = c.key == t.bounded(f"url:{link.url}")
-        if source:
-            cond = or_(cond, (c.source == source) & (c.link == t.bounded(link.url)))
-        with store.read() as conn:
-            row = conn.execute(select(c.hints).where(cond)).first()
-        if row is None:
+        stored = ingest_state.stored_link_hints(store, link.url, source)
+        if stored is None:
             return False
-        stored: dict[str, Any] = row.hints or {}
         return all(stored.get(k) == link.hints.get(k) for k in ("feed_entry", "lastmod")
                    if link.hints.get(k))
 
@@ -128,10 +119,9 @@ class LazyFetcher:
         with self._lock:
             if self._real is None:
                 from matome.ingest import fetch
-                from matome.store import DbFetchCache
 
                 if self.store is not None and not self.store.readonly:
-                    self.cache = DbFetchCache(self.store)
+                    self.cache = ingest_state.DbFetchCache(self.store)
                 self._real = fetch.Fetcher(self.settings.fetch, cache=self.cache)
         return self._real.get(url)
 

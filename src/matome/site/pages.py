@@ -21,13 +21,12 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from matome import __version__
-from matome.extract import JST
 from matome.records import Article, Citation
 from matome.settings import Settings
 from matome.site import feeds
@@ -37,6 +36,8 @@ from matome.site.readmodel import Catalog, StoryView, TagView, iso
 # attribute of the shared Site: the server renders pages in several threads.
 _PAGE: ContextVar[str] = ContextVar("matome_page", default="index.html")
 
+# Pages show Japan time, as the outlets they cite write it.
+JST = ZoneInfo("Asia/Tokyo")
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".atom": "application/atom+xml",
                ".json": "application/feed+json", ".xml": "application/xml",
                ".txt": "text/plain; charset=utf-8"}
@@ -46,7 +47,7 @@ KINDS = [("theme", "テーマ"), ("organization", "組織・団体"), ("person",
 
 
 def safe_url(url: str) -> str:
-    return url if urlsplit(url or "").scheme in {"http", "https"} else "#"
+    return feeds.web_url(url) or "#"
 
 
 def jdate(dt: datetime | None) -> str:
@@ -68,7 +69,8 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("matome.site", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(jdate=jdate, jdate_iso=jdate_iso, safe_url=safe_url, outlet_id=outlet_id)
+    env.filters.update(jdate=jdate, jdate_iso=jdate_iso, safe_url=safe_url, outlet_id=outlet_id,
+                       web_url=lambda u: feeds.web_url(u) or "")
     return env
 
 
@@ -337,21 +339,21 @@ class Site:
             "@context": "https://schema.org", "@type": "NewsArticle",
             "headline": story.headline, "inLanguage": "ja",
             "datePublished": iso(story.first_published), "dateModified": iso(story.last_published),
-            "isBasedOn": [a.url for a in story.articles],
-            "citation": [{"@type": "NewsArticle", "headline": a.title, "url": a.url,
+            "isBasedOn": [u for a in story.articles if (u := feeds.web_url(a.url))],
+            "citation": [{"@type": "NewsArticle", "headline": a.title, "url": feeds.web_url(a.url),
                           "publisher": a.source} for a in story.articles],
             "creativeWorkStatus": "AI-organised from cited reports",
-            "provenance": b.provenance if b else None,
+            "provenance": b.provenance.to_json() if b else None,
         }
         # machine-readable provenance of every format on the page, beside the disclaimer
-        provenance = {w.format: {**w.provenance, "verification": {
-            k: v for k, v in w.report.items() if k != "changes"}} for w in [*([b] if b else []), *shown]}
+        provenance = {w.format: {**w.provenance.to_json(), "verification": w.report.to_json(changes=False)}
+                      for w in [*([b] if b else []), *shown]}
         timeline = sorted((s for s in self.cat.stories if s.storyline == story.storyline),
                           key=lambda s: (s.first_published or datetime.min.replace(tzinfo=UTC),
                                          s.id))
         return self._render("story.html", "../", story=story, cite=cite, jsonld=jsonld,
                             coverage=Markup(coverage_svg(story)), timeline=timeline, b=b,
-                            formats=shown, provenance=provenance)
+                            formats=shown, provenance=provenance, writer=self.settings.writer)
 
     def build(self, out: Path) -> int:
         """Write every page into ``out``, replacing it atomically. Returns the page count."""

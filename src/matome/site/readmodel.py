@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from matome.pipeline import story_articles
 from matome.records import Article, Written
 from matome.store import Store
-from matome.stories import storyline_id
+from matome.stories import members
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -94,41 +93,43 @@ class Catalog:
 
 
 def load(store: Store, primary: str = "brief") -> Catalog:
-    written_from, everything = story_articles(store)
+    articles = store.articles()
+    memberships = store.memberships()
+    written_from, everything = members.story_articles(memberships, members.reports(articles))
     written = store.written()
-    tag_rows = {g["id"]: g for g in store.tags()}
+    tag_rows = {g.id: g for g in store.tags()}
     evidence: dict[str, dict[str, Any]] = {}
     story_of: dict[str, str] = {}
-    for m in store.memberships():
-        evidence.setdefault(m["story_id"], {})[m["article_id"]] = {"role": m["role"],
-                                                                   **m["evidence"]}
-        story_of[m["article_id"]] = m["story_id"]
-    rows = {r["id"]: r for r in store.stories()}
-    stories = {
-        sid: StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
-                       evidence=evidence.get(sid, {}),
-                       storyline=rows.get(sid, {}).get("storyline") or storyline_id(sid),
-                       follows=rows.get(sid, {}).get("follows"),
-                       flags=dict(rows.get(sid, {}).get("flags") or {}),
-                       primary_format=primary)
-        for sid, arts in everything.items()
-    }
+    for m in memberships:
+        evidence.setdefault(m.story_id, {})[m.article_id] = {"role": m.role, **m.evidence}
+        story_of[m.article_id] = m.story_id
+    rows = {r.id: r for r in store.stories()}
+
+    def view(sid: str, arts: list[Article]) -> StoryView:
+        row = rows.get(sid)
+        return StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
+                         evidence=evidence.get(sid, {}),
+                         storyline=(row.storyline if row else None) or members.storyline_id(sid),
+                         follows=row.follows if row else None,
+                         flags=dict(row.flags) if row else {}, primary_format=primary)
+
+    stories = {sid: view(sid, arts) for sid, arts in everything.items()}
     by_tag: dict[str, list[StoryView]] = {}
-    for row in store.story_tags():
-        s = stories.get(row["story_id"])
-        g = tag_rows.get(row["tag_id"])
+    for st in store.story_tags():
+        s = stories.get(st.story_id)
+        g = tag_rows.get(st.tag_id)
         if s is None or g is None:
             continue
-        s.tags.append({"id": g["id"], "name": g["name"]})
-        by_tag.setdefault(g["id"], []).append(s)
+        s.tags.append({"id": g.id, "name": g.name})
+        by_tag.setdefault(g.id, []).append(s)
     ordered = sorted(stories.values(), key=_newest_first)
-    tags = [TagView(g["id"], g["name"], g["kind"], list(g["aliases"]),
-                    sorted(by_tag.get(g["id"], []), key=_newest_first), g.get("parent"),
-                    sorted(c["id"] for c in tag_rows.values() if c.get("parent") == g["id"]))
+    tags = [TagView(g.id, g.name, g.kind, list(g.aliases),
+                    sorted(by_tag.get(g.id, []), key=_newest_first), g.parent,
+                    sorted(c.id for c in tag_rows.values() if c.parent == g.id))
             for g in tag_rows.values()]
     tags.sort(key=lambda g: (-len(g.stories), g.name))
-    dup = {r["article_id"]: r["duplicate_of"] for r in store.dedupe_rows()}
-    return Catalog(ordered, tags, store.articles(), story_of, dup, store.redirects())
+    dup = {r.article_id: r.duplicate_of for r in store.dedupe_rows()}
+    return Catalog(ordered, tags, articles, story_of, dup, store.redirects())
 
 
 def _newest_first(s: StoryView) -> tuple[float, str]:
@@ -152,9 +153,9 @@ def written_json(w: Written) -> dict[str, Any]:
              **({"sources": sec.sources} if sec.sources else {})}
             for sec in w.sections
         ],
-        "conflicts": w.conflicts,
-        "provenance": w.provenance,
-        "verification": {k: v for k, v in w.report.items() if k != "changes"},
+        "conflicts": [c.to_json() for c in w.conflicts],
+        "provenance": w.provenance.to_json(),
+        "verification": w.report.to_json(changes=False),
     }
 
 
@@ -177,7 +178,7 @@ def story_json(s: StoryView, *, evidence: bool = False) -> dict[str, Any]:
               if primary is None or f != primary.format}
     if others:
         out["formats"] = others  # the other formats written, keyed by name
-    out["conflicts"] = primary.conflicts if primary is not None else []
+    out["conflicts"] = article["conflicts"] if article is not None else []
     if evidence:
         out["evidence"] = s.evidence
     return out

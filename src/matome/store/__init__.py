@@ -4,6 +4,10 @@
 ``stories`` its story part (memberships, merges, redirects), ``ingest_state``
 what ingestion remembers (fetch validators, source health, reactions),
 ``schema`` the tables, ``migrations`` how they change.
+
+SQLAlchemy Core and Alembic; SQLite (WAL, busy timeout, one writer) by
+default, PostgreSQL (``--db postgresql+psycopg://…``) tested against a real
+server.
 """
 
 from matome.store.database import Store, db_url

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from matome.errors import IdClash, StoreError
-from matome.records import Analysis, Article, RawDoc, Written
+from matome.records import Analysis, Article, DedupeRow, RawDoc, StoryTag, TagRow, Written
 from matome.store import schema as t
 from matome.store.stories import StoryStore
 
@@ -218,13 +218,26 @@ class Store(StoryStore):
             return {r[0]: r[1] for r in conn.execute(
                 select(c.source, func.count()).where(c.source.is_not(None)).group_by(c.source))}
 
-    def record_reject(self, origin: str, location: str, stage: str, reason: str) -> None:
+    def record_reject(self, origin: str, location: str, stage: str, reason: str, *,
+                      stage_tag: str | None = None, input_hash: str | None = None) -> None:
+        """Store why an item was refused; with ``stage_tag`` and ``input_hash`` it is also set
+        aside: that stage skips it until either changes (see ``set_aside``)."""
         with self.tx() as conn:
             conn.execute(delete(t.rejects).where(
                 (t.rejects.c.origin == origin) & (t.rejects.c.location == location)
                 & (t.rejects.c.stage == stage)))
             conn.execute(insert(t.rejects).values(origin=origin, location=location, stage=stage,
-                                                  reason=reason, created_at=_now()))
+                                                  reason=reason, created_at=_now(),
+                                                  stage_tag=stage_tag, input_hash=input_hash))
+
+    def set_aside(self, stage: str, stage_tag: str) -> dict[str, str | None]:
+        """What ``stage`` at version ``stage_tag`` refused: per item (its origin, with
+        ":location" when it has one) the input hash it failed on."""
+        c = t.rejects.c
+        with self.read() as conn:
+            rows = conn.execute(select(c.origin, c.location, c.input_hash)
+                                .where((c.stage == stage) & (c.stage_tag == stage_tag)))
+            return {r.origin + (f":{r.location}" if r.location else ""): r.input_hash for r in rows}
 
     def forget_rejects(self, origin: str, stage: str) -> None:
         with self.tx() as conn:
@@ -280,8 +293,9 @@ class Store(StoryStore):
 
     # --- per-article stage outputs ----------------------------------------
 
-    def todo(self, table: Any, stage_tag: str, hashes: dict[str, str]) -> list[str]:
-        """Article ids whose row in ``table`` is missing or stale."""
+    def todo(self, stage: str, stage_tag: str, hashes: dict[str, str]) -> list[str]:
+        """Article ids whose row of ``stage`` ("analyses" or "dedupe") is missing or stale."""
+        table = {"analyses": t.analyses, "dedupe": t.dedupe}[stage]
         with self.read() as conn:
             done = {
                 r.article_id: (r.stage, r.input_hash)
@@ -307,13 +321,14 @@ class Store(StoryStore):
             for r in rows
         }
 
-    def put_dedupe(self, conn: Connection, values: dict[str, Any]) -> None:
-        conn.execute(delete(t.dedupe).where(t.dedupe.c.article_id == values["article_id"]))
-        conn.execute(insert(t.dedupe).values(**values))
+    def put_dedupe(self, row: DedupeRow) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.dedupe).where(t.dedupe.c.article_id == row.article_id))
+            conn.execute(insert(t.dedupe).values(**asdict(row)))
 
-    def dedupe_rows(self) -> list[dict[str, Any]]:
+    def dedupe_rows(self) -> list[DedupeRow]:
         with self.read() as conn:
-            return [dict(r) for r in conn.execute(select(t.dedupe)).mappings()]
+            return [DedupeRow(**r) for r in conn.execute(select(t.dedupe)).mappings()]
 
     def analysis_hashes(self) -> dict[str, str]:
         with self.read() as conn:
@@ -352,15 +367,16 @@ class Store(StoryStore):
         conn.execute(insert(t.stage_state).values(stage=stage_tag, input_hash=input_hash,
                                                   finished_at=_now()))
 
-    def tags(self) -> list[dict[str, Any]]:
+    def tags(self) -> list[TagRow]:
         with self.read() as conn:
-            return [dict(r) for r in conn.execute(select(t.tags).order_by(t.tags.c.id)).mappings()]
+            rows = conn.execute(select(t.tags).order_by(t.tags.c.id)).mappings()
+            return [TagRow(r["id"], r["name"], r["kind"], list(r["aliases"]), r["parent"]) for r in rows]
 
-    def story_tags(self) -> list[dict[str, Any]]:
+    def story_tags(self) -> list[StoryTag]:
         with self.read() as conn:
             rows = conn.execute(select(t.story_tags).order_by(
                 t.story_tags.c.story_id, t.story_tags.c.weight.desc(), t.story_tags.c.tag_id))
-            return [dict(r) for r in rows.mappings()]
+            return [StoryTag(**r) for r in rows.mappings()]
 
     # --- written articles -------------------------------------------------
 
@@ -377,7 +393,7 @@ class Store(StoryStore):
             conn.execute(insert(t.written).values(
                 story_id=story_id, format=written.format, data=written.to_json(),
                 stage=stage_tag, input_hash=input_hash,
-                built=str(written.provenance.get("built", ""))))
+                built=written.provenance.built))
 
     def written(self) -> dict[str, dict[str, Written]]:
         out: dict[str, dict[str, Written]] = {}

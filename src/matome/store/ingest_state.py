@@ -12,9 +12,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
-from matome.extract import canonical_url
 from matome.records import Post
 from matome.store import schema as t
 from matome.store.database import Store
@@ -108,25 +107,13 @@ def put_reactions(store: Store, thread_article: str, posts: list[Post], discusse
     return len(rows)
 
 
-def reactions_by_story(store: Store) -> dict[str, list[Post]]:
-    """Posts of threads that discuss a report of a story, keyed by story id.
-
-    A thread is linked through the report URLs it names (a まとめ page links
-    the wire report; a 2ch thread puts it in post 1); a thread naming no
-    known report is linked to nothing: reactions never float free.
-    """
-
+def stored_link_hints(store: Store, url: str, source: str) -> dict[str, Any] | None:
+    """The hints stored with the page at ``url`` (by its key, or this source's canonical
+    link); None when it was never stored."""
+    c = t.raw_docs.c
+    cond = c.key == t.bounded(f"url:{url}")
+    if source:
+        cond = or_(cond, (c.source == source) & (c.link == t.bounded(url)))
     with store.read() as conn:
-        url_story = {canonical_url(r.url): r.story_id for r in conn.execute(
-            select(t.articles.c.url, t.memberships.c.story_id)
-            .join(t.memberships, t.memberships.c.article_id == t.articles.c.id))}
-        rows = conn.execute(select(t.reactions).order_by(t.reactions.c.thread_article,
-                                                         t.reactions.c.number)).mappings().all()
-    out: dict[str, list[Post]] = defaultdict(list)
-    for r in rows:
-        stories = {url_story[u] for u in (canonical_url(u) for u in r["discussed"]) if u in url_story}
-        for sid in sorted(stories):
-            out[sid].append(Post(number=r["number"], body=r["body"], name=r["name"],
-                                 posted=r["posted"] or "", poster_id=r["poster_id"],
-                                 replies=list(r["replies"])))
-    return dict(out)
+        row = conn.execute(select(c.hints).where(cond)).first()
+    return None if row is None else dict(row.hints or {})

@@ -153,6 +153,10 @@ rejects = Table(
     Column("stage", String(40), nullable=False),
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # migration 0008: the stage version and input an item failed on; while both are
+    # the same the stage sets it aside instead of retrying it on every run
+    Column("stage_tag", String(40)),
+    Column("input_hash", String(64)),
     UniqueConstraint("origin", "location", "stage", name="uq_rejects_where"),
 )
 

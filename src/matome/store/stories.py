@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from matome.records import Post
+from matome.records import Membership, Post, Reaction, StoryRow
 from matome.store import schema as t
 
 
@@ -48,20 +48,34 @@ def _forget_written(conn: Connection, story_ids: list[str]) -> None:
 class StoryStore(_HasTx):
     """Stories and what hangs on them; mixed into ``Store``."""
 
-    def reactions(self) -> dict[str, list[Post]]:
-        """Board posts per story, through the reports their threads discuss."""
-        from matome.store import ingest_state
-
-        return ingest_state.reactions_by_story(self)  # type: ignore[arg-type]  # self is a Store
-
-    def memberships(self) -> list[dict[str, Any]]:
+    def memberships(self) -> list[Membership]:
+        """Every membership, in the order it was made."""
         with self.read() as conn:
             rows = conn.execute(select(t.memberships).order_by(t.memberships.c.seq))
-            return [dict(r) for r in rows.mappings()]
+            return [Membership(**r) for r in rows.mappings()]
 
-    def stories(self) -> list[dict[str, Any]]:
+    def stories(self) -> list[StoryRow]:
         with self.read() as conn:
-            return [dict(r) for r in conn.execute(select(t.stories)).mappings()]
+            return [StoryRow(r["id"], r["seed_article"], dict(r["flags"] or {}), r["storyline"],
+                             r["follows"]) for r in conn.execute(select(t.stories)).mappings()]
+
+    def story_urls(self) -> list[tuple[str, str]]:
+        """(URL, story id) of every report in a story: what board threads link to."""
+        with self.read() as conn:
+            return [(r.url, r.story_id) for r in conn.execute(
+                select(t.articles.c.url, t.memberships.c.story_id)
+                .join(t.memberships, t.memberships.c.article_id == t.articles.c.id))]
+
+    def reaction_rows(self) -> list[Reaction]:
+        """Every stored board post with the report URLs its thread discusses, thread by thread."""
+        with self.read() as conn:
+            rows = conn.execute(select(t.reactions).order_by(t.reactions.c.thread_article,
+                                                             t.reactions.c.number)).mappings().all()
+        return [Reaction(r["thread_article"],
+                         Post(number=r["number"], body=r["body"], name=r["name"],
+                              posted=r["posted"] or "", poster_id=r["poster_id"],
+                              replies=list(r["replies"])),
+                         list(r["discussed"])) for r in rows]
 
     def put_membership(self, article_id: str, story_id: str, role: str, seq: int,
                        evidence: dict[str, Any], stage_tag: str, *, new_story: bool,

@@ -24,10 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from matome.language import entities, numerals, textja
-from matome.records import Analysis, Article, Mention
+from matome.records import Analysis, Article, Claim, Conflict, Mention
 
 APPROX = 0.10          # 約1200億円 and 1150億円 are the same claim
 HOURS_APART = 6.0      # sides this far apart in time may be an update, not a disagreement
@@ -35,7 +34,9 @@ MAX_CONFLICTS = 3
 
 
 @dataclass
-class Claim:
+class Reading:
+    """A figure, date, name or speaker one sentence of one report gives, before comparison."""
+
     article: str
     source: str
     value: float
@@ -85,14 +86,14 @@ def _after(sentence: str, end: int) -> frozenset[str]:
                      and not _HIRAGANA.fullmatch(t.surface))
 
 
-def _comparable(a: Claim, b: Claim) -> bool:
+def _comparable(a: Reading, b: Reading) -> bool:
     """Whether two figures are said of the same thing: the same words follow them."""
     if not a.after and not b.after:
         return True
     return len(a.after & b.after) / len(a.after | b.after) >= 0.5
 
 
-def _same(a: Claim, b: Claim) -> bool:
+def _same(a: Reading, b: Reading) -> bool:
     lo_a, hi_a = a.value, a.high if a.high is not None else a.value
     lo_b, hi_b = b.value, b.high if b.high is not None else b.value
     if lo_a <= hi_b and lo_b <= hi_a:  # equal, or one range covers the other
@@ -102,9 +103,9 @@ def _same(a: Claim, b: Claim) -> bool:
     return abs(a.value - b.value) / big <= tolerance
 
 
-def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[dict[str, Any]]:
+def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[Conflict]:
     """Figures the story's outlets give differently, each side with its quote."""
-    claims: dict[tuple[str, str], list[Claim]] = {}
+    claims: dict[tuple[str, str], list[Reading]] = {}
     for a in articles:
         if a.lang != "ja" or a.id not in analyses:
             continue
@@ -121,12 +122,12 @@ def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> li
                 about = _anchor(s.text, start)
                 if about is None:
                     continue
-                claims.setdefault((about, q.unit), []).append(Claim(
+                claims.setdefault((about, q.unit), []).append(Reading(
                     a.id, a.source, q.value, q.high, q.text, s.text, a.published,
                     q.qualifier == "approx", _after(s.text, end)))
     out = []
     for (about, unit), found in sorted(claims.items()):
-        sides: list[list[Claim]] = []
+        sides: list[list[Reading]] = []
         for c in found:
             for side in sides:
                 if _same(side[0], c):
@@ -142,15 +143,15 @@ def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> li
         if not all(any(_comparable(x, y) for x in a for y in b)
                    for i, a in enumerate(sides) for b in sides[i + 1:]):
             continue  # said of different things (another zone, another count)
-        out.append(side_entry("number", about, sides, unit=unit))
+        out.append(conflict("figure", about, sides, unit))
     out += (_date_conflicts(articles, analyses) + _name_conflicts(articles, analyses)
             + _attribution_conflicts(articles, analyses))
     return out[:MAX_CONFLICTS]
 
 
-def _date_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[dict[str, Any]]:
+def _date_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[Conflict]:
     """Days the outlets give differently for the same thing (the same noun before, words after)."""
-    claims: dict[str, list[Claim]] = {}
+    claims: dict[str, list[Reading]] = {}
     for a in articles:
         if a.lang != "ja" or a.id not in analyses:
             continue
@@ -165,11 +166,11 @@ def _date_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
                 if about is None or not after:
                     continue
                 day = datetime.fromisoformat(t["day"]).toordinal()
-                claims.setdefault(about, []).append(Claim(
+                claims.setdefault(about, []).append(Reading(
                     a.id, a.source, float(day), None, t["text"], s.text, a.published, False, after))
     out = []
     for about, found in sorted(claims.items()):
-        sides: dict[float, list[Claim]] = {}
+        sides: dict[float, list[Reading]] = {}
         for c in found:
             sides.setdefault(c.value, []).append(c)
         if len(sides) < 2:
@@ -182,29 +183,26 @@ def _date_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
         if not all(any(x.after and y.after and _comparable(x, y) for x in g1 for y in g2)
                    for i, g1 in enumerate(groups) for g2 in groups[i + 1:]):
             continue
-        out.append(side_entry("date", about, groups))
+        out.append(conflict("date", about, groups))
     return out
 
 
-def side_entry(kind: str, about: str, groups: list[list[Claim]], **extra: Any) -> dict[str, Any]:
-    """A conflict entry: every side with its outlets, what it claims and the quote saying so."""
+def conflict(kind: str, about: str, groups: list[list[Reading]], unit: str = "") -> Conflict:
+    """A conflict: every side's claims, each with its outlet, value and the quote saying so."""
     times = [c.published for g in groups for c in g if c.published]
     apart = bool(times) and (max(times) - min(times)).total_seconds() / 3600 > HOURS_APART
-    return {"kind": kind, "about": about, **extra, "over_time": apart,
-            "sides": [[{"article": c.article, "source": c.source, "figure": c.surface,
-                        "quote": c.quote,
-                        "published": c.published.isoformat() if c.published else None}
-                       for c in g] for g in groups]}
+    return Conflict(about, kind, [Claim(c.article, c.source, c.quote, c.surface, n)
+                                  for n, g in enumerate(groups) for c in g], unit, apart)
 
 
-def sentence(conflict: dict[str, Any]) -> str:
+def sentence(c: Conflict) -> str:
     """「出典により異なる」 in words, naming each outlet and what it gives."""
-    when = "（報道時点が異なる）" if conflict["over_time"] else ""
-    if conflict.get("kind") == "attribution":
-        parts = [f"{side[0]['source']}は{side[0]['figure']}の発言" for side in conflict["sides"]]
-        return f"出典により異なる{when}: 「{conflict['about']}」について、{'、'.join(parts)}としている。"
-    parts = [f"{side[0]['source']}は{side[0]['figure']}" for side in conflict["sides"]]
-    return f"出典により異なる{when}: {conflict['about']}について、{'、'.join(parts)}としている。"
+    when = "（報道時点が異なる）" if c.over_time else ""
+    if c.kind == "attribution":
+        parts = [f"{side[0].source}は{side[0].value}の発言" for side in c.sides]
+        return f"出典により異なる{when}: 「{c.about}」について、{'、'.join(parts)}としている。"
+    parts = [f"{side[0].source}は{side[0].value}" for side in c.sides]
+    return f"出典により異なる{when}: {c.about}について、{'、'.join(parts)}としている。"
 
 
 # --- names and attributions ---------------------------------------------------
@@ -222,9 +220,9 @@ def _person_key(name: str) -> str:
     return entities.fold(name).translate(_ITAIJI)
 
 
-def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[dict[str, Any]]:
+def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[Conflict]:
     """Different people named as holder of one office of one organisation, by different outlets."""
-    claims: dict[tuple[str, str], list[Claim]] = {}
+    claims: dict[tuple[str, str], list[Reading]] = {}
     for a in articles:
         if a.lang != "ja" or a.id not in analyses:
             continue
@@ -240,12 +238,12 @@ def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
             s = next((x for x in an.sentences if x.start <= m.start < x.end), None)
             if s is None:
                 continue
-            claims.setdefault((org.key, office.group(0)), []).append(Claim(
+            claims.setdefault((org.key, office.group(0)), []).append(Reading(
                 a.id, a.source, 0.0, None, m.surface, s.text, a.published, False,
                 frozenset({_person_key(m.name)})))
     out = []
     for (org_key, office_name), found in sorted(claims.items()):
-        by_name: dict[frozenset[str], list[Claim]] = {}
+        by_name: dict[frozenset[str], list[Reading]] = {}
         for c in found:
             by_name.setdefault(c.after, []).append(c)
         groups = list(by_name.values())
@@ -254,7 +252,7 @@ def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
             continue
         org_name = next((m.surface for a in articles if a.id in analyses
                          for m in analyses[a.id].mentions if m.key == org_key), org_key)
-        out.append(side_entry("name", f"{org_name}の{office_name}", groups))
+        out.append(conflict("name", f"{org_name}の{office_name}", groups))
     return out
 
 
@@ -274,9 +272,9 @@ def _same_quote(a: str, b: str) -> bool:
 
 
 def _attribution_conflicts(articles: list[Article],
-                           analyses: dict[str, Analysis]) -> list[dict[str, Any]]:
+                           analyses: dict[str, Analysis]) -> list[Conflict]:
     """One quoted remark given to different speakers by different outlets."""
-    said: list[tuple[str, Claim]] = []  # (the remark, who said it)
+    said: list[tuple[str, Reading]] = []  # (the remark, who said it)
     for a in articles:
         if a.lang != "ja" or a.id not in analyses:
             continue
@@ -291,7 +289,7 @@ def _attribution_conflicts(articles: list[Article],
                 if who is None:
                     continue
                 office = entities.OFFICE_AFTER.match(s.text[who.end:who.end + 8])
-                said.append((q.group(1), Claim(
+                said.append((q.group(1), Reading(
                     a.id, a.source, 0.0, None, who.surface + (office.group(0) if office else ""),
                     s.text, a.published, False, frozenset({_person_key(who.name)}))))
     out = []
@@ -301,7 +299,7 @@ def _attribution_conflicts(articles: list[Article],
             continue
         same = [j for j in range(i, len(said)) if j not in used and _same_quote(remark, said[j][0])]
         used.update(same)
-        by_speaker: dict[str, list[Claim]] = {}
+        by_speaker: dict[str, list[Reading]] = {}
         for j in same:
             c = said[j][1]
             key = next(iter(c.after))
@@ -313,5 +311,5 @@ def _attribution_conflicts(articles: list[Article],
         if len(groups) < 2 or any(o1 & o2 for k, o1 in enumerate(outlets) for o2 in outlets[k + 1:]):
             continue
         shortest = min((said[j][0] for j in same), key=len)
-        out.append(side_entry("attribution", shortest, groups))
+        out.append(conflict("attribution", shortest, groups))
     return out

@@ -37,14 +37,27 @@ from typing import Any
 
 from matome.errors import LLMError
 from matome.language import numerals, textja
-from matome.records import Analysis, Article, Citation, Section, Written, WrittenSentence
+from matome.records import (
+    Analysis,
+    Article,
+    Change,
+    Citation,
+    Issue,
+    LLMReport,
+    Provenance,
+    Section,
+    Tokens,
+    Tried,
+    Written,
+    WrittenSentence,
+)
 from matome.settings import Settings
-from matome.write import conflicts, toolkit, verify
+from matome.write import brief, conflicts, toolkit, verify
 from matome.write.llm import LLMClient, Reply
 
 WRITER = "llm/1"
 log = logging.getLogger(__name__)
-SECTIONS = ("概要", "詳細", "要点")
+SECTIONS = (brief.OVERVIEW, brief.DETAILS, brief.POINTS)
 MIN_CHARS = 8
 REPEAT_OVERLAP = 0.7      # character-bigram Jaccard at which a sentence repeats another
 HEADLINE_GROUNDING = 0.6  # share of a headline's character bigrams the reports must have
@@ -190,27 +203,24 @@ class _Assembler:
 
     def __init__(self, prep: Prepared, settings: Settings) -> None:
         self.prep, self.settings = prep, settings
-        self.changes: list[dict[str, Any]] = []
-        self.issues: list[dict[str, Any]] = []
+        self.changes: list[Change] = []
+        self.issues: list[Issue] = []
         self.seen: list[set[str]] = []
 
     def _change(self, section: str, action: str, reason: str, text: str, now: str = "") -> None:
-        change = {"section": section, "action": action, "reason": reason, "text": text}
-        if now:
-            change["now"] = now
-        self.changes.append(change)
+        self.changes.append(Change(section, action, reason, text, now))
 
     def citations(self, where: str, text: str, raw_ids: Any) -> list[Citation]:
         ids = _ids(raw_ids)
         unknown = [i for i in ids if i not in self.prep.sources]
         if unknown:
-            self.issues.append({"kind": "unknown ids", "section": where, "ids": unknown, "text": text})
+            self.issues.append(Issue("unknown ids", where, unknown, text))
         known = list(dict.fromkeys(i for i in ids if i in self.prep.sources))
         return [Citation(self.prep.sources[i].article.id, self.prep.sources[i].text) for i in known]
 
     def sentence(self, where: str, item: Any) -> WrittenSentence | None:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            self.issues.append({"kind": "malformed sentence", "section": where, "text": str(item)[:200]})
+            self.issues.append(Issue("malformed sentence", where, text=str(item)[:200]))
             return None
         text = item["text"].strip()
         cites = self.citations(where, text, item.get("sources"))
@@ -220,11 +230,11 @@ class _Assembler:
             self._change(where, "dropped", "cites no source sentence that exists", text)
             return None
         if not any(c.isalpha() for c in text):
-            self.issues.append({"kind": "not a sentence", "section": where, "text": text})
+            self.issues.append(Issue("not a sentence", where, text=text))
             self._change(where, "repaired", "not a sentence (no words)", text, cites[0].quote)
             text, cites = cites[0].quote, cites[:1]
         elif self.prep.lang == "ja" and not textja.is_japanese(text):
-            self.issues.append({"kind": "wrong language", "section": where, "text": text})
+            self.issues.append(Issue("wrong language", where, text=text))
             self._change(where, "repaired", "not in the story's language (ja)", text, cites[0].quote)
             text, cites = cites[0].quote, cites[:1]
         grams = _bigrams(textja.nfkc(text))
@@ -242,19 +252,20 @@ class _Assembler:
         out: dict[str, list[WrittenSentence]] = {name: [] for name in SECTIONS}
         for sec in raw:
             if not isinstance(sec, dict):
-                self.issues.append({"kind": "malformed section", "text": str(sec)[:200]})
+                self.issues.append(Issue("malformed section", text=str(sec)[:200]))
                 continue
             name = str(sec.get("name", "")).strip()
             if name not in out:
-                self.issues.append({"kind": "unknown section", "section": name})
-                name = "詳細"
+                self.issues.append(Issue("unknown section", name))
+                name = brief.DETAILS
             items = sec.get("sentences")
             for item in items if isinstance(items, list) else []:
                 s = self.sentence(name, item)
                 if s is not None:
                     out[name].append(s)
-        limits = {"概要": self.settings.writer.overview_sentences,
-                  "詳細": self.settings.writer.detail_sentences, "要点": self.settings.writer.points}
+        limits = dict(zip(SECTIONS, (self.settings.writer.overview_sentences,
+                                     self.settings.writer.detail_sentences,
+                                     self.settings.writer.points), strict=True))
         for name, kept in out.items():
             for extra in kept[limits[name]:]:
                 self._change(name, "dropped", "more sentences than the section allows", extra.text)
@@ -340,11 +351,10 @@ def assemble(prep: Prepared, reply: Reply, analyses: dict[str, Analysis], settin
         raise LLMError("no sentence of the answer cites a source sentence that exists")
     cited = [c.article for ss in body.values() for s in ss for c in s.citations]
     headline = asm.headline(reply.data, cited)
-    lead, lead_cites = asm.lead(reply.data, body["概要"])
+    lead, lead_cites = asm.lead(reply.data, body[brief.OVERVIEW])
     disputes = conflicts.find_conflicts(prep.quoted, analyses)
-    body["詳細"] += toolkit.conflict_sentences(disputes)
-    used_ids = set(cited) | {c.article for c in lead_cites}
-    used_ids |= {side[0]["article"] for d in disputes for side in d["sides"]}
+    body[brief.DETAILS] += toolkit.conflict_sentences(disputes)
+    used_ids = {*cited, *(c.article for c in lead_cites), *toolkit.conflict_ids(disputes)}
     used = [a for a in prep.articles if a.id in used_ids]
     outlets = sorted({a.source for a in prep.quoted})
     single = len(outlets) == 1
@@ -352,15 +362,13 @@ def assemble(prep: Prepared, reply: Reply, analyses: dict[str, Analysis], settin
     sub = (f"{outlets[0]}の単独報道（情報源は1社）" if single
            else "、".join(sorted({a.source for a in used} or set(outlets))) + "の報道から")
     written = Written(
-        format="brief", headline=headline, subheadline=sub, lead=lead,
+        format=brief.NAME, headline=headline, subheadline=sub, lead=lead,
         sections=[*(Section(name, body[name]) for name in SECTIONS),
-                  Section("引用・参照・底本", [], [toolkit.source_line(a) for a in used])],
+                  Section(brief.SOURCES, [], [toolkit.source_line(a) for a in used])],
         lead_citations=lead_cites, conflicts=disputes,
-        provenance={"writer": WRITER, "model": _model_name(settings, reply),
-                    "prompt": settings.llm.prompt, "sources": [a.id for a in used],
-                    "built": built.isoformat(timespec="seconds"), "fallback": None,
-                    "single_source": single})
-    written = verify.verify(written, prep.articles)
+        provenance=Provenance(WRITER, [a.id for a in used], built.isoformat(timespec="seconds"),
+                              _model_name(settings, reply), settings.llm.prompt, single))
+    written = verify.verify(written, prep.articles, settings.writer, settings.aliases)
     if not any(s.sentences for s in written.sections[:3]):
         raise LLMError("no sentence of the answer survived verification")
     _merge_report(written, asm, reply)
@@ -370,30 +378,28 @@ def assemble(prep: Prepared, reply: Reply, analyses: dict[str, Analysis], settin
 def _merge_report(written: Written, asm: _Assembler, reply: Reply) -> None:
     """The writer's own repairs join verify's, so the report lists everything changed."""
     r = written.report
-    mine_dropped = sum(1 for c in asm.changes if c["action"] == "dropped" and c["section"] in SECTIONS)
-    mine_repaired = sum(1 for c in asm.changes if c["action"] == "repaired" and c["section"] in SECTIONS)
-    r["changes"] = asm.changes + list(r.get("changes", []))
-    r["sentences"] = r.get("sentences", 0) + mine_dropped
-    r["supported"] = max(0, r.get("supported", 0) - mine_repaired)
-    r["repaired"] = sum(1 for c in r["changes"] if c["action"] == "repaired")
-    r["dropped"] = sum(1 for c in r["changes"] if c["action"] == "dropped")
-    r["supported_share"] = round(r["supported"] / r["sentences"], 4) if r["sentences"] else 1.0
-    r["llm"] = {"mode": reply.mode, "finish_reason": reply.finish_reason,
-                "served_by": reply.model.rsplit("/", 1)[-1],
-                "tokens": {"prompt": reply.prompt_tokens, "completion": reply.completion_tokens,
-                           "reported": reply.usage_reported},
-                "issues": asm.issues, "notes": reply.notes}
+    mine_dropped = sum(1 for c in asm.changes if c.action == "dropped" and c.section in SECTIONS)
+    mine_repaired = sum(1 for c in asm.changes if c.action == "repaired" and c.section in SECTIONS)
+    r.changes = asm.changes + r.changes
+    r.sentences += mine_dropped
+    r.supported = max(0, r.supported - mine_repaired)
+    r.repaired = sum(1 for c in r.changes if c.action == "repaired")
+    r.dropped = sum(1 for c in r.changes if c.action == "dropped")
+    r.supported_share = round(r.supported / r.sentences, 4) if r.sentences else 1.0
+    r.llm = LLMReport(asm.issues, mode=reply.mode, finish_reason=reply.finish_reason,
+                      served_by=reply.model.rsplit("/", 1)[-1],
+                      tokens=Tokens(reply.prompt_tokens, reply.completion_tokens, reply.usage_reported),
+                      notes=reply.notes)
 
 
 def fallback(articles: list[Article], analyses: dict[str, Analysis], settings: Settings,
-             built: datetime, reason: str, issues: list[dict[str, Any]] | None = None) -> Written:
+             built: datetime, reason: str, issues: list[Issue] | None = None) -> Written:
     """The extractive brief, saying why the LLM's was not used."""
-    brief = toolkit.write_brief(articles, analyses, settings.writer, built=built)
-    written = verify.verify(brief, articles)
-    written.provenance["fallback"] = reason
-    written.provenance["tried"] = {"writer": WRITER, "model": settings.llm.model or None,
-                                   "prompt": settings.llm.prompt}
-    written.report["llm"] = {"fallback": reason, "issues": issues or []}
+    written = verify.verify(brief.write_brief(articles, analyses, settings.writer, built=built),
+                            articles, settings.writer, settings.aliases)
+    written.provenance.fallback = reason
+    written.provenance.tried = Tried(WRITER, settings.llm.model or None, settings.llm.prompt)
+    written.report.llm = LLMReport(issues or [], fallback=reason)
     return written
 
 
@@ -412,7 +418,7 @@ def _finish(prep: Prepared | None, outcome: Reply | Exception, articles: list[Ar
 
 
 def _ask(client: LLMClient, prep: Prepared) -> Reply:
-    return client.chat_json(prep.messages, prep.schema, name="brief")
+    return client.chat_json(prep.messages, prep.schema, name=brief.NAME)
 
 
 def write(articles: list[Article], analyses: dict[str, Analysis], settings: Settings,
@@ -460,7 +466,7 @@ def write_all(stories: list[tuple[str, list[Article]]], analyses: dict[str, Anal
                     outcome = exc
             written = _finish(prep if isinstance(prep, Prepared) else None, outcome, arts,
                               analyses, settings, when)
-            if written.provenance.get("fallback"):
+            if written.provenance.fallback:
                 log.warning("story %s: written by the extractive writer: %s", sid or "-",
-                            written.provenance["fallback"])
+                            written.provenance.fallback)
             yield sid, written

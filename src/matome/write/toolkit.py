@@ -1,30 +1,38 @@
-"""Write stage: the extractive ``brief`` writer (offline, deterministic), and what
-every extractive format shares (sentence pool, titles, lead, provenance).
+"""What every extractive format shares: the sentence pool, titles, lead, provenance.
 
-Every sentence it writes is a sentence of a source, chosen across all the
-story's reports, and carries a citation to that exact span; the only words
-it adds are an attribution (「北海新報によると、」) when outlets differ.
-Headline and sub-headline are the sources' own titles.
+Every sentence an extractive format writes is a sentence of a source, chosen
+across all the story's reports, and carries a citation to that exact span;
+the only words it adds are an attribution (「北海新報によると、」) when
+outlets differ. Headline and sub-headline are the sources' own titles.
 
 Sentence choice: TF-IDF over Sudachi lemmas gives each sentence a centrality
 (similarity to the whole story); maximal marginal relevance then trades
 centrality against redundancy, so a fact reported by five outlets is said
-once and a detail only one outlet has can still be picked. The other formats
-(news, explainer, まとめ) are in ``write_formats`` and draw on the same pool.
+once and a detail only one outlet has can still be picked. Each format
+(``brief``, ``news``, ``explainer``, ``matome``) draws on the same pool.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matome.language import numerals, textja
-from matome.records import Analysis, Article, Citation, Section, Stage, Written, WrittenSentence
+from matome.language import textja
+from matome.records import (
+    Analysis,
+    Article,
+    Citation,
+    Conflict,
+    Post,
+    Provenance,
+    Stage,
+    WrittenSentence,
+)
 from matome.settings import WriterSettings
 from matome.write import conflicts
 
@@ -36,6 +44,16 @@ MIN_CHARS, MAX_CHARS = 12, 220
 # A dateline or label opening a sentence (【ローマ東都】, 【速報】) belongs to the
 # page, not the fact; the sentence is cited from after it (still verbatim).
 _LABEL = re.compile(r"^(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|＜[^＞]{1,12}＞)\s*")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a format writes one story from (``Format.inputs``: only what that format reads)."""
+
+    articles: list[Article]                 # the story's reports, oldest first
+    analyses: dict[str, Analysis]
+    earlier: Sequence[list[Article]] = ()   # the storyline's earlier stories, oldest first
+    posts: Sequence[Post] = ()              # board posts about the story: reactions, never sources
 
 
 @dataclass
@@ -133,62 +151,37 @@ def pool(articles: list[Article], analyses: dict[str, Analysis]) -> Pool:
     return Pool(japanese, cands, vecs)
 
 
-def provenance(used: list[Article], built: datetime | None, *, single: bool) -> dict[str, object]:
-    """Who wrote it from what, and when; a single-source story says so (outside the cited text)."""
-    out: dict[str, object] = {
-        "writer": WRITER, "model": None, "prompt": None, "sources": [a.id for a in used],
-        "built": (built or datetime.now(UTC)).isoformat(timespec="seconds")}
-    if single:
-        out["note"] = SINGLE_SOURCE
-    return out
+def provenance(used: list[Article], built: datetime | None, story: list[Article]) -> Provenance:
+    """Who wrote it from what (``used`` of the ``story``'s reports), and when; a story from one
+    outlet says so (outside the cited text)."""
+    single = len({a.source for a in story}) == 1
+    return Provenance(WRITER, [a.id for a in used],
+                      (built or datetime.now(UTC)).isoformat(timespec="seconds"),
+                      single_source=single, note=SINGLE_SOURCE if single else "")
 
 
-def conflict_sentences(disputes: list[dict[str, Any]]) -> list[WrittenSentence]:
+def conflict_sentences(disputes: list[Conflict]) -> list[WrittenSentence]:
     """出典により異なる: one sentence per dispute, citing every side."""
     return [WrittenSentence(conflicts.sentence(d),
-                            [Citation(side[0]["article"], side[0]["quote"]) for side in d["sides"]],
+                            [Citation(side[0].article, side[0].quote) for side in d.sides],
                             "conflict")
             for d in disputes]
 
 
-def write_brief(articles: list[Article], analyses: dict[str, Analysis],
-                settings: WriterSettings, built: datetime | None = None) -> Written:
-    """The brief of one story from its (de-duplicated) reports, oldest first."""
-    p = pool(articles, analyses)
-    japanese, cands, vecs, attribute = p.articles, p.cands, p.vecs, p.attribute
-    all_idx = set(range(len(cands)))
-    leads = {i for i, c in enumerate(cands) if c.position <= 1}
-    overview = mmr(cands, vecs, [], 1, leads or all_idx)
-    overview += mmr(cands, vecs, overview, settings.overview_sentences - 1, all_idx)
-    details = mmr(cands, vecs, overview, settings.detail_sentences, all_idx, lam=0.6)
-    details.sort(key=lambda i: order(cands[i]))
-    with_facts = {i for i, c in enumerate(cands)
-                  if len(c.text) <= 100 and numerals.find_numbers(c.text)} - set(overview)
-    # 要点 restate facts as bullets, but never a sentence already written above.
-    said = {cands[i].text for i in [*overview, *details]}
-    fresh = {i for i in (with_facts or all_idx - set(overview)) if cands[i].text not in said}
-    points = mmr(cands, vecs, [*overview, *details], settings.points, fresh)
-    if len(points) < min(3, settings.points):
-        points += mmr(cands, vecs, points, settings.points - len(points),
-                       fresh - set(details) - set(points))
-    disputes = conflicts.find_conflicts(japanese, analyses)
-    used_ids = [cands[i].article.id for i in [*overview, *details, *points]]
-    used_ids += [side[0]["article"] for d in disputes for side in d["sides"]]
-    used = [a for a in articles if a.id in set(used_ids)]
-    sections = [
-        Section("概要", [sentence_of(cands[i], False) for i in overview]),
-        Section("詳細", [sentence_of(cands[i], attribute) for i in details]),
-        Section("要点", [sentence_of(cands[i], False) for i in points]),
-        Section("引用・参照・底本", [], [source_line(a) for a in used]),
-    ]
-    sections[1].sentences += conflict_sentences(disputes)
-    headline, subheadline = titles(japanese, cands, settings)
-    lead, lead_cites = lead_of(cands, overview, settings)
-    return Written(
-        format="brief", headline=headline, subheadline=subheadline, lead=lead,
-        sections=sections, lead_citations=lead_cites, conflicts=disputes,
-        provenance=provenance(used, built, single=len({a.source for a in articles}) == 1),
-    )
+def conflict_ids(disputes: list[Conflict]) -> list[str]:
+    """The reports the conflict sentences cite (each side's first)."""
+    return [side[0].article for d in disputes for side in d.sides]
+
+
+def leads(p: Pool) -> set[int]:
+    """The pool's candidates that open their report (its first two sentences)."""
+    return {i for i, c in enumerate(p.cands) if c.position <= 1}
+
+
+def used_articles(p: Pool, idx: Iterable[int], extra: Iterable[str] = ()) -> list[Article]:
+    """The pool's reports that the chosen candidates (and ``extra`` ids) come from."""
+    ids = {p.cands[i].article.id for i in idx} | set(extra)
+    return [a for a in p.articles if a.id in ids]
 
 
 def source_line(a: Article) -> dict[str, str]:

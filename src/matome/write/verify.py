@@ -12,22 +12,34 @@ which must be verbatim — and when most of its content words are the quotes'.
 What fails is repaired (replaced by its first real quote: the supporting
 source sentence) or, when no quote is real, dropped; each change is recorded
 with its reason. The report (sentences, supported share, repaired, dropped,
-length checks, which title the headline is) is stored with the article and
-shown to editors.
+length checks against the format's limits from the writer settings, which
+title the headline is) is stored with the article and shown to editors.
+Names are found with the user's aliases, as the analysis stage finds them.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from matome.language import analyze, entities, find_numbers, find_times, nfkc, textja
-from matome.records import Article, Citation, Mention, Stage, Written, WrittenSentence
+from matome.records import (
+    Article,
+    Change,
+    Citation,
+    Lengths,
+    Mention,
+    Stage,
+    VerifyReport,
+    Written,
+    WrittenSentence,
+)
+from matome.settings import WriterSettings
+from matome.write import formats
 from matome.write.toolkit import attribution
 
 STAGE = Stage("verify", 2)
 MIN_SUPPORT = 0.6      # share of a reworded sentence's content words its quotes must hold
-HEADLINE_MAX, LEAD_MIN, LEAD_MAX = 40, 100, 160
 _QUOTED = re.compile(r"「([^「」]+)」")
 _ACCORDING = re.compile(r"^([^、。「」]{1,24})によると、")
 _TIME_KINDS = {"date", "time", "relative", "fiscal", "quarter"}
@@ -38,8 +50,13 @@ def _quote_found(c: Citation, texts: dict[str, str]) -> bool:
     return text is not None and bool(c.quote) and nfkc(c.quote) in text
 
 
-def _mentions(text: str) -> list[Mention]:
-    return entities.find_mentions(text, textja.tokenize(text), analyze.gazetteer())
+def gazetteer(aliases: Mapping[str, Sequence[str]] | None = None) -> entities.Gazetteer:
+    """The names verification knows: the built-in ones and the user's aliases (``settings.aliases``)."""
+    return analyze.gazetteer(tuple((k, tuple(v)) for k, v in sorted((aliases or {}).items())))
+
+
+def _mentions(text: str, gaz: entities.Gazetteer) -> list[Mention]:
+    return entities.find_mentions(text, textja.tokenize(text), gaz)
 
 
 def _same_person(a: str, b: str) -> bool:
@@ -57,7 +74,7 @@ def _titles(text: str, mentions: list[Mention]) -> list[tuple[str, str]]:
     return out
 
 
-def fact_problem(body: str, quotes: str) -> str | None:
+def fact_problem(body: str, quotes: str, gaz: entities.Gazetteer | None = None) -> str | None:
     """Why ``body`` says something its ``quotes`` do not (figures, dates, names, titles, 「」)."""
     missing = [n for n in find_numbers(body) if n not in find_numbers(quotes)]
     if missing:
@@ -70,7 +87,8 @@ def fact_problem(body: str, quotes: str) -> str | None:
     bad_quotes = [q for q in _QUOTED.findall(body) if q not in quotes]
     if bad_quotes:
         return f"quotation not verbatim: 「{bad_quotes[0]}」"
-    said, source = _mentions(body), _mentions(quotes)
+    gaz = gaz if gaz is not None else gazetteer()
+    said, source = _mentions(body, gaz), _mentions(quotes, gaz)
     folded = entities.fold(quotes)
     keys = {m.key for m in source}
     missing = [m.surface for m in said if m.key not in keys
@@ -109,7 +127,7 @@ def _support(body: str, quotes: str) -> float:
 
 
 def _check(s: WrittenSentence, texts: dict[str, str], outlets: dict[str, str],
-           min_support: float) -> str | None:
+           min_support: float, gaz: entities.Gazetteer) -> str | None:
     """None when the sentence is supported; else the reason it is not."""
     if not s.citations:
         return "no citation"
@@ -119,14 +137,14 @@ def _check(s: WrittenSentence, texts: dict[str, str], outlets: dict[str, str],
     quotes = "".join(nfkc(c.quote) for c in s.citations)
     body = nfkc(s.text)
     if s.kind == "conflict":
-        return _check_conflict(s, body, quotes, outlets)
+        return _check_conflict(s, body, quotes, outlets, gaz)
     body = _unattributed(s, body, outlets)
     if body in quotes:
         return None
     said_by = _ACCORDING.match(body)
     if said_by and said_by.group(0) not in quotes:
         return f"attributed to what the citations are not: {said_by.group(1)}"
-    problem = fact_problem(body, quotes)
+    problem = fact_problem(body, quotes, gaz)
     if problem:
         return problem
     share = _support(body, quotes)
@@ -135,8 +153,8 @@ def _check(s: WrittenSentence, texts: dict[str, str], outlets: dict[str, str],
     return None
 
 
-def _check_conflict(s: WrittenSentence, body: str, quotes: str,
-                    outlets: dict[str, str]) -> str | None:
+def _check_conflict(s: WrittenSentence, body: str, quotes: str, outlets: dict[str, str],
+                    gaz: entities.Gazetteer) -> str | None:
     """A 出典により異なる sentence: each outlet named is cited, each fact in it is in a quote."""
     if not body.startswith("出典により異なる") or len(s.citations) < 2:
         return "not a conflict sentence"
@@ -145,7 +163,7 @@ def _check_conflict(s: WrittenSentence, body: str, quotes: str,
             return f"cited outlet not named: {c.article}"
     for c in s.citations:  # the outlet names are the sentence's own words, not claims
         body = body.replace(nfkc(outlets.get(c.article, "")), "、")
-    return fact_problem(body, quotes)
+    return fact_problem(body, quotes, gaz)
 
 
 def _headline_source(headline: str, articles: list[Article]) -> str | None:
@@ -157,18 +175,24 @@ def _headline_source(headline: str, articles: list[Article]) -> str | None:
     return None
 
 
-def verify(written: Written, articles: list[Article], *,
+def verify(written: Written, articles: list[Article], settings: WriterSettings | None = None,
+           aliases: Mapping[str, Sequence[str]] | None = None, *,
            min_support: float = MIN_SUPPORT) -> Written:
-    """The article with failing sentences repaired or dropped, and its report."""
+    """The article with failing sentences repaired or dropped, and its report.
+
+    ``settings``: the writer settings the format's length limits come from;
+    ``aliases``: the user's (``settings.aliases``), for the names check.
+    """
     texts = {a.id: nfkc(a.text) for a in articles}
     outlets = {a.id: a.source for a in articles}
-    changes: list[dict[str, Any]] = []
+    gaz = gazetteer(aliases)
+    changes: list[Change] = []
     total = supported = 0
     for section in written.sections:
         kept = []
         for s in section.sentences:
             total += 1
-            reason = _check(s, texts, outlets, min_support)
+            reason = _check(s, texts, outlets, min_support, gaz)
             if reason is None:
                 supported += 1
                 kept.append(s)
@@ -177,29 +201,26 @@ def verify(written: Written, articles: list[Article], *,
             if real:
                 kept.append(WrittenSentence(real[0].quote, [real[0]], s.kind if s.kind != "conflict"
                                             else "span"))
-                changes.append({"section": section.name, "action": "repaired", "reason": reason,
-                                "text": s.text, "now": real[0].quote})
+                changes.append(Change(section.name, "repaired", reason, s.text, real[0].quote))
             else:
-                changes.append({"section": section.name, "action": "dropped", "reason": reason,
-                                "text": s.text})
+                changes.append(Change(section.name, "dropped", reason, s.text))
         section.sentences = kept
     lead_ok = all(_quote_found(c, texts) for c in written.lead_citations) and \
         nfkc(written.lead) == "".join(nfkc(c.quote) for c in written.lead_citations)
     if written.lead and not lead_ok:
-        changes.append({"section": "リード", "action": "dropped",
-                        "reason": "lead is not its cited spans", "text": written.lead})
+        changes.append(Change("リード", "dropped", "lead is not its cited spans", written.lead))
         written.lead, written.lead_citations = "", []
     head, lead = len(written.headline), len(written.lead)
-    written.report = {
-        "sentences": total,
-        "supported": supported,
-        "repaired": sum(1 for c in changes if c["action"] == "repaired"),
-        "dropped": sum(1 for c in changes if c["action"] == "dropped"),
-        "supported_share": round(supported / total, 4) if total else 1.0,
-        "changes": changes,
-        "lengths": {"headline": head, "lead": lead},
-        "length_ok": {"headline": 0 < head <= HEADLINE_MAX,
-                      "lead": LEAD_MIN <= lead <= LEAD_MAX},
-        "headline_source": _headline_source(written.headline, articles),
-    }
+    rules = formats.limits(written.format, settings or WriterSettings())
+    written.report = VerifyReport(
+        sentences=total,
+        supported=supported,
+        repaired=sum(1 for c in changes if c.action == "repaired"),
+        dropped=sum(1 for c in changes if c.action == "dropped"),
+        supported_share=round(supported / total, 4) if total else 1.0,
+        changes=changes,
+        lengths=Lengths(head, lead),
+        length_ok=Lengths(0 < head <= rules.headline, rules.lead[0] <= lead <= rules.lead[1]),
+        headline_source=_headline_source(written.headline, articles),
+    )
     return written

@@ -1,0 +1,110 @@
+"""Names resolved across the store: aliases, names written in two scripts, surnames, user merges.
+
+``entities`` finds mentions in one text; this decides which of them name the
+same thing: alias definitions an article makes (主要7カ国(G7)), a Latin name
+that sounds like exactly one Japanese person, a surname the same text writes
+in full, and the aliases the user declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from matome.language import names
+from matome.language.entities import Gazetteer, fold
+from matome.records import Mention
+
+
+def alias_pairs(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
+    """(alias key, canonical key) pairs an article defines: 主要7カ国(G7)."""
+    return [(fold(m.surface), m.key) for m in mentions if fold(m.surface) != m.key
+            and not m.surface.isascii() and m.key.isascii()]
+
+
+def cross_script_links(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
+    """(Latin key, Japanese key) for names written both ways: "Kenji Saeki" → 佐伯健司.
+
+    A link is made only when exactly one Japanese person sounds like the
+    Latin name; fuller Japanese names win over surnames (佐伯健司 over 佐伯).
+    """
+    japanese: dict[str, str] = {}
+    latin: dict[str, str] = {}
+    for m in mentions:
+        if not m.sound:
+            continue
+        if m.key.isascii():  # a titled person, or an untitled name that may be one
+            latin.setdefault(m.key, m.sound)
+        elif m.kind == "person":
+            japanese.setdefault(m.key, m.sound)
+    links = []
+    for lkey, lsound in sorted(latin.items()):
+        hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]
+        longest = max((len(japanese[k].split()) for k in hits), default=0)
+        best = sorted({k for k in hits if len(japanese[k].split()) == longest})
+        if len(best) == 1:
+            links.append((lkey, best[0]))
+    return links
+
+
+class Resolver:
+    """Maps mention keys to canonical keys across the whole store.
+
+    Built from: the gazetteer, user aliases from config, alias definitions
+    found in any article, and — per story — surname-only person mentions
+    resolved to the one full name they begin (佐伯 → 佐伯健司).
+    """
+
+    def __init__(self, gazetteer: Gazetteer, user_aliases: dict[str, list[str]],
+                 defined: Iterable[tuple[str, str]],
+                 links: Iterable[tuple[str, str]] = ()) -> None:
+        self.map: dict[str, str] = {}
+        self.people: set[str] = set()  # Japanese persons a Latin name was linked to
+        for latin, japanese in links:
+            self.map[latin] = japanese
+            self.people.add(japanese)
+        for surface, entry in gazetteer.by_surface.items():
+            self.map[fold(surface)] = fold(entry.name)
+        for alias, canonical in defined:
+            self.map.setdefault(alias, canonical)
+        for canonical, aliases in user_aliases.items():
+            for a in aliases:
+                self.map[fold(a)] = fold(canonical)
+
+    def key(self, key: str) -> str:
+        seen = set()
+        while key in self.map and key not in seen and self.map[key] != key:
+            seen.add(key)
+            key = self.map[key]
+        return key
+
+    def resolve(self, mentions: Iterable[Mention]) -> list[Mention]:
+        resolved = resolve_surnames([replace(m, key=self.key(m.key)) for m in mentions])
+        # an untitled Latin name ("Aoi Saotome, 19, won…") linked to a Japanese person is one
+        return [replace(m, kind="person") if m.kind == "other" and m.name.isascii()
+                and m.key in self.people else m for m in resolved]
+
+
+def resolve_surnames(mentions: list[Mention]) -> list[Mention]:
+    """Short forms of a name the same text writes in full become the full name's key.
+
+    A Japanese person key that begins exactly one longer person key (佐伯 →
+    佐伯健司); a one-word Latin name that ends exactly one longer Latin name
+    (Wenger → Arsene Wenger, Obama → Michelle Obama unless Barack Obama is
+    named too, in which case it stays ambiguous and unmapped).
+    """
+    persons = {m.key for m in mentions if m.kind == "person"}
+    full: dict[str, str] = {}
+    for k in persons:
+        longer = [p for p in persons if p != k and p.startswith(k) and len(k) >= 2]
+        if len(longer) == 1:
+            full[k] = longer[0]
+    last_word: dict[str, set[str]] = {}
+    for m in mentions:
+        if m.key.isascii() and " " in m.name:
+            last_word.setdefault(m.name.rsplit(" ", 1)[1], set()).add(m.key)
+    for m in mentions:
+        if m.key.isascii() and " " not in m.name and m.key not in full and not m.name.isupper() \
+                and len(owners := last_word.get(m.name, set())) == 1:
+            full[m.key] = next(iter(owners))
+    return [replace(m, key=full.get(m.key, m.key)) for m in mentions]
