@@ -118,6 +118,11 @@ def features(rows: list[dict[str, Any]], cache: Path | None) -> list[cluster.Fea
 
 def matome_storylines(feats: list[cluster.Features], settings: Settings) -> list[str]:
     """matome's online clustering; each article's storyline as the store would hold it at the end."""
+    return matome_grouping(feats, settings)[1]
+
+
+def matome_grouping(feats: list[cluster.Features], settings: Settings) -> tuple[list[str], list[str]]:
+    """matome's online clustering; each article's story and storyline as the store holds them at the end."""
     clusterer = cluster.Clusterer(settings.cluster)
     story_of: dict[str, str] = {}
     line_of: dict[str, str] = {}  # story -> storyline when the story was made
@@ -140,7 +145,8 @@ def matome_storylines(feats: list[cluster.Features], settings: Settings) -> list
         while line in moved:
             line = moved[line]
         return line
-    return [final(line_of[story_of[f.article_id]]) for f in feats]
+    return ([story_of[f.article_id] for f in feats],
+            [final(line_of[story_of[f.article_id]]) for f in feats])
 
 
 def calibrate(feats: list[cluster.Features], gold: list[str]) -> tuple[float, dict[float, float]]:

@@ -73,7 +73,7 @@ def test_extract_keeps_canonical_url_importable_from_extract():
 HOSTILE = [
     ("impossible_date.html", None, ["no-date"]),                      # 2026年2月30日
     ("month_13.html", None, ["no-date"]),                             # 2026年13月5日, not htmldate's 5月13日
-    ("future_date.html", "2026-03-01T09:00:00+09:00", ["future-date-clamped"]),
+    ("future_date.html", None, ["implausible-date"]),               # 2099: kept raw, not a date
     ("broken_jsonld.html", "2026-02-12T08:00:00+09:00", []),
     ("deep_jsonld.html", None, ["no-date"]),
     ("garbage_meta_date.html", "2026-02-12T15:00:00+09:00", []),
@@ -136,7 +136,7 @@ def test_extraction_time_cap_stops_a_slow_page():
         _extract(PAGES / "news_dates.html", content=html, settings=ExtractSettings(max_seconds=0.05))
 
 
-def test_feed_entry_dates_are_rfc822_and_clamped():
+def test_feed_entry_dates_are_rfc822_and_implausible_ones_set_aside():
     entry = {"title": "t", "link": "https://example.jp/x?utm_source=rss",
              "published": "Thu, 12 Feb 2026 01:30:00 GMT",
              "content": "<p>" + "本文です。" * 20 + "</p>"}
@@ -147,7 +147,9 @@ def test_feed_entry_dates_are_rfc822_and_clamped():
     assert a.url == "https://example.jp/x"
     entry["published"] = "Fri, 12 Feb 2100 01:30:00 GMT"
     doc.content = json.dumps(entry).encode()
-    assert extract.extract(doc, ExtractSettings()).flags == ["future-date-clamped"]
+    late = extract.extract(doc, ExtractSettings())
+    assert late.flags == ["implausible-date"] and late.published is None
+    assert late.published_raw == "Fri, 12 Feb 2100 01:30:00 GMT"
 
 
 def test_cli_extract_json_has_contract_fields_kind_and_flags(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matome import extract
+from matome import extract, stories
 from matome.extract import pagekind
 from matome.records import RawDoc
 from matome.settings import ExtractSettings
@@ -46,6 +46,39 @@ def test_blogs_by_markup_and_by_host():
     assert _extract("news_dates.html", "https://ameblo.jp/someone/entry-1.html").kind == "blog"
     assert _extract("news_dates.html", "https://example.exblog.jp/123/").kind == "blog"
     assert _extract("news_dates.html").kind == "news"
+
+
+def test_blog_on_an_unknown_host_is_a_blog_from_the_page_itself():
+    # BlogPosting JSON-LD and an Amazon associate link, on a host no list knows
+    a = _extract("blog_affiliate.html", "https://komorebi-techo.example/2026/02/14/mill")
+    assert a.kind == "blog"
+    assert not stories.reports([a])
+
+
+def test_blog_without_markup_is_a_blog_from_its_furniture():
+    # no JSON-LD, og:type article: an affiliate link, ブログ村, トラックバック, コメント(2), 月別アーカイブ
+    a = _extract("blog_furniture.html", "https://oka-no-niwa.example/p/118")
+    assert a.kind == "blog"
+    assert {"affiliate", "ranking", "trackback", "comments", "archive"} <= set(
+        pagekind.blog_signs(a.url, (PAGES / "blog_furniture.html").read_text("utf-8")))
+
+
+def test_news_article_markup_is_news_whatever_the_host():
+    # a comment section and a profile box do not make a newspaper's page a blog
+    a = _extract("news_unknown_host.html", "https://shiomi-times.example/local/20260213-chosha")
+    assert a.kind == "news" and stories.reports([a]) == [a]
+    # the host list is a hint: a page on a blog host that declares a NewsArticle is news
+    assert _extract("news_unknown_host.html", "https://note.com/shiomi_times/n/n0123").kind == "news"
+
+
+def test_shared_japanese_pages_news_in_and_everything_else_out(capsys):
+    """On ja_koron, at each page's own address and at a neutral one: news stays a source, nothing else."""
+    if not (SHARED_EVAL / "extraction" / "ja_koron_extractarticle").is_dir():
+        pytest.skip("../shared/eval/extraction/ja_koron_extractarticle is absent")
+    from bench.pagekind_eval import run
+
+    wrong, _rows = run(SHARED_EVAL)
+    assert wrong == 0, capsys.readouterr().out
 
 
 def test_blog_title_is_the_entry_not_the_blog_name():

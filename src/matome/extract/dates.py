@@ -369,6 +369,18 @@ def is_future(dt: datetime, now: datetime | None = None) -> bool:
     return dt > now + timedelta(days=1)
 
 
+# Earliest publication date taken as real: older ones are placeholders (0001-01-01,
+# 1970-01-01) or misreadings, never when a report in matome appeared.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def plausible(dt: datetime, now: datetime) -> bool:
+    """Whether ``dt`` can be when a report fetched at ``now`` was published: from 1990 up to
+    ``now`` (with a day of slack for time-zone slips, as ``clamp``)."""
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return aware >= EARLIEST and not is_future(aware, now)
+
+
 def clamp(dt: datetime | None, now: datetime) -> tuple[datetime | None, bool]:
     """The date, or ``now`` when the date is more than a day ahead of it (and whether it was clamped).
 

@@ -37,7 +37,7 @@ from matome.settings import ExtractSettings
 __all__ = ["STAGE", "article_id", "canonical_url", "drop_repeated_blocks", "extract", "extract_page",
            "fragment_text"]
 
-STAGE = Stage("extract", 4)
+STAGE = Stage("extract", 5)
 _HTML_HINT = re.compile(r"<!doctype\s+html|<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
@@ -68,10 +68,11 @@ def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
     article.text = drop_repeated_blocks(article.text)
     if article.published is None:
         article.flags.append("no-date")
-    else:
-        article.published, clamped = dates.clamp(article.published, now or datetime.now(UTC))
-        if clamped:
-            article.flags.append("future-date-clamped")
+    elif not dates.plausible(article.published, now or datetime.now(UTC)):
+        # year 1, 1970, 2099: kept as written, never taken as when the report appeared
+        article.published_raw = article.published_raw or article.published.isoformat()
+        article.published = None
+        article.flags.append("implausible-date")
     if len(article.text.strip()) < settings.min_text_chars and article.kind != "teaser":
         raise ExtractError(f"near-empty text ({len(article.text.strip())} characters)")
     return article
@@ -99,7 +100,7 @@ def _with_source_hints(article: Article, hints: dict[str, Any], tz: Any) -> None
 
 
 def _fetched(hints: dict[str, Any]) -> datetime | None:
-    """When the document was fetched or ingested, if the source says (the clamp for future dates)."""
+    """When the document was fetched or ingested, if the source says (the end of the date window)."""
     return dates.parse(str(hints.get("fetched") or ""), UTC)
 
 
@@ -211,7 +212,9 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
         kind = "blog"
     if not body and kind != "teaser":
         raise ExtractError("no article text found in page")
-    canonical = canonical_url(_meta(tree, "link", "canonical") or _og(tree, "og:url") or url)
+    # a canonical link that is not a web address (javascript:, data:) is never the report's link
+    canonical = canonical_url(next((u for u in (_meta(tree, "link", "canonical"), _og(tree, "og:url"))
+                                    if u and _web(u)), url))
     outlet = (_og(tree, "og:site_name") or found.get("sitename") or "").strip()
     title = _clean(title_b if posts else pick_title(tree, found.get("title"), outlet))
     page_text = " ".join(tree.xpath("//body//text()"))
@@ -338,6 +341,14 @@ def fragment_text(html: str) -> str:
     return "\n".join(lines) if lines else _clean(root.text_content())
 
 
+def _web(url: str) -> bool:
+    """Whether ``url`` is an http(s) address: the only kind kept as an article's link."""
+    try:
+        return urlsplit(url.strip()).scheme.lower() in {"http", "https"}
+    except ValueError:
+        return False
+
+
 def _host_kind(url: str) -> str:
     return "blog" if pagekind.blog_url(url) else "news"
 
@@ -351,6 +362,8 @@ def _from_record(rec: dict[str, Any], tz: tzinfo) -> Article:
         doc = trafilatura.bare_extraction(str(html), with_metadata=False)
         text = _as_dict(doc).get("text") or fragment_text(str(html))
     url = canonical_url(str(rec.get("url") or ""))
+    if url and not _web(url):
+        raise ExtractError(f"url {url[:80]!r} is not an http(s) URL: never kept as a link")
     raw_date = str(rec.get("published") or "")
     published = dates.parse(raw_date, tz)
     return Article(
@@ -368,10 +381,11 @@ def _from_entry(entry: dict[str, Any], tz: tzinfo) -> Article:
     text = fragment_text(entry.get("content") or "") or fragment_text(entry.get("summary") or "")
     if not text:
         raise ExtractError("feed entry has no content")
-    url = canonical_url(entry.get("link") or entry.get("guid") or "")
+    ident = canonical_url(entry.get("link") or entry.get("guid") or "")
+    url = ident if _web(ident) else ""  # a GUID such as urn:uuid:… names the entry, links nowhere
     published = dates.parse(entry.get("published", ""), tz)
     return Article(
-        id=article_id(url), url=url, title=_clean(entry.get("title", "")), text=text,
+        id=article_id(ident), url=url, title=_clean(entry.get("title", "")), text=text,
         source=_clean(entry.get("outlet", "")) or (urlsplit(url).hostname or ""),
         lang=_lang(entry.get("lang"), text), published=published,
         published_raw=entry.get("published", ""), published_how="feed" if published else "",

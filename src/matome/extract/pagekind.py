@@ -9,9 +9,23 @@ is reactions, never facts. Each is recognised from what the page itself says:
   続きをお読みいただけます…). The notice lines are removed from the text.
   Flags: ``paywalled``, plus ``truncated`` when some of the report is shown,
   or ``body-withheld`` when nothing but the notice and page furniture is.
-* blog — a personal blog host (Ameba, Excite, はてな, goo, FC2, livedoor,
-  note…), a はてなブログ on its own domain, or JSON-LD ``BlogPosting``.
+* blog — what the page declares: JSON-LD ``BlogPosting`` / ``Blog`` /
+  ``DiscussionForumPosting`` (a forum post is no report either), ``og:type``
+  ``blog``, a blog engine's ``generator`` or a はてなブログ on its own domain;
+  or, on a page that does not declare itself a ``NewsArticle``, a blog's own
+  furniture — at least two of: affiliate links (Amazon associate, 楽天
+  アフィリエイト, A8, もしもアフィリエイト, ValueCommerce…), blog-ranking
+  banners (ブログ村, 人気ブログランキング), トラックバック, the host's
+  ブログを書く / 読者になる, monthly archives, a comment form or
+  「コメント(3)」, a profile box, an entry address (/entry-123.html,
+  /blog-entry-45.html, /archives/678, /entry/2026/01/02/…). A known blog
+  host (Ameba, Excite, はてな, goo, FC2, livedoor, note…) is a hint that
+  decides alone only when the page does not declare a ``NewsArticle``.
 * board — decided by :mod:`matome.boards` finding numbered, dated posts.
+
+A news outlet's page has a comment section or a category menu too, so
+neither counts alone; a page's ``og:type`` ``article`` says nothing either
+way (blogs use it as much as newspapers).
 """
 
 from __future__ import annotations
@@ -87,13 +101,59 @@ def blog_url(url: str) -> bool:
 
 
 def is_blog(url: str, tree: Any, html_text: str) -> bool:
-    """A personal blog post: a blog address, a はてなブログ on its own domain, or a BlogPosting."""
-    if blog_url(url):
+    """A personal blog post (or forum post), from what the page says and, as a hint, its address."""
+    declared = _ld_types(tree)
+    news = bool(declared & NEWS_TYPES)
+    if declared & BLOG_TYPES and not news:
+        return True
+    if any(v.strip().lower() == "blog" for v in tree.xpath('//meta[@property="og:type"]/@content')):
         return True
     if 'data-admin-domain="//blog.hatena.ne.jp"' in html_text[:5000]:
         return True
-    for node in tree.xpath('//script[@type="application/ld+json"]'):
-        if re.search(r'"@type"\s*:\s*\[?\s*"BlogPosting"', node.text_content() or ""):
-            return True
     generator = " ".join(tree.xpath('//meta[@name="generator"]/@content')).lower()
-    return any(g in generator for g in ("hatena blog", "ameba", "exblog", "fc2 blog", "seesaa", "jugem"))
+    if any(g in generator for g in ("hatena blog", "ameba", "exblog", "fc2 blog", "seesaa", "jugem")):
+        return True
+    if news:
+        return False
+    return blog_url(url) or len(blog_signs(url, html_text)) >= 2
+
+
+# schema.org types: the news family (a news outlet's live blog is news) and posts that are not reports
+NEWS_TYPES = frozenset({"NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
+                        "BackgroundNewsArticle", "ReviewNewsArticle", "AskPublicNewsArticle",
+                        "LiveBlogPosting"})
+BLOG_TYPES = frozenset({"BlogPosting", "Blog", "DiscussionForumPosting", "SocialMediaPosting"})
+_TYPE = re.compile(r'"@type"\s*:\s*(\[[^\]]{0,300}\]|"[^"]{1,60}")')
+# A blog's own furniture, by kind; a page with two kinds of it is a blog.
+_SIGNS = {
+    "affiliate": re.compile(
+        r"""amazon\.(?:co\.jp|com)/[^"'\s>]*(?:[?&;]tag=[\w.-]+-2\d|/exec/obidos/)|amzn\.to/|"""
+        r"""hb\.afl\.rakuten\.co\.jp|rakuten_ad_target|a8\.net/|moshimo\.com/|valuecommerce\.(?:com|ne\.jp)/|"""
+        r"""linksynergy\.com/|accesstrade\.net/""", re.I),
+    "ranking": re.compile(r"blogmura\.com|with2\.net|blogranking|ブログランキング|ブログ村", re.I),
+    "trackback": re.compile(r"トラックバック|trackback", re.I),
+    "platform": re.compile(r"ブログを書く|ブログ開設|ブログをはじめる|ブログを始める|読者になる|このブログの|"
+                           r"ブログをフォロー|ブログトップ"),
+    "archive": re.compile(r"月別アーカイブ|月別記事|アーカイブ"),
+    "comments": re.compile(r"コメント\s*[(（]\s*\d+\s*[)）]|コメントを(?:投稿|書く)|コメントする|コメント欄"),
+    "profile": re.compile(r"プロフィール"),
+}
+_ENTRY_PATH = re.compile(r"/(?:blog-)?entry-\d+\.html|/archives/\d+(?:\.html)?$|/entry/\d{4}/\d{2}/\d{2}/|"
+                         r"/e/[0-9a-f]{32}$|/blog/")
+
+
+def blog_signs(url: str, html_text: str) -> list[str]:
+    """Which kinds of a blog's own furniture the page (and its address) shows."""
+    found = [name for name, rx in _SIGNS.items() if rx.search(html_text)]
+    if _ENTRY_PATH.search(urlsplit(url).path):
+        found.append("entry-address")
+    return found
+
+
+def _ld_types(tree: Any) -> set[str]:
+    """Every schema.org ``@type`` the page's JSON-LD names."""
+    out: set[str] = set()
+    for node in tree.xpath('//script[@type="application/ld+json"]'):
+        for m in _TYPE.finditer(node.text_content() or ""):
+            out.update(re.findall(r'"([^"]{1,60})"', m.group(1)))
+    return out

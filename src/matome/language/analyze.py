@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
 
-from matome.language import embed, entities, numerals, temporal, temporal_en, textja
+from matome.language import embed, entities, numerals, resolve, temporal, temporal_en, textja
 from matome.records import Analysis, Article, Stage
 from matome.settings import EmbedSettings
 
-STAGE = Stage("analyze", 10)
+STAGE = Stage("analyze", 11)
 EMBED_CHARS = 400  # title + lead: what identifies the event, not the background
 HEAD_SENTENCES = 3  # the lead: where a report says what happened
 
@@ -30,12 +31,12 @@ def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
     text = article.text
     sentences = textja.split_sentences(text)
     tokens = textja.tokenize(text, sentences)
-    mentions = entities.resolve_surnames(entities.find_mentions(text, tokens, gaz))
+    mentions = resolve.resolve_surnames(entities.find_mentions(text, tokens, gaz))
     lead_end = sentences[min(1, len(sentences) - 1)].end if sentences else 0
     times = temporal.find_times(text, article.published)
     if article.lang == "en":  # English reports date events by weekday: "agreed on Thursday"
         times = sorted(times + temporal_en.find_times(text, article.published), key=lambda e: e.start)
-    days = event_day(times, lead_end, article.published)
+    days = event_day(times, lead_end, article.published, text)
     quantities = numerals.find_quantities(text)
     head_end = sentences[min(HEAD_SENTENCES, len(sentences)) - 1].end if sentences else 0
     head_tokens = textja.tokenize(article.title) + [t for t in tokens if t.end <= head_end]
@@ -58,7 +59,7 @@ def _time_json(e: temporal.TimeExpr) -> dict[str, object]:
 
 
 def event_day(times: list[temporal.TimeExpr], lead_end: int,
-              published: datetime | None) -> list[str]:
+              published: datetime | None, text: str = "") -> list[str]:
     """The day the report's event happened: the latest day its lead names, not after publication.
 
     Earlier days in a lead are usually background (「12日の地震に続き14日夜…」,
@@ -69,7 +70,25 @@ def event_day(times: list[temporal.TimeExpr], lead_end: int,
     limit = (published + timedelta(days=1)).date() if published else None
     days = [e.day for e in times if e.kind in {"date", "relative"} and e.day is not None
             and e.start < lead_end and (limit is None or e.day <= limit)]
-    return [max(days).isoformat()] if days else []
+    if days:
+        return [max(days).isoformat()]
+    if published is None:
+        # An undated report (a feed summary, a pasted list) that names only 「５日」 or
+        # 「10月30日」 still tells its event's day apart from a look-alike's 「８日」:
+        # kept partial (XXXX-XX-05), compared by the parts both sides know.
+        # With no publication day to order them by, the event's day is the
+        # first the lead names as when something happened: not one that
+        # qualifies a noun (「12日の地震」, background) or sets a target
+        # (「23日に解散」, a plan).
+        partial = [e for e in times if e.kind == "date" and e.start < lead_end
+                   and PARTIAL_DAY.fullmatch(e.value)]
+        told = [e for e in partial if text[e.end:e.end + 1] not in {"の", "に", "ま", "か"}]
+        if told or partial:
+            return [(told or partial)[0].value]
+    return []
+
+
+PARTIAL_DAY = re.compile(r"XXXX-(?:XX|\d\d)-\d\d")
 
 
 def embedding_text(article: Article, analysis: Analysis) -> str:

@@ -57,17 +57,26 @@ def find_times(text: str, ref: datetime | None) -> list[TimeExpr]:
         sentence = text[_sentence_start(text, m.start()):m.start()]
         ahead = bool(_FUTURE.search(sentence))
         shift = (wd - today.weekday()) % 7 if ahead else -((today.weekday() - wd) % 7)
-        out.append(_expr(m, today + timedelta(days=shift), f"XXXX-WXX-{wd + 1}"))
+        if (day := _plus(today, shift)) is not None:
+            out.append(_expr(m, day, f"XXXX-WXX-{wd + 1}"))
     for m in _RELATIVE.finditer(text):
         if today is not None:
             step = {"yesterday": -1, "today": 0, "tomorrow": 1}[m.group("rel").lower()]
-            out.append(_expr(m, today + timedelta(days=step), f"P{abs(step)}D" if step else "PRESENT_REF",
-                             kind="relative"))
+            if (day := _plus(today, step)) is not None:
+                out.append(_expr(m, day, f"P{abs(step)}D" if step else "PRESENT_REF", kind="relative"))
     return sorted(out, key=lambda e: e.start)
 
 
 def _expr(m: re.Match[str], day: date, value: str, kind: str = "date") -> TimeExpr:
     return TimeExpr(m.start(), m.end(), m.group(0), kind, value, resolved=day.isoformat(), day=day)
+
+
+def _plus(day: date, days: int) -> date | None:
+    """``day`` moved by ``days``, or None past the calendar's ends (a page dated year 1 or 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def _nearest(month: int, day: int, today: date | None) -> date | None:

@@ -11,12 +11,23 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from matome.settings import SiteSettings
 from matome.site.readmodel import StoryView, TagView, iso
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) address, else None: a ``javascript:``, ``data:`` or
+    ``file:`` URL is never published as a link, whatever reached the store."""
+    url = (url or "").strip()
+    try:
+        return url if urlsplit(url).scheme.lower() in {"http", "https"} else None
+    except ValueError:
+        return None
 
 
 def _abs(site: SiteSettings, path: str) -> str:
@@ -57,8 +68,9 @@ def atom(site: SiteSettings, stories: list[StoryView], self_path: str,
         for t in s.tags:
             ET.SubElement(entry, f"{{{ATOM}}}category", {"term": t["id"], "label": t["name"]})
         for a in s.sources:
-            ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "related", "href": a.url,
-                                                    "title": f"{a.source}: {a.title}"})
+            if (href := web_url(a.url)) is not None:
+                ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "related", "href": href,
+                                                        "title": f"{a.source}: {a.title}"})
     return ET.tostring(feed, encoding="unicode", xml_declaration=True)
 
 
@@ -74,9 +86,9 @@ def json_feed(site: SiteSettings, stories: list[StoryView], self_path: str,
         "date_published": iso(s.first_published),
         "date_modified": iso(s.last_published),
         "tags": [t["name"] for t in s.tags],
-        "external_url": s.sources[0].url if s.sources else None,
+        "external_url": next((u for a in s.sources if (u := web_url(a.url))), None),
         "_matome": {"story": s.id, "storyline": s.storyline,
-                    "sources": [{"outlet": a.source, "title": a.title, "url": a.url}
+                    "sources": [{"outlet": a.source, "title": a.title, "url": web_url(a.url)}
                                 for a in s.sources]},
     } for s in stories[:FEED_SIZE]]
     return json.dumps({

@@ -9,7 +9,9 @@ evidence that works for Japanese news (weights and threshold in settings):
 - overlap of Sudachi content lemmas (title and lead);
 - overlap of canonical entities (spelling variants already folded);
 - a penalty when both name different event days — two G7 meetings a week
-  apart share every actor but not the day.
+  apart share every actor but not the day. An undated report's day is the
+  part its text names (「８日」: day 8 of an unknown month), compared with
+  what the other side knows: a story's full dates, or another partial day.
 
 Order and scoring are deterministic, so an interrupted run that resumes
 makes the same stories as one that never stopped. Story ids come from the
@@ -22,13 +24,15 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
+from matome.stories.days import Partial, day_gap, latest_fit, top_days
+from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
 
@@ -52,14 +56,19 @@ class Features:
     lemmas: frozenset[str]
     entities: frozenset[str]
     event_days: frozenset[date]
+    # days named without a month or year by an undated report: (month or 0, day of month)
+    partial_days: frozenset[Partial] = frozenset()
 
 
 def features(article: Article, analysis: Analysis, embedding: np.ndarray,
              mentions: list[Mention]) -> Features:
     lemmas = frozenset(analysis.head_lemmas)
     ents = frozenset(m.key for m in mentions if m.name not in COMMON_ENTITIES)
-    days = frozenset(date.fromisoformat(d) for d in analysis.event_days)
-    return Features(article.id, article.lang, article.published, embedding, lemmas, ents, days)
+    days = frozenset(date.fromisoformat(d) for d in analysis.event_days if not d.startswith("X"))
+    partial = frozenset((0 if d[5:7] == "XX" else int(d[5:7]), int(d[8:10]))
+                        for d in analysis.event_days if d.startswith("X"))
+    return Features(article.id, article.lang, article.published, embedding, lemmas, ents, days,
+                    partial)
 
 
 @dataclass
@@ -71,6 +80,7 @@ class StoryState:
     lemmas: Counter[str] = field(default_factory=Counter)
     entities: Counter[str] = field(default_factory=Counter)
     day_counts: Counter[date] = field(default_factory=Counter)
+    partial_counts: Counter[Partial] = field(default_factory=Counter)
     first: datetime | None = None
     last: datetime | None = None
     feats: list[Features] = field(default_factory=list)  # kept while active, to split
@@ -84,6 +94,7 @@ class StoryState:
         self.lemmas.update(f.lemmas)
         self.entities.update(f.entities)
         self.day_counts.update(f.event_days)
+        self.partial_counts.update(f.partial_days)
         if f.published:
             self.first = min(self.first or f.published, f.published)
             self.last = max(self.last or f.published, f.published)
@@ -91,10 +102,21 @@ class StoryState:
     @property
     def event_days(self) -> set[date]:
         """The days most of its reports name: one stray report does not move the event."""
-        if not self.day_counts:
-            return set()
-        top = max(self.day_counts.values())
-        return {d for d, c in self.day_counts.items() if c * 2 >= top}
+        return top_days(self.day_counts)
+
+    @property
+    def days(self) -> set[date | Partial]:
+        """Its event days, full and partial, for comparing with a report's.
+
+        A partial day that fits one of the story's full dates counts for that
+        date, so 「28日」 in one report and 2025-10-30 in three others do not
+        both stand as the story's day: the majority does.
+        """
+        counts: Counter[date | Partial] = Counter(self.day_counts)
+        for p, c in self.partial_counts.items():
+            fit = next((d for d in self.day_counts if day_gap(p, d) == 0), None)
+            counts[fit if fit is not None else p] += c
+        return top_days(counts)
 
     def centroid(self) -> np.ndarray:
         assert self.embedding_sum is not None
@@ -111,6 +133,7 @@ class StoryState:
         self.lemmas.update(other.lemmas)
         self.entities.update(other.entities)
         self.day_counts.update(other.day_counts)
+        self.partial_counts.update(other.partial_counts)
         for t in (other.first, other.last):
             if t is not None:
                 self.first = min(self.first or t, t)
@@ -177,8 +200,9 @@ def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
         lex, lexical_weight = 0.0, 0.0
     scale = weights / (weights - cfg.weight_lexical + lexical_weight)
     penalty = bonus = 0.0
-    if f.event_days and s.event_days:
-        gaps = [abs((a - b).days) for a in f.event_days for b in s.event_days]
+    mine, theirs = f.event_days | f.partial_days, s.days
+    if mine and theirs:
+        gaps = [day_gap(a, b) for a in mine for b in theirs]
         if min(gaps) == 0:
             bonus = cfg.event_day_bonus  # both name the same day: strong evidence of one event
         elif min(gaps) > 1:
@@ -240,6 +264,7 @@ class Clusterer:
 
     def restore(self, story: str, f: Features, storyline: str | None = None) -> None:
         self._advance(f.published)
+        f = self._in_context(f)
         state = self.stories.get(story)
         if state is None:
             state = self.stories[story] = StoryState(story)
@@ -311,6 +336,20 @@ class Clusterer:
 
     # --- assignment -------------------------------------------------------
 
+    def _in_context(self, f: Features) -> Features:
+        """An undated report's partial days, read against the stream it arrives in.
+
+        「５日」 in a feed summary that carries no date means the last 5th
+        before the newest report seen (a day of leeway for time zones), not a
+        5th of any month: so it does not join a look-alike of weeks before. In
+        a stream with no dates at all the day stays partial.
+        """
+        if f.published is not None or not f.partial_days or self.watermark is None:
+            return f
+        ref = self.watermark.date() + timedelta(days=1)
+        days = {d for p in f.partial_days if (d := latest_fit(p, ref)) is not None}
+        return replace(f, event_days=f.event_days | days, partial_days=frozenset())
+
     def _candidates(self, f: Features) -> list[StoryState]:
         n_live = int(self._live.sum())
         if n_live == 0:
@@ -340,6 +379,7 @@ class Clusterer:
     def assign(self, f: Features) -> Assignment:
         """Join the best story within the window, or start one; updates the state."""
         self._advance(f.published)
+        f = self._in_context(f)
         joined: list[tuple[float, str, StoryState, dict[str, float]]] = []
         for s in self._candidates(f):
             if not self._in_window(f, s):
@@ -378,8 +418,8 @@ class Clusterer:
         """
         if not (a.embedding_sum is not None and b.embedding_sum is not None):
             return False
-        days_a, days_b = a.event_days, b.event_days
-        if days_a and days_b and not days_a & days_b:
+        days_a, days_b = a.days, b.days
+        if days_a and days_b and min(day_gap(x, y) for x in days_a for y in days_b) > 0:
             return False
         cos = float(a.centroid() @ b.centroid())
         # two whole stories that name one thing between them are not shown one event by it
@@ -455,7 +495,3 @@ def _profile(s: StoryState) -> Profile:
     """A whole story, as storylines compare it."""
     assert s.embedding_sum is not None
     return Profile(s.embedding_sum, s.entities, len(s.members), s.langs, s.lemmas)
-
-
-def storyline_id(story: str) -> str:
-    return "l" + story[1:]

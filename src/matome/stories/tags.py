@@ -1,13 +1,19 @@
-"""Tags stage: themes from the entities that recur in a story, plus configured themes.
+"""Tags stage: the entities a story is about, plus configured themes.
 
-An entity becomes a story's tag when it is named in at least
-``tags.min_articles`` of the story's reports (for a one-report story: named
-twice, or in the title). One tag per canonical entity across the site, so a
-name spelt three ways is still one tag page.
+An entity tags a story when it is what one of the story's reports is about
+(:func:`about`): named in its title or lead, or central in its text —
+whether one outlet reported the story or ten. A compound that begins with
+the entity (外務省予算案, G7外相会合) is a mention of it when the language
+stage finds the entity in it. A passing mention (once, late in a long text)
+does not tag; neither does an entity named only in passing by each of
+several reports, unless ``tags.min_articles`` of them name it. One tag per
+canonical entity across the site, so a name spelt three ways is still one
+tag page. A theme with ``entities`` tags a story about one of them.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -22,6 +28,9 @@ from matome.settings import TagSettings, ThemeSettings
 STAGE = Stage("tags", 3)
 IGNORED = frozenset({"日本", "政府"})
 HEAD_SENTENCES = 3  # on nearly every Japanese story: a tag page says nothing
+LEAD_CHARS = 80  # the lead: the first sentences, up to this many characters at least
+CENTRAL_SHARE = 0.2  # named in this share of a report's sentences (and in two at least): central
+STORY_SHARE = 0.5  # a story of three reports or more is about what this share of them is about
 
 
 def tag_id(key: str) -> str:
@@ -60,31 +69,29 @@ def build_tags(
         story_mentions = resolve_surnames([m for a in arts for m in mentions.get(a.id, [])])
         by_article: dict[str, set[str]] = defaultdict(set)
         count: Counter[str] = Counter()
-        in_title: set[str] = set()
+        about_in: Counter[str] = Counter()
         offset = 0
         for a in arts:
             n = len(mentions.get(a.id, []))
-            for m in story_mentions[offset : offset + n]:
+            own = story_mentions[offset : offset + n]
+            for m in own:
                 by_article[m.key].add(a.id)
                 count[m.key] += 1
                 names[m.key][m.name] += 1
                 surfaces[m.key].add(m.surface)
                 kinds[m.key][m.kind] += 1
-                if m.surface in a.title:
-                    in_title.add(m.key)
+            about_in.update(about(a, own))
             offset += n
         chosen = []
         for key, arts_with in by_article.items():
             if any(n in IGNORED for n in names[key]):
                 continue
-            enough = len(arts_with) >= settings.min_articles if len(arts) > 1 \
-                else count[key] >= 2 or key in in_title
-            if enough:
-                chosen.append((key, len(arts_with) + count[key] / 100))
+            if enough(about_in[key], len(arts_with), len(arts), settings.min_articles):
+                chosen.append((key, about_in[key] + len(arts_with) / 10 + count[key] / 1000))
         chosen.sort(key=lambda kv: (-kv[1], kv[0]))
         per_story[sid] = [(tag_id(k), round(w, 3)) for k, w in chosen[: settings.max_per_story]]
-        keys = {m.key for m in story_mentions}
-        heads = [_head(a) for a in arts]  # once per story, not once per theme and word
+        keys = {k for k, _ in chosen}
+        heads = [head_text(a) for a in arts]  # once per story, not once per theme and word
         matched = {t.name for t in themes
                    if (_keyword_hit(t, heads, arts) or theme_entities[t.name] & keys)
                    and not _excluded(t, heads)}
@@ -166,10 +173,75 @@ def _boundaries(text: str) -> tuple[frozenset[int], frozenset[int]]:
     return frozenset(t.start for t in tokens), frozenset(t.end for t in tokens)
 
 
-def _head(a: Article) -> str:
+def head_text(a: Article) -> str:
     """Title and lead: where a report says what it is about."""
     sentences = textja.split_sentences(a.text)[:HEAD_SENTENCES]
     return a.title + "\n" + "".join(s.text for s in sentences)
+
+
+def lead_end(text: str, start: int = 0) -> int:
+    """Where a report's lead ends: after its first sentence (from ``start``, past a byline), or the
+    next ones while the lead is shorter than ``LEAD_CHARS`` (「東京・永田町に激震が走りました。」
+    is no lead on its own)."""
+    for s in textja.split_sentences(text):
+        if s.end > start and s.end - start >= LEAD_CHARS:
+            return s.end
+    return len(text)
+
+
+def enough(about_n: int, named_n: int, reports: int, min_articles: int) -> bool:
+    """Whether a story is about an entity: about it in one report when the story has one or two,
+    otherwise in ``STORY_SHARE`` of its reports — or named in ``min_articles`` of them, one of
+    which is about it."""
+    if about_n == 0:
+        return False
+    return reports <= 2 or about_n >= STORY_SHARE * reports or named_n >= min_articles
+
+
+def about(a: Article, mentions: list[Mention]) -> set[str]:
+    """The entity keys one report is about: named in its title or lead, or central in its text.
+
+    Central: named in two of its sentences at least, and in ``CENTRAL_SHARE``
+    of them. 「外務省は28日…と発表」 makes a report about 外務省 however long
+    it is; a G7 named once in the tenth sentence of twenty does not.
+    """
+    bylines = _bylines(a.text, mentions)
+    mentions = [m for m in mentions if not any(s <= m.start < e for s, e in bylines)]
+    if not mentions:
+        return set()
+    lead = lead_end(a.text, bylines[0][1] if bylines and bylines[0][0] == 0 else 0)
+    ends = [s.end for s in textja.split_sentences(a.text)] or [len(a.text)]
+    found = {m.key for m in mentions if m.start < lead or (m.surface and m.surface in a.title)}
+    where: dict[str, set[int]] = defaultdict(set)
+    for m in mentions:
+        where[m.key].add(bisect.bisect_right(ends, m.start))
+    need = max(2, CENTRAL_SHARE * len(ends))
+    return found | {k for k, sentences in where.items() if len(sentences) >= need}
+
+
+# What may stand beside reporters' names in a byline: a dateline (ニューヨーク=) or a role.
+_BYLINE_REST = re.compile(r"[\s、,・]*(?:[^\s。、「」]{1,12}[=＝]|[^\s。、「」]{0,12}"
+                          r"(?:編集委員|論説委員|解説委員|特派員|記者|エディター|デスク|支局|総局|報道部))?"
+                          r"[\s、,・]*(?:記者|撮影|写真)?[\s、,・]*")
+_CLOSING = re.compile(r"[（(]([^（）()\n]{1,30})[)）]\s*$")
+
+
+def _bylines(text: str, mentions: list[Mention]) -> list[tuple[int, int]]:
+    """Spans of the text that are the reporters' byline: a first line of names (with a dateline or
+    role: 「ニューヨーク=真海喬生」, 「編集委員 田中陽」, 「小田健司、佐藤常敬」), or a closing
+    「（米田優人）」."""
+    people = [m for m in mentions if m.kind == "person"]
+    out = []
+    first = text.find("\n")
+    for start, end in [(0, len(text) if first < 0 else first),
+                       (c.start(1), c.end(1)) if (c := _CLOSING.search(text)) else (0, 0)]:
+        inside = [m for m in people if start <= m.start and m.end <= end]
+        rest, at = "", start
+        for m in inside:
+            rest, at = rest + text[at : m.start], m.end
+        if inside and _BYLINE_REST.fullmatch(rest + text[at:end]):
+            out.append((start, end))
+    return out
 
 
 def _excluded(theme: ThemeSettings, heads: list[str]) -> bool:
