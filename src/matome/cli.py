@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from matome import __version__, pipeline
+from matome import __version__
 from matome import settings as settings_mod
 from matome.errors import MatomeError, RecordError, UsageError
 from matome.site import readmodel
@@ -97,6 +97,8 @@ def _table(title: str, rows: dict[str, Any]) -> None:
 @app.command()
 def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories or URLs.")]) -> None:
     """Add sources: JSONL, HTML pages or directories of them, RSS/Atom feeds, URLs."""
+    from matome import pipeline  # here, not at the top: `serve` and `export` never load the stages
+
     store = Store(state.db)
     with _progress() as progress:
         report = pipeline.ingest(store, targets, _settings(), progress)
@@ -108,6 +110,7 @@ def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories
 @app.command()
 def process() -> None:
     """Run every stage over what is new, up to a publishable state."""
+    from matome import pipeline
     from matome.site import Site
 
     store = Store(state.db)
@@ -177,14 +180,48 @@ def site_build(out_dir: Annotated[Path, typer.Option("--out", help="Directory to
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the site and its JSON API."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Processes serving in parallel (each holds its "
+                                              "own copy of the catalog).")] = 1,
+    concurrency: Annotated[int, typer.Option(help="Requests in progress at once, per worker; "
+                                                  "more are answered 503 with Retry-After.")] = 128,
+) -> None:
+    """Serve the site and its JSON API (docs/serving.md: running it in production)."""
     import uvicorn
 
     from matome.site import create_app
 
-    err.print(f"serving on http://{host}:{port}/")
-    uvicorn.run(create_app(state.db, _settings()), host=host, port=port, log_level="warning")
+    if workers < 1 or concurrency < 1:
+        raise UsageError("serve: --workers and --concurrency must be at least 1")
+    options: dict[str, Any] = dict(
+        host=host, port=port, log_level="warning",
+        timeout_keep_alive=5,             # idle keep-alive connections are closed, not hoarded
+        timeout_graceful_shutdown=3,      # SIGTERM: in-flight requests get 3 s, then exit
+        limit_concurrency=max(1024, 4 * concurrency),  # connections: a backstop for descriptors
+        backlog=2048)
+    if workers == 1:
+        # built before listening: a store that cannot be read is one error now, not a 500 per page
+        live_app = create_app(state.db, _settings(), concurrency=concurrency)
+        err.print(f"serving on http://{host}:{port}/")
+        uvicorn.run(live_app, **options)
+        # Stopped. Python waits for its worker threads before exiting; should one be stuck
+        # in some call, a stop request must still end the process.
+        import threading
+
+        watchdog = threading.Timer(5.0, os._exit, (0,))
+        watchdog.daemon = True
+        watchdog.start()
+        return
+    # several processes: uvicorn imports the app in each, configured through the environment
+    os.environ.update(MATOME_DB=state.db, MATOME_SERVE_CONCURRENCY=str(concurrency))
+    if state.config is not None:
+        os.environ["MATOME_CONFIG"] = str(state.config.absolute())
+    _settings()  # a bad matome.toml or database: one clear error here, not one per worker
+    Store(state.db, readonly=True).close()
+    err.print(f"serving on http://{host}:{port}/ with {workers} workers")
+    uvicorn.run("matome.site.server:from_env", factory=True, workers=workers, **options)
 
 
 @app.command()
@@ -235,6 +272,7 @@ def demo(
     """Ingest the bundled demo corpus, process it, build the site and serve it."""
     from importlib import resources
 
+    from matome import pipeline
     from matome.site import Site
 
     corpus = resources.files("matome").joinpath("demo/corpus")
