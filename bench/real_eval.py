@@ -22,7 +22,14 @@ linkage, cosine) cut at that threshold.
 ``--undated`` drops every ``published`` date first, as feed summaries and
 pasted lists come: only the text names the day.
 
+In the same run, ``bench/write_lint.py`` puts every page of
+``../shared/eval/extraction`` and every report of the set through the whole
+pipeline and prints crashes, rejects by reason, stories built from non-news
+pages and the lint of every written sentence, beside a Lead-3 baseline
+(``--no-lint`` skips it; ``--lint-sample N`` runs it on N pages while developing).
+
     .venv/bin/python bench/real_eval.py [--folds 5] [--seed 0] [--undated] [--errors]
+                                        [--no-lint | --lint-sample N]
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* when run as a script
 
+from bench import write_lint
 from bench.cluster_eval import matome_grouping
 
 from matome import pipeline
@@ -250,6 +258,8 @@ def main() -> None:
     parser.add_argument("--undated", action="store_true", help="drop every published date first")
     parser.add_argument("--no-tune", action="store_true", help="skip matome's tuned rows (faster)")
     parser.add_argument("--errors", action="store_true", help="print the wrong pairs of the whole stream")
+    parser.add_argument("--no-lint", action="store_true", help="skip the whole-pipeline run and the lint")
+    parser.add_argument("--lint-sample", type=int, default=None, help="lint on a seeded sample of N pages")
     args = parser.parse_args()
     if not REAL.exists():
         print(f"skipped: {REAL} is absent (the evaluation data lives in ../shared/eval)")
@@ -279,6 +289,8 @@ def main() -> None:
             whole[lv], {r.id: LEVELS[lv](r) for r in reports}))) for lv in LEVELS))
     if args.errors:
         errors(reports, Settings())
+    if not args.no_lint:
+        write_lint.run(REAL.parents[1], args.lint_sample)
 
 
 if __name__ == "__main__":

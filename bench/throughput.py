@@ -6,13 +6,15 @@ stage by stage. Both are warmed up first, untimed, on a few of the pages (a
 cold trafilatura pays its imports and first-call set-up inside the timing,
 which overstated matome's ratio about twofold).
 
-``--real DIR`` (default: ``../shared/eval/extraction/scrapinghub_aeb/html`` when
-present) times both over those real pages (``*.html`` or ``*.html.gz``).
+``--real DIR`` (repeatable; default: the ``html/`` folders of
+``../shared/eval/extraction/scrapinghub_aeb`` and ``ja_koron_extractarticle``
+when present, every page, the year-1-date ones included) times both over
+those real pages (``*.html`` or ``*.html.gz``).
 ``--demo`` uses the demo corpus instead: replicas get distinct URLs and ids
 but the same text, so the dedupe stage marks them as copies — extraction and
 analysis run on every replica, clustering and writing on the originals only.
 
-    .venv/bin/python bench/throughput.py [--real DIR | --demo --copies 20]
+    .venv/bin/python bench/throughput.py [--real DIR ... | --demo --copies 20]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -33,6 +36,7 @@ from rich.table import Table
 
 from matome import pipeline
 from matome.extract import decode
+from matome.language import analyze
 from matome.settings import Settings
 from matome.store import Store, db_url
 
@@ -97,19 +101,23 @@ class StageTimer:
         self.current = None
 
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "extraction" / "scrapinghub_aeb" / "html"
+EXTRACTION = Path(__file__).resolve().parents[2] / "shared" / "eval" / "extraction"
+REAL_DIRS = [d for d in (EXTRACTION / "scrapinghub_aeb" / "html",
+                         EXTRACTION / "ja_koron_extractarticle" / "html") if d.is_dir()]
 WARM_PAGES = 5
 
 
-def real_pages(src: Path, out: Path) -> list[Path]:
+def real_pages(srcs: list[Path], out: Path) -> list[Path]:
     """The real pages, decompressed into ``out`` (matome ingests the same files)."""
-    out.mkdir(parents=True, exist_ok=True)
     pages = []
-    for p in sorted(src.glob("*.html*")):
-        data = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
-        dst = out / p.name.removesuffix(".gz")
-        dst.write_bytes(data)
-        pages.append(dst)
+    for src in srcs:
+        sub = out / src.parent.name  # two sets may share a file name
+        sub.mkdir(parents=True, exist_ok=True)
+        for p in sorted(src.glob("*.html*")):
+            data = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+            dst = sub / p.name.removesuffix(".gz")
+            dst.write_bytes(data)
+            pages.append(dst)
     return pages
 
 
@@ -126,23 +134,26 @@ def warm_up(pages: list[Path], work: Path) -> None:
     pipeline.ingest(store, [str(warm)], Settings())
     pipeline.process(store, Settings())
     store.close()
+    analyze.forget_recent()  # the timed run reuses nothing the warm-up analysed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--real", type=Path, default=REAL if REAL.is_dir() else None)
+    parser.add_argument("--real", type=Path, action="append", help="a folder of pages (repeatable)")
     parser.add_argument("--demo", action="store_true", help="the demo corpus, replicated")
     parser.add_argument("--copies", type=int, default=20)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="matome-bench-"))
+    load = os.getloadavg()
     try:
-        if args.demo or args.real is None:
+        real = args.real or REAL_DIRS
+        if args.demo or not real:
             corpus = Path(str(resources.files("matome").joinpath("demo/corpus")))
             pages = replicate(corpus, work / "corpus", args.copies)
             what = f"demo corpus x{args.copies}"
         else:
-            pages = real_pages(args.real, work / "corpus")
-            what = f"real pages from {args.real}"
+            pages = real_pages(real, work / "corpus")
+            what = "real pages from " + ", ".join(d.parent.name for d in real)
         warm_up(pages, work)
         # Baseline: trafilatura alone on the same HTML pages.
         t0 = time.perf_counter()
@@ -183,6 +194,10 @@ def main() -> None:
     table.add_row("matome ingest + process", str(n), f"{t_ingest + t_process:.2f}",
                   f"{n / (t_ingest + t_process):.1f}")
     Console().print(table)
+    ratio = (n / (t_ingest + t_process)) / (len(pages) / t_traf)
+    Console().print(f"ratio, matome ingest + process to trafilatura alone: {ratio:.2f} "
+                    f"(on {os.cpu_count()} cores; load average {load[0]:.1f} before, "
+                    f"{os.getloadavg()[0]:.1f} after: other work on the machine slows both sides)")
     Console().print(f"stories {counts['stories']}, duplicates {counts['duplicates']}, "
                     f"tags {counts['tags']}")
 

@@ -1,4 +1,5 @@
-"""Embedding backends: the OpenAI-compatible endpoint against a real server on 127.0.0.1."""
+"""Embedding backends: the OpenAI-compatible endpoint against a real server on 127.0.0.1;
+what the analysis reuses instead of embedding or analysing a text again."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
 from matome.errors import ConfigError, StoreError
-from matome.language import embed
+from matome.language import analyze, embed
+from matome.records import Analysis, Article
 from matome.settings import EmbedSettings
 
 SEEN: list[dict[str, object]] = []
@@ -79,3 +82,41 @@ def test_misconfigured_backends_say_what_to_do():
         embed.passages(["x"], EmbedSettings(backend="openai"))
     with pytest.raises(ConfigError, match="unknown backend"):
         embed.passages(["x"], EmbedSettings(backend="word2vec"))
+
+
+def _report(i: str, title: str, text: str) -> tuple[Article, Analysis]:
+    a = Article(i, f"https://example.jp/{i}", title, text, "例", "ja")
+    return a, analyze.analyze(a, analyze.gazetteer())
+
+
+def test_a_text_already_embedded_is_not_sent_again(server):
+    cfg = EmbedSettings(backend="openai", base_url=server, model="reuse-test", batch=8)
+    first, copy = _report("a1", "港で火災", "港で火災があった。けが人はいない。"), \
+        _report("a2", "港で火災", "港で火災があった。けが人はいない。")
+    other = _report("b1", "橋が開通", "新しい橋が開通した。式典があった。")
+    before = len(SEEN)
+    got = analyze.embed_batch([first, copy, other], cfg)
+    sent = [t for s in SEEN[before:] for t in s["input"]]  # type: ignore[attr-defined]
+    assert len(sent) == 2  # the copy's text once
+    assert np.array_equal(got[0], got[1]) and not np.array_equal(got[0], got[2])
+    again = analyze.embed_batch([copy, other], cfg)
+    assert len(SEEN) == before + 1  # nothing sent: both vectors were kept
+    assert np.array_equal(again, got[1:])
+    # another model is another vector: nothing is reused across embedders
+    analyze.embed_batch([copy], EmbedSettings(backend="openai", base_url=server, model="other-model"))
+    assert len(SEEN) == before + 2
+
+
+def test_an_exact_copy_gets_the_same_analysis_and_a_changed_one_its_own():
+    gaz = analyze.gazetteer()
+    text = "日銀は19日、政策金利を0.5%に引き上げた。植田総裁が会見した。"
+    a = Article("x1", "https://a.example/1", "日銀が利上げ", text, "A", "ja")
+    same = Article("x2", "https://b.example/2", "日銀が利上げ", text, "B", "ja")
+    dated = Article("x3", "https://b.example/3", "日銀が利上げ", text, "B", "ja",
+                    datetime(2026, 1, 19, tzinfo=UTC))
+    assert analyze.analyze(same, gaz) is analyze.analyze(a, gaz)
+    other = analyze.analyze(dated, gaz)
+    assert other is not analyze.analyze(a, gaz)
+    assert other.event_days == ["2026-01-19"] and analyze.analyze(a, gaz).event_days != ["2026-01-19"]
+    # what is kept is what a fresh analysis gives
+    assert analyze._analyzed.__wrapped__(a.title, a.text, None, "ja", gaz) == analyze.analyze(a, gaz)

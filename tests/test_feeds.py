@@ -33,11 +33,21 @@ def test_site_wide_and_tag_feeds_parse(demo_catalog):
 
 def test_sitemap_lists_every_story_and_robots_points_at_it(demo_catalog):
     site = Site(demo_catalog, demo_settings())
-    root = ET.fromstring(site.render("sitemap.xml") or "")
-    locs = {e.text for e in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    base = demo_settings().site.base_url.rstrip("/") + "/"
+    index = ET.fromstring(site.render("sitemap.xml") or "")
+    assert index.tag == f"{ns}sitemapindex"  # files of bounded size, however large the archive
+    locs = set()
+    for part in index.iter(f"{ns}loc"):
+        assert part.text and part.text.startswith(base)
+        root = ET.fromstring(site.render(part.text[len(base):]) or "")
+        locs |= {e.text for e in root.iter(f"{ns}loc")}
     for s in demo_catalog.stories:
-        assert any(loc and loc.endswith(f"/stories/{s.id}.html") for loc in locs)
-    assert "Sitemap: " in (site.render("robots.txt") or "")
+        assert base + f"stories/{s.id}.html" in locs
+    for g in demo_catalog.tags:
+        assert base + f"tags/{g.id}.html" in locs
+    assert base + "index.html" in locs
+    assert f"Sitemap: {base}sitemap.xml" in (site.render("robots.txt") or "")
 
 
 def test_pages_carry_canonical_links_and_open_graph(demo_catalog):

@@ -72,9 +72,10 @@ class PgServer:
             raise RuntimeError(f"{tool} exited {proc.returncode}:\n{proc.stderr}\n{tail}")
 
     def start(self) -> None:
-        # C collation: text sorts by code point, as SQLite's BINARY collation does.
+        # C collation: text sorts by code point, as SQLite's BINARY collation does. A UTF-8
+        # character type, so pg_trgm sees Japanese characters as letters and indexes them.
         self.run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                 "--encoding=UTF8", "--no-locale")
+                 "--encoding=UTF8", "--no-locale", "--lc-ctype=C.UTF-8")
         # A throwaway server: durability buys nothing here, and fsync on a
         # shared CI disk is most of its time.
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
@@ -217,12 +218,14 @@ def test_migrations_create_exactly_the_declared_schema_on_postgres(pg):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from matome.store import metadata
+    from matome.store import metadata, search_index
 
     store = Store(pg.createdb("schema"))
     try:
         with store.engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+            # pg_trgm and the short-gram GIN index are made by SQL SQLAlchemy cannot declare
+            assert compare_metadata(MigrationContext.configure(
+                conn, opts={"include_name": search_index.managed}), metadata) == []
     finally:
         store.close()
 
@@ -297,3 +300,46 @@ def test_long_outside_values_are_stored_as_on_sqlite(pg, tmp_path):
     for article in got[1]:
         article["title"] = article["title"].replace("\x00", "")
     assert got[0] == got[1], _diff(got[0], got[1])
+
+
+# --- the site and search on PostgreSQL ------------------------------------------------
+
+SEARCHES: list[tuple[str, dict[str, str]]] = [
+    ("重要鉱物", {}), ("日銀", {}), ("外相", {}), ("海底ケーブル", {}), ("G7 外相", {}),
+    ("外相 会談", {}), ("外相", {"tag": "g7"}), ("外相", {"outlet": "北海新報"}),
+    ("外相", {"since": "2026-02-09", "until": "2026-02-12"}), ("存在しない語句の組み合わせ", {}),
+    ('" OR 1=1 --', {}), ("%_%", {}), ("円", {})]
+
+
+def test_search_on_postgres_finds_what_sqlite_finds(pg_demo, sqlite_ref):
+    from sqlalchemy import text
+
+    from matome.site import SearchIndex
+
+    pg_store, lite = Store(pg_demo, readonly=True), Store(db_url(str(sqlite_ref)), readonly=True)
+    try:
+        got, want = SearchIndex(pg_store.engine), SearchIndex(lite.engine)
+        for q, filters in SEARCHES:
+            (n, hits), (m, ref) = got.search(q, limit=50, **filters), want.search(q, limit=50, **filters)
+            assert n == m, (q, filters, n, m)
+            assert {(h.kind, h.story, h.title) for h in hits} == {(h.kind, h.story, h.title) for h in ref}
+            assert all(str(h.snippet) == str(r.snippet) for h, r in zip(
+                sorted(hits, key=lambda h: (h.kind, h.story, h.title)),
+                sorted(ref, key=lambda h: (h.kind, h.story, h.title)), strict=True))
+        assert got.search("重要鉱物")[0] >= 4 and got.search("日銀")[0] >= 1
+        with pg_store.engine.connect() as conn:  # both kinds of term are answered by an index
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for term, index in (("%重要鉱物%", "ix_search_docs_trgm"), ("日銀", "ix_search_docs_grams")):
+                query = ("SELECT id FROM search_docs WHERE body ILIKE :t" if "%" in term else
+                         "SELECT id FROM search_docs WHERE string_to_array(grams, ' ') @> ARRAY[:t]")
+                plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + query), {"t": term}))
+                assert index in plan, plan
+    finally:
+        pg_store.close()
+        lite.close()
+
+
+def test_incremental_site_build_on_postgres(pg, tmp_path):
+    from tests.test_site_build import every_change, filled
+
+    every_change(filled(pg.createdb("sitebuild")), tmp_path)

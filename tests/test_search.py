@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from matome.site import SearchIndex, create_app
-from matome.store import db_url
+from matome.store import Store, db_url
 from tests.conftest import demo_settings
 
 
-def test_japanese_queries_find_stories_and_reports(demo_catalog):
-    index = SearchIndex(demo_catalog)
+@pytest.fixture(scope="module")
+def index(demo_db: Path) -> Iterator[SearchIndex]:
+    """The demo's search index, in its store (what `matome serve` queries)."""
+    store = Store(db_url(str(demo_db)), readonly=True)
+    try:
+        yield SearchIndex(store.engine)
+    finally:
+        store.close()
+
+
+def test_japanese_queries_find_stories_and_reports(index):
     total, hits = index.search("重要鉱物")
     assert total >= 4 and hits
     assert all("<mark>重要鉱物</mark>" in str(h.snippet) for h in hits)
@@ -19,8 +32,7 @@ def test_japanese_queries_find_stories_and_reports(demo_catalog):
     assert index.search("存在しない語句の組み合わせ")[0] == 0
 
 
-def test_filters_by_tag_outlet_and_date(demo_catalog):
-    index = SearchIndex(demo_catalog)
+def test_filters_by_tag_outlet_and_date(index, demo_catalog):
     _, hits = index.search("外相", tag="g7")
     g7 = {s.id for s in demo_catalog.tag("g7").stories}
     assert hits and {h.story for h in hits} <= g7
@@ -31,8 +43,7 @@ def test_filters_by_tag_outlet_and_date(demo_catalog):
                         for h in hits)
 
 
-def test_hostile_queries_are_inert(demo_catalog):
-    index = SearchIndex(demo_catalog)
+def test_hostile_queries_are_inert(index):
     for q in ['" OR 1=1 --', "NEAR(", "<script>alert(1)</script>", "%_%", "\x00\x07", "a" * 5000]:
         total, hits = index.search(q)
         assert total == 0 and hits == [], q  # no injection, no crash, nothing matched by accident
@@ -56,3 +67,50 @@ def test_api_lists_articles_without_html_and_publishes_its_openapi(demo_db):
     assert all("html" not in a and "raw" not in a for a in data["items"])
     spec = client.get("/api/openapi.json").json()
     assert {"/api/stories", "/api/tags", "/api/articles", "/api/search"} <= set(spec["paths"])
+
+
+def test_titles_rank_first_and_one_character_words_are_found(index):
+    total, hits = index.search("海底ケーブル")
+    assert total >= 2 and "海底ケーブル" in hits[0].title  # BM25, titles weighted five times
+    total, hits = index.search("円")  # a single character: one exact gram, not a scan
+    assert total >= 1 and all("円" in h.title or "円" in str(h.snippet) for h in hits)
+
+
+def test_past_the_candidate_cap_the_newest_matches_are_ranked(index, monkeypatch):
+    from matome.store import search_index
+
+    everything, _ = index.search("外相", limit=50)
+    monkeypatch.setattr(search_index, "CANDIDATES", 3)
+    total, hits = index.search("外相", limit=50)
+    assert everything > 3 and total == 3 and len(hits) == 3
+
+
+def test_search_follows_the_store_without_a_copy_of_it(demo_db, tmp_path, monkeypatch):
+    """What `process` writes is found at the next refresh; the server loaded nothing to get there."""
+    import shutil
+
+    from matome.site import index as site_index
+    from matome.site import server as server_mod
+    from tests.test_site_build import World
+
+    db = tmp_path / "live.db"
+    shutil.copy(demo_db, db)
+    monkeypatch.setattr(server_mod, "REFRESH_SECONDS", 0.0)
+    app = create_app(db_url(str(db)), demo_settings())
+    live = app.state.live
+    client = TestClient(app)
+    assert client.get("/api/search", params={"q": "鶴見川"}).json()["total"] == 0
+    assert not live.snapshot.catalog._cache  # no story read to start, none copied
+    w = World(db_url(str(db)))
+    w.story("s-new", "new-1", 30, "港北日報", title="鶴見川の堤防工事")  # as `process` would store it
+    site_index.refresh(w.store, demo_settings())  # process's last step
+    w.store.close()
+    for _ in range(100):
+        client.get("/")
+        live.refreshing.acquire(timeout=30)
+        live.refreshing.release()
+        found = client.get("/api/search", params={"q": "鶴見川"}).json()
+        if found["total"]:
+            break
+    assert found["total"] >= 1 and found["items"][0]["story"] == "s-new"
+    assert client.get("/stories/s-new.html").status_code == 200

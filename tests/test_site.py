@@ -136,3 +136,27 @@ def test_text_colours_meet_wcag_aa_contrast():
             hi, lo = sorted((_luminance(colours[fg]), _luminance(colours[bg])), reverse=True)
             ratio = (hi + 0.05) / (lo + 0.05)
             assert ratio >= 4.5, f"{fg} on {bg}: {ratio:.2f}:1"
+
+
+def test_the_api_gives_what_export_gives(demo_db):
+    """The server reads the store per request; what it answers is what `export` writes."""
+    from fastapi.testclient import TestClient
+
+    from matome.site import create_app, readmodel
+    from tests.conftest import demo_settings
+
+    client = TestClient(create_app(db_url(str(demo_db)), demo_settings()))
+    store = Store(db_url(str(demo_db)), readonly=True)
+    try:
+        stories = {s["id"]: s for s in readmodel.export(store, "stories")}
+        tags = sorted(readmodel.export(store, "tags"), key=lambda g: g["id"])
+        articles = list(readmodel.export(store, "articles"))
+    finally:
+        store.close()
+    served = client.get("/api/stories", params={"limit": 200}).json()
+    assert served["total"] == len(stories)
+    assert {s["id"]: s for s in served["items"]} == stories
+    assert client.get(f"/api/stories/{next(iter(stories))}").json()["id"] == next(iter(stories))
+    assert sorted(client.get("/api/tags").json()["items"], key=lambda g: g["id"]) == tags
+    got = client.get("/api/articles", params={"limit": 200}).json()
+    assert got["total"] == len(articles) and got["items"] == articles

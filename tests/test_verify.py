@@ -116,3 +116,26 @@ def test_names_are_found_with_the_users_aliases_and_limits_come_from_the_writer_
     assert verify(written(), [k]).report.length_ok == Lengths(headline=True, lead=False)
     short = WriterSettings(headline_max_chars=5, lead_min_chars=0)
     assert verify(written(), [k], short).report.length_ok == Lengths(headline=False, lead=True)
+
+
+def _headed(headline: str, subheadline: str = "") -> Written:
+    return verify(Written("brief", headline, subheadline, "", [], Provenance("test")), [A])
+
+
+def test_a_headline_is_a_title_or_a_lead_sentence_of_one_report_in_headline_form():
+    assert _headed("日伊外相が会談").report.headline_source == "n1"           # the title
+    w = _headed("佐伯健司外相、ヴァレンティ外相と東京都内で会談")               # its lead, compressed
+    assert w.report.headline_source == "n1" and not w.report.changes
+    assert w.headline == "佐伯健司外相、ヴァレンティ外相と東京都内で会談"
+
+
+def test_a_headline_or_subheadline_with_a_fact_no_report_gives_is_replaced():
+    w = _headed("佐伯健司外相、約500億ドルの投資で一致", "両氏、約300億ドルの投資を促すことで一致")
+    assert w.headline == "日伊外相が会談" and w.report.headline_source == "n1"
+    [change] = w.report.changes
+    assert change.section == "見出し" and change.reason.startswith("figures not in source")
+    assert w.subheadline == "両氏、約300億ドルの投資を促すことで一致"   # every fact of it is in the report
+    w = _headed("日伊外相が会談", "両氏、約500億ドルの投資で一致")
+    assert w.subheadline == "" and w.report.changes[0].section == "サブ見出し"
+    assert w.report.repaired == w.report.dropped == 0   # titles are not counted as sentences
+    assert _headed("日伊外相が会談", "北海新報の報道").subheadline == "北海新報の報道"   # names outlets only

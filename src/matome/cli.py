@@ -111,14 +111,13 @@ def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories
 def process() -> None:
     """Run every stage over what is new, up to a publishable state."""
     from matome import pipeline
-    from matome.site import Site
+    from matome.site import build
 
     store = Store(state.db)
     settings = _settings()
     with _progress() as progress:
         pipeline.process(store, settings, progress)
-    catalog = readmodel.load(store, settings.writer.primary)
-    summary = pipeline.summary(store, lambda: sum(1 for _ in Site(catalog, settings).paths()))
+    summary = pipeline.summary(store, lambda: build.page_count(store, settings))  # from counts
     _table("process", summary)
 
 
@@ -169,14 +168,22 @@ def extract(
 
 
 @site_app.command("build")
-def site_build(out_dir: Annotated[Path, typer.Option("--out", help="Directory to write.")]) -> None:
-    """Write the static site into DIR (replaced atomically)."""
-    from matome.site import Site
+def site_build(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write.")],
+    full: Annotated[bool, typer.Option("--full", help="Rebuild every page, not only what changed.")] = False,
+) -> None:
+    """Write the static site into DIR: only the pages that changed since the last build
+    (each replaced atomically), or all of them (the directory replaced whole)."""
+    from matome.site import build
 
-    store = Store(state.db, readonly=True)
     settings = _settings()
-    count = Site(readmodel.load(store, settings.writer.primary), settings).build(out_dir)
-    err.print(f"built {count} pages in {out_dir}")
+    store = build.open_indexed(state.db, settings, lambda why: err.print(f"warning: {why}"))
+    done = build.publish(store, out_dir, settings, full=full)
+    if done.full:
+        err.print(f"built {done.written} pages in {out_dir}")
+    else:
+        err.print(f"updated {done.written} of {done.looked_at} pages that may have changed, "
+                  f"removed {done.removed}, in {out_dir}")
 
 
 @app.command()

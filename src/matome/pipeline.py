@@ -12,50 +12,45 @@ can be killed anywhere and re-run to the same result.
 
 from __future__ import annotations
 
-import os
-import signal
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from sqlalchemy.exc import SQLAlchemyError
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from matome import extract, stories
-from matome.errors import IdClash, RecordError, StoreError, UsageError
+from matome.batch import (
+    FATAL,
+    Progress,
+    Quiet,
+    Report,
+    SetAside,
+    checkpoint,
+    chunked,
+    isolated,
+    queue,
+    reject,
+)
+from matome.errors import IdClash, RecordError
 from matome.ingest import sources
-from matome.language import Resolver, alias_pairs, analyze, cross_script_links, fold
-from matome.records import Analysis, Article, DedupeRow, RawDoc, digest
+from matome.language import analyze, name_facts
+from matome.records import Analysis, Article, RawDoc, digest
 from matome.settings import Settings, SourceSettings
+from matome.site.index import run_index
 from matome.store import Store
-from matome.stories import cluster, dedupe, reactions, tags
+from matome.stories import reactions
+from matome.stories.runs import (
+    cluster_inputs,
+    gazetteer,
+    learn_names_once,
+    resolver,
+    resolver_for,
+    run_cluster,
+    run_dedupe,
+    run_tags,
+)
 from matome.write import toolkit, verify
 
-
-class Progress(Protocol):
-    def start(self, stage: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def error(self, err: RecordError) -> None: ...
-
-
-class Quiet:
-    def start(self, stage: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def error(self, err: RecordError) -> None: ...
-
-
-@dataclass
-class Report:
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[RecordError] = field(default_factory=list)
-
-
-def _checkpoint(stage: str, done: int) -> None:
-    """Test hook: ``MATOME_FAULT_AT=stage:N`` SIGKILLs the process after N commits."""
-    spec = os.environ.get("MATOME_FAULT_AT", "")
-    if spec and spec == f"{stage}:{done}":
-        os.kill(os.getpid(), signal.SIGKILL)
+__all__ = ["FATAL", "Progress", "Quiet", "Report", "cluster_inputs", "ingest",
+           "isolated", "process", "resolver", "resolver_for", "run_analyze", "run_cluster",
+           "run_dedupe", "run_extract", "run_tags", "run_write", "story_articles", "summary"]
 
 
 # --- ingest ------------------------------------------------------------------
@@ -101,39 +96,8 @@ def keep(store: Store, item: RawDoc | RecordError, report: Report, progress: Pro
     if isinstance(item, RawDoc):
         report.counts[store.put_raw(item)] += 1
     else:
-        _reject(store, report, progress, item, "ingest")
+        reject(store, report, progress, item, "ingest")
     progress.advance()
-
-
-def _reject(store: Store, report: Report, progress: Progress, err: RecordError,
-            stage: str, tag: str | None = None, input_hash: str | None = None) -> None:
-    store.record_reject(err.origin, err.location, stage, err.reason, stage_tag=tag,
-                        input_hash=input_hash)
-    report.errors.append(err)
-    report.counts["rejected"] += 1
-    progress.error(err)
-
-
-# What stops a run: the store or the configuration failing. Anything else one item
-# raises is that item's reject, and the batch goes on.
-FATAL = (StoreError, UsageError, SQLAlchemyError)
-
-
-@contextmanager
-def isolated(store: Store, report: Report, progress: Progress, stage: str, origin: str,
-             location: str = "", *, tag: str | None = None, input_hash: str | None = None
-             ) -> Iterator[None]:
-    """One item's work in ``stage``: what it raises becomes its recorded reject (stage, item,
-    exception type and message); with ``tag`` and ``input_hash`` the item is set aside until
-    either changes (``store.set_aside``), so a re-run neither retries it forever nor loses it."""
-    try:
-        yield
-    except FATAL:
-        raise
-    except Exception as exc:
-        err = exc if isinstance(exc, RecordError) else RecordError(f"{type(exc).__name__}: {exc}"[:1000])
-        err.origin, err.location = origin, location
-        _reject(store, report, progress, err, stage, tag, input_hash)
 
 
 # --- process -----------------------------------------------------------------
@@ -142,32 +106,49 @@ def isolated(store: Store, report: Report, progress: Progress, stage: str, origi
 def process(store: Store, settings: Settings, progress: Progress | None = None) -> Report:
     progress = progress or Quiet()
     report = Report()
-    for stage in (run_extract, run_analyze, run_dedupe, run_cluster, run_tags, run_write):
+    # last: the site's listings and search take in what the stages changed (matome.site.index)
+    for stage in (run_extract, run_analyze, run_dedupe, run_cluster, run_tags, run_write, run_index):
         stage(store, settings, progress, report)
     return report
 
 
 def run_extract(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     tag = extract.STAGE.tag
-    aside = store.set_aside("extract", tag)
-    todo = [(raw_id, doc) for raw_id, doc in store.raw_todo(tag)
-            if aside.get(doc.origin + (f":{doc.location}" if doc.location else "")) != doc.content_hash]
-    progress.start("extract", len(todo))
-    for n, (raw_id, doc) in enumerate(todo, start=1):
-        with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
-                      input_hash=doc.content_hash):
-            try:
-                article = extract.extract(doc, settings.extract)
-                store.put_article(raw_id, article, tag, doc.content_hash, doc)
-                if article.kind == "board" and doc.kind == "html":
-                    _keep_thread(store, article, doc)
-                report.counts["extracted"] += 1
-            except IdClash as clash:  # not set aside: tried again while the other holds the id
-                _reject(store, report, progress, RecordError(
-                    f"same article id as raw document #{clash.raw_id}; kept that one",
-                    origin=doc.origin, location=doc.location), "extract")
-        progress.advance()
-        _checkpoint("extract", n)
+    queued = sorted(queue(store, "extract", tag), key=int)
+    aside = SetAside(store, "extract", tag)
+    progress.start("extract", len(queued))
+    n = 0
+    for chunk in chunked(queued, 100):  # raw content is read a chunk at a time, never all at once
+        rows = {str(raw_id): (raw_id, doc, done) for raw_id, doc, done in store.raw_docs_by_id(chunk)}
+        for item in chunk:
+            n += 1
+            if item not in rows:  # removed since it was queued
+                store.dequeue("extract", [item])
+                continue
+            raw_id, doc, done = rows[item]
+            where = doc.origin + (f":{doc.location}" if doc.location else "")
+            if done == (tag, doc.content_hash) or aside.holds(where, doc.content_hash):
+                store.dequeue("extract", [item])
+                progress.advance()
+                continue
+            clash = False
+            with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
+                          input_hash=doc.content_hash):
+                try:
+                    article = extract.extract(doc, settings.extract)
+                    store.put_article(raw_id, article, tag, doc.content_hash, doc)
+                    if article.kind == "board" and doc.kind == "html":
+                        _keep_thread(store, article, doc)
+                    report.counts["extracted"] += 1
+                except IdClash as c:  # not set aside: tried again while the other holds the id
+                    clash = True
+                    reject(store, report, progress, RecordError(
+                        f"same article id as raw document #{c.raw_id}; kept that one",
+                        origin=doc.origin, location=doc.location), "extract")
+            if not clash:
+                store.dequeue("extract", [item])
+            progress.advance()
+            checkpoint("extract", n)
 
 
 def reports(store: Store) -> list[Article]:
@@ -188,39 +169,43 @@ def _keep_thread(store: Store, article: Article, doc: RawDoc) -> None:
     ingest_state.put_reactions(store, article.id, posts, discussed)
 
 
-def _gazetteer(settings: Settings) -> Any:
-    return analyze.gazetteer(tuple((k, tuple(v)) for k, v in sorted(settings.aliases.items())))
-
-
 def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles = {a.id: a for a in reports(store)}
     aliases = sorted(settings.aliases.items())
     # the embedder is part of the input: another model means other vectors
     embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
-    hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
-              for aid, a in articles.items()}
     tag = analyze.STAGE.tag
-    aside = store.set_aside("analyze", tag)
-    todo = [aid for aid in store.todo("analyses", tag, hashes) if aside.get(aid) != hashes[aid]]
-    progress.start("analyze", len(todo))
-    gaz = _gazetteer(settings)
-    batch = 16
+    queued = queue(store, "analyze", digest(tag, aliases, embedder))
+    learn_names_once(store)
+    aside = SetAside(store, "analyze", tag)
+    progress.start("analyze", len(queued))
+    gaz = gazetteer(settings)
+    batch, n = 16, 0
+    for chunk in chunked(queued, 256):
+        articles = {a.id: a for a in stories.reports(store.reports_of(chunk))}
+        hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
+                  for aid, a in articles.items()}
+        stored = store.analysis_rows(list(articles))
+        todo = [aid for aid in articles
+                if stored.get(aid) != (tag, hashes[aid]) and not aside.holds(aid, hashes[aid])]
+        store.dequeue("analyze", [i for i in chunk if i not in todo])  # not reports, or done
+        progress.advance(len(chunk) - len(todo))
 
-    def guard(aid: str) -> Any:
-        return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=hashes[aid])
+        def guard(aid: str, hashes: dict[str, str] = hashes) -> Any:
+            return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=hashes[aid])
 
-    for i in range(0, len(todo), batch):
-        items = []
-        for aid in todo[i : i + batch]:
-            with guard(aid):
-                items.append((articles[aid], analyze.analyze(articles[aid], gaz)))
-        for a, an, vec in _embedded(items, settings, guard):
-            store.put_analysis(a.id, an, vec, tag, hashes[a.id])
-            if a.id in aside:  # failed before on other input: no longer set aside
-                store.forget_rejects(a.id, "analyze")
-            report.counts["analyzed"] += 1
-        progress.advance(min(batch, len(todo) - i))
-        _checkpoint("analyze", i // batch + 1)
+        for i in range(0, len(todo), batch):
+            items = []
+            for aid in todo[i : i + batch]:
+                with guard(aid):
+                    items.append((articles[aid], analyze.analyze(articles[aid], gaz)))
+            for a, an, vec in _embedded(items, settings, guard):
+                store.put_analysis(a.id, an, vec, tag, hashes[a.id], names=name_facts(an.mentions))
+                aside.passed(a.id)
+                report.counts["analyzed"] += 1
+            store.dequeue("analyze", todo[i : i + batch])  # stored, or rejected and set aside
+            n += 1
+            progress.advance(min(batch, len(todo) - i))
+            checkpoint("analyze", n)
 
 
 def _embedded(items: list[tuple[Article, Analysis]], settings: Settings,
@@ -239,163 +224,9 @@ def _embedded(items: list[tuple[Article, Analysis]], settings: Settings,
         return out
 
 
-def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles = stories.in_order(reports(store))
-    hashes = {a.id: dedupe.text_hash(a.text) for a in articles}
-    aside = store.set_aside("dedupe", dedupe.STAGE.tag)
-    todo = {aid for aid in store.todo("dedupe", dedupe.STAGE.tag, hashes)
-            if aside.get(aid) != hashes[aid]}
-    deduper = dedupe.Deduper(settings.dedupe)
-    done = {r.article_id: r for r in store.dedupe_rows()}
-    for a in articles:
-        if a.id in done and a.id not in todo:
-            r = done[a.id]
-            deduper.remember(a.id, r.text_hash, dedupe.minhash_from_bytes(r.minhash, settings.dedupe),
-                             r.duplicate_of)
-    progress.start("dedupe", len(todo))
-    n = 0
-    for a in articles:
-        if a.id not in todo:
-            continue
-        with isolated(store, report, progress, "dedupe", a.id, tag=dedupe.STAGE.tag,
-                      input_hash=hashes[a.id]):
-            v = deduper.judge(a)
-            deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
-            store.put_dedupe(DedupeRow(a.id, v.text_hash, dedupe.minhash_bytes(v.minhash),
-                                       v.duplicate_of, v.kind, v.similarity, dedupe.STAGE.tag,
-                                       hashes[a.id]))
-            if a.id in aside:
-                store.forget_rejects(a.id, "dedupe")
-        n += 1
-        progress.advance()
-        _checkpoint("dedupe", n)
-
-
-def resolver(store: Store, settings: Settings, analyses: dict[str, Any]) -> Resolver:
-    return resolver_for(settings, [an for an, _ in analyses.values()])
-
-
-def resolver_for(settings: Settings, analyses: list[Analysis]) -> Resolver:
-    """Canonical names from everything the analyses define (aliases, Latin forms)."""
-    defined = sorted({p for an in analyses for p in alias_pairs(an.mentions)})
-    links = cross_script_links(m for an in analyses for m in an.mentions)
-    return Resolver(_gazetteer(settings), settings.aliases, defined, links)
-
-
-def cluster_inputs(store: Store, settings: Settings) -> tuple[
-        list[Article], dict[str, Any], dict[str, str | None], Callable[[Article], cluster.Features]]:
-    """What clustering reads: the reports in the order they are assigned, their analyses,
-    each one's original when it is a copy (None: an original), and how a report becomes
-    features (names resolved across the whole store)."""
-    articles = stories.in_order(reports(store))
-    analyses = store.analyses()
-    dup_of = {r.article_id: r.duplicate_of for r in store.dedupe_rows()}
-    res = resolver(store, settings, analyses)
-
-    def feats(a: Article) -> cluster.Features:
-        an, vec = analyses[a.id]
-        return cluster.features(a, an, vec, res.resolve(an.mentions))
-    return articles, analyses, dup_of, feats
-
-
-def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    articles, analyses, dup_of, feats = cluster_inputs(store, settings)
-    members = store.memberships()
-    if any(m.stage != cluster.STAGE.tag for m in members):
-        store.reset_stories()
-        members = []
-    store.drop_empty_stories()
-    by_id = {a.id: a for a in articles}
-
-    def restored() -> cluster.Clusterer:
-        clusterer = cluster.Clusterer(settings.cluster)
-        storylines = {r.id: r.storyline for r in store.stories()}
-        for m in store.memberships():  # replayed in the order they were made: the state as then
-            if m.role == "member" and m.article_id in by_id and m.article_id in analyses:
-                clusterer.restore(m.story_id, feats(by_id[m.article_id]), storylines.get(m.story_id))
-        return clusterer
-
-    clusterer = restored()
-    assigned = {m.article_id: m.story_id for m in members}
-    seq = max((m.seq for m in members), default=0)
-    tag, hashes = cluster.STAGE.tag, store.analysis_hashes()
-    aside = store.set_aside("cluster", tag)
-    pending = [a for a in articles if a.id not in assigned and a.id in analyses
-               and a.id in dup_of and dup_of[a.id] is None and aside.get(a.id) != hashes.get(a.id)]
-    progress.start("cluster", len(pending))
-    for n, a in enumerate(pending, start=1):
-        got = None
-        with isolated(store, report, progress, "cluster", a.id, tag=tag, input_hash=hashes.get(a.id)):
-            got = clusterer.assign(feats(a))
-        if got is None:
-            clusterer = restored()  # the failed assignment may have left the state half-changed
-            progress.advance()
-            continue
-        if a.id in aside:
-            store.forget_rejects(a.id, "cluster")
-        seq += 1
-        store.put_membership(a.id, got.story, "member", seq, got.evidence, cluster.STAGE.tag,
-                             new_story=got.new, storyline=got.storyline, follows=got.follows,
-                             merged=got.merged, split=_split_row(clusterer, got),
-                             relinked=got.relinked)
-        if got.merged:
-            assigned = {k: got.story if v == got.merged else v for k, v in assigned.items()}
-        if got.split:
-            assigned.update({aid: got.split[0] for aid in got.split[1]})
-        if len(clusterer.stories[got.story].members) >= settings.cluster.max_story_articles:
-            store.flag_story(got.story, "capped")  # later reports of it start a new story
-        assigned[a.id] = got.story
-        progress.advance()
-        _checkpoint("cluster", n)
-    store.resolve_pending_redirects(assigned)  # after a regrouping, old ids still lead somewhere
-    for a in articles:  # copies join their original's story
-        root = a.id
-        while dup_of.get(root):
-            root = dup_of[root] or root
-        if a.id not in assigned and root != a.id and root in assigned:
-            seq += 1
-            store.put_membership(a.id, assigned[root], "duplicate", seq,
-                                 {"duplicate_of": dup_of[a.id]}, cluster.STAGE.tag, new_story=False)
-            assigned[a.id] = assigned[root]
-
-
-def _split_row(clusterer: cluster.Clusterer,
-               got: cluster.Assignment) -> tuple[str, list[str], str | None, str] | None:
-    """What the store records of a split: the cut-out story, its articles, storyline, origin."""
-    if got.split is None:
-        return None
-    new, moved, origin = got.split
-    return new, moved, clusterer.storyline_of.get(new), origin
-
-
 def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:
     """Per story: (reports written from, every report including copies), oldest first."""
     return stories.story_articles(store.memberships(), reports(store))
-
-
-def run_tags(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    written_from, _ = story_articles(store)
-    analyses = store.analyses()
-    key = digest(tags.STAGE.tag, {k: [a.id for a in v] for k, v in written_from.items()},
-                 sorted(store.analysis_hashes().items()), settings.tags, settings.themes,
-                 settings.aliases)
-    progress.start("tags", 1)
-    if store.stage_hash(tags.STAGE.tag) != key:
-        # a failure here keeps the old tags and is tried again next run
-        with isolated(store, report, progress, "tags", TAG_INDEX):
-            res = resolver(store, settings, analyses)
-            mentions = {}
-            for aid, (an, _) in analyses.items():
-                with isolated(store, report, progress, "tags", aid):
-                    mentions[aid] = res.resolve(an.mentions)
-            all_tags, per_story = tags.build_tags(written_from, mentions, settings.tags,
-                                                  settings.themes, lambda n: res.key(fold(n)))
-            store.replace_tags(all_tags, per_story, tags.STAGE.tag, key)
-            store.forget_rejects(TAG_INDEX, "tags")
-    progress.advance()
-
-
-TAG_INDEX = "(tag index)"  # the origin of a reject of the tags stage as a whole
 
 
 WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
@@ -407,32 +238,41 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
 
     from matome.write import formats, llm_writer
 
-    written_from, _ = story_articles(store)
-    store.drop_orphan_written(set(written_from))
-    analyses = {k: an for k, (an, _) in store.analyses().items()}
-    done = store.written_hashes()
-    line_of = {r.id: r.storyline for r in store.stories()}
+    use_llm = settings.writer.kind == "llm"
+    queued = queue(store, "write", digest(WRITTEN_STAGE, toolkit.WRITER, llm_writer.WRITER,
+                                           settings.writer, settings.publish,
+                                           replace(settings.llm, api_key=""),
+                                           sorted(settings.aliases.items())))
+    # The queued stories with their whole storylines: a later story's explainer reads the earlier.
+    line_of = store.storylines_with(queued)
+    members = store.memberships_of(sorted(line_of))
+    written_from, _ = stories.story_articles(
+        members, stories.reports(store.reports_of([m.article_id for m in members])))
+    analyses = {k: an for k, (an, _) in store.analyses(
+        sorted({a.id for arts in written_from.values() for a in arts})).items()}
+    done = store.written_hashes(sorted(written_from))
     lines: dict[str, list[str]] = {}  # storyline -> its stories, oldest first
     for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
         lines.setdefault(line_of.get(sid) or stories.storyline_id(sid), []).append(sid)
     # board posts linked to stories (■反応), never sources
-    posts = reactions.reactions_by_story(store.story_urls(), store.reaction_rows())
-    use_llm = settings.writer.kind == "llm"
-    aside = store.set_aside("write", WRITTEN_STAGE)
+    posts = reactions.reactions_by_story(store.story_urls(sorted(written_from)), store.reaction_rows())
+    aside = SetAside(store, "write", WRITTEN_STAGE)
     todo = []
     for sid, arts in sorted(written_from.items()):
         line = lines[line_of.get(sid) or stories.storyline_id(sid)]
         earlier = [written_from[x] for x in line[: line.index(sid)]]
         for fmt in formats.wanted(settings.writer.formats):
             inp = fmt.inputs(arts, analyses, earlier, posts.get(sid, []))  # what it reads
-            by_llm = use_llm and fmt.llm
-            h = digest(llm_writer.WRITER if by_llm else toolkit.WRITER, fmt.name,
+            short = formats.short(inp, settings.publish.min_sources)  # published as its report
+            by_llm = use_llm and fmt.llm and not short
+            h = digest(llm_writer.WRITER if by_llm else toolkit.SHORT_WRITER if short else toolkit.WRITER,
+                       fmt.name,
                        [[(a.id, a.title, a.text, a.published, a.source) for a in group]
                         for group in [inp.articles, *inp.earlier]],
                        [asdict(p) for p in inp.posts], settings.writer,
                        replace(settings.llm, api_key="") if by_llm else None,  # never the key
                        sorted(settings.aliases.items()))  # verify finds names with them
-            if done.get((sid, fmt.name)) != (WRITTEN_STAGE, h) and aside.get(f"{sid}:{fmt.name}") != h:
+            if done.get((sid, fmt.name)) != (WRITTEN_STAGE, h) and not aside.holds(f"{sid}:{fmt.name}", h):
                 todo.append((sid, fmt, inp, by_llm, h))
     # The LLM writes the formats it may write (requests in parallel, answers checked here, in
     # order); every other format is extractive.
@@ -449,15 +289,16 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
             report.counts["written"] += 1
         else:  # one story that trips a writer is its recorded reject; the others are written
             with isolated(store, report, progress, "write", sid, fmt.name, tag=WRITTEN_STAGE, input_hash=h):
-                checked = verify.verify(fmt.write(inp, settings.writer, None),
+                checked = verify.verify(formats.write_story(fmt, inp, settings.writer,
+                                                            settings.publish.min_sources),
                                         [*inp.articles, *(a for group in inp.earlier for a in group)],
                                         settings.writer, settings.aliases)
                 store.put_written(sid, checked, WRITTEN_STAGE, h)
-                if f"{sid}:{fmt.name}" in aside:  # failed before on other input
-                    store.forget_rejects(sid, "write")
+                aside.passed(f"{sid}:{fmt.name}", sid)
                 report.counts["written"] += 1
         progress.advance()
-        _checkpoint("write", n)
+        checkpoint("write", n)
+    store.dequeue("write", queued)
 
 
 def _first_seen(arts: list[Article]) -> str:

@@ -93,6 +93,9 @@ class DedupeSettings:
     shingle_chars: int = _opt(5, "Character shingle length for near-duplicate MinHash.")
     num_perm: int = _opt(128, "MinHash permutations.")
     near_threshold: float = _opt(0.8, "Estimated Jaccard at or above which a text is a copy.")
+    window_days: float = _opt(
+        60.0, "A near copy is looked for among reports published this many days around it (and "
+        "undated ones); an exact copy among all. Bounds the memory of a run by the window.")
 
 
 @dataclass
@@ -175,6 +178,14 @@ class WriterSettings:
 
 
 @dataclass
+class PublishSettings:
+    min_sources: int = _opt(
+        2, "Reports (copies not counted) a story needs before a full article is written; a story "
+        "with fewer is published as its report: title, outlet, link and its opening sentences "
+        "(at most writer.lead_max_chars).")
+
+
+@dataclass
 class LLMSettings:
     """An OpenAI-compatible chat server for ``writer.kind = "llm"``.
 
@@ -244,6 +255,7 @@ class Settings:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     tags: TagSettings = field(default_factory=TagSettings)
     writer: WriterSettings = field(default_factory=WriterSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     sources: list[SourceSettings] = field(
         default_factory=list, metadata={"help": "Sources to ingest: [[sources]] tables."}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -52,12 +53,23 @@ MIN_POSTS = 3
 
 def parse(html_text: str, url: str) -> tuple[str, list[Post], list[str]]:
     """(thread title, posts in page order, URLs of the news reports the thread discusses)."""
+    title, posts, hrefs = _thread(html_text)
+    if not posts:
+        return title, [], []
+    return title, list(posts), _discussed(hrefs, posts, url)
+
+
+@lru_cache(maxsize=4)
+def _thread(html_text: str) -> tuple[str, tuple[Post, ...], tuple[str, ...]]:
+    """What a page holds whatever its address: title, posts and the links that may name the
+    reports it discusses. Kept for the last few pages: extraction parses a board page, then the
+    pipeline asks for its posts to store them as reactions."""
     try:
         # bytes, because lxml refuses a str that still carries an encoding declaration
         root = lxml_html.document_fromstring(html_text.encode("utf-8", "replace"),
                                              parser=lxml_html.HTMLParser(encoding="utf-8"))
     except (etree.ParserError, ValueError):
-        return "", [], []
+        return "", (), ()
     title = _title(root)
     for bad in root.xpath("//script|//style|//noscript"):
         bad.drop_tree()
@@ -71,8 +83,8 @@ def parse(html_text: str, url: str) -> tuple[str, list[Post], list[str]]:
                           posted=_posted(m.group("date"), m.group("time")),
                           poster_id=m.group("id") or "", replies=_replies(body)))
     if len({p.number for p in posts}) < MIN_POSTS:
-        return title, [], []
-    return title, posts, _discussed(root, posts, url)
+        return title, (), ()
+    return title, tuple(posts), tuple(a.get("href", "") for a in root.xpath(_SOURCE_LINKS))
 
 
 def is_board(html_text: str) -> bool:
@@ -146,17 +158,19 @@ def _posted(date: str, time: str) -> str:
         return ""
 
 
-def _discussed(root: lxml_html.HtmlElement, posts: list[Post], url: str) -> list[str]:
+# まとめ pages quote the report in a blockquote or credit it as ソース / 元記事 / 引用元
+_SOURCE_LINKS = ("//blockquote//a[@href]|//a[@href][contains(., 'ソース') or contains(., '元記事') "
+                 "or contains(., '出典') or contains(@class, 'source')]"
+                 "|//*[contains(., 'ソース') or contains(., '元記事') or contains(., '出典')]"
+                 "[string-length(.) < 200]/a[@href]")
+
+
+def _discussed(hrefs: tuple[str, ...], posts: tuple[Post, ...], url: str) -> list[str]:
     """Links to news reports: URLs written in the posts first, then links in the page body."""
     own = (urlsplit(url).hostname or "").lower()
     found: list[str] = []
     candidates = [u for p in posts[:5] for u in _URL_IN_TEXT.findall(p.body)]
-    # まとめ pages quote the report in a blockquote or credit it as ソース / 元記事 / 引用元
-    for a in root.xpath("//blockquote//a[@href]|//a[@href][contains(., 'ソース') or contains(., '元記事') "
-                        "or contains(., '出典') or contains(@class, 'source')]"
-                        "|//*[contains(., 'ソース') or contains(., '元記事') or contains(., '出典')]"
-                        "[string-length(.) < 200]/a[@href]"):
-        candidates.append(urljoin(url, a.get("href", "")) if url else a.get("href", ""))
+    candidates += [urljoin(url, h) if url else h for h in hrefs]
     for raw in candidates:
         u = canonical_url(("h" + raw) if raw.startswith("ttp") else raw)
         host = (urlsplit(u).hostname or "").lower()

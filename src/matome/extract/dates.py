@@ -17,13 +17,14 @@ the machine clock. Impossible dates (2月30日, 13月) are skipped, not guessed.
 from __future__ import annotations
 
 import email.utils
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from lxml import html as lxml_html
+
+from matome.extract import jsonld
 
 JST = ZoneInfo("Asia/Tokyo")
 # Year before an era's first year: 令和元年 = 2019.
@@ -260,15 +261,16 @@ class PageDates:
 
 
 def page_dates(tree: lxml_html.HtmlElement, page_text: str, default_tz: tzinfo = JST,
-               ref: datetime | None = None) -> PageDates:
+               ref: datetime | None = None, ld: list[jsonld.Block] | None = None) -> PageDates:
     """Published and updated dates of a parsed page, most trustworthy source first.
 
     ``ref`` (the feed's date for the entry, or the fetch time) resolves partial
     dates written in the byline when nothing on the page gives a full date.
+    ``ld`` is the page's JSON-LD when the caller has read it already.
     """
     out = PageDates()
-    for node in tree.xpath('//script[@type="application/ld+json"]'):
-        pub, upd = _jsonld_dates(node.text_content())
+    for block in jsonld.read(tree) if ld is None else ld:
+        pub, upd = _jsonld_dates(block)
         if pub and out.published is None and (dt := parse(pub, default_tz)):
             out.published, out.raw, out.how = dt, pub, "json-ld"
         if upd and out.updated is None and (dt := parse(upd, default_tz)):
@@ -324,25 +326,13 @@ def _from_byline(tree: lxml_html.HtmlElement, out: PageDates, default_tz: tzinfo
             return
 
 
-def _jsonld_dates(raw: str) -> tuple[str | None, str | None]:
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, TypeError, RecursionError):
-        return None, None
+def _jsonld_dates(block: jsonld.Block) -> tuple[str | None, str | None]:
     pub = upd = None
-    stack = [data]
-    seen = 0
-    while stack and seen < 10_000:
-        seen += 1
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if pub is None and isinstance(item.get("datePublished"), str):
-                pub = str(item["datePublished"])
-            if upd is None and isinstance(item.get("dateModified"), str):
-                upd = str(item["dateModified"])
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+    for item in jsonld.objects(block.data, limit=10_000):
+        if pub is None and isinstance(item.get("datePublished"), str):
+            pub = str(item["datePublished"])
+        if upd is None and isinstance(item.get("dateModified"), str):
+            upd = str(item["dateModified"])
     return pub, upd
 
 

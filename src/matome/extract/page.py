@@ -28,7 +28,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from matome.errors import ExtractError
-from matome.extract import boards, charset, dates, pagekind
+from matome.extract import boards, charset, dates, jsonld, pagekind
 from matome.extract.urls import canonical_url
 from matome.language import textja
 from matome.records import Article, RawDoc, Stage
@@ -37,7 +37,7 @@ from matome.settings import ExtractSettings
 __all__ = ["STAGE", "article_id", "canonical_url", "drop_repeated_blocks", "extract", "extract_page",
            "fragment_text"]
 
-STAGE = Stage("extract", 5)
+STAGE = Stage("extract", 6)  # 6: ruby keeps its base text, drops its reading
 _HTML_HINT = re.compile(r"<!doctype\s+html|<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
@@ -187,10 +187,12 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
     text, encoding, reason = charset.decode(data, content_type)
     if not _HTML_HINT.search(text[:300_000]):
         raise ExtractError("not HTML: no HTML elements found")
+    text = ruby_base(text)
     tree = _parse(text)
     size = sum(1 for _ in tree.iter())
     if size > settings.max_dom_nodes:
         raise ExtractError(f"page too large: {size} HTML elements, over the {settings.max_dom_nodes} cap")
+    ld = jsonld.read(tree)  # read once: paywall, page kind and dates all look at it
     tz = dates.tz_of(settings.default_timezone)
     kind, flags = "news", []
     title_b, posts, _discussed = boards.parse(text, url) if _maybe_board(text) else ("", [], [])
@@ -201,14 +203,14 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
     if posts:
         kind = "board"
         body = body or "\n".join(p.body for p in posts)
-    elif pagekind.paywalled(text, tree):
+    elif pagekind.paywalled(text, tree, ld):
         kind = "teaser"
         body = pagekind.without_notices(body).strip()
         flags = pagekind.teaser_flags(body, settings.teaser_min_chars)
         if "body-withheld" in flags:
             # what the page shows is its furniture: the outlet's own summary, if any, is all there is
             body = _og(tree, "og:description") or _named_meta(tree, "description") or ""
-    elif pagekind.is_blog(url, tree, text):
+    elif pagekind.is_blog(url, tree, text, ld):
         kind = "blog"
     if not body and kind != "teaser":
         raise ExtractError("no article text found in page")
@@ -218,7 +220,7 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
     outlet = (_og(tree, "og:site_name") or found.get("sitename") or "").strip()
     title = _clean(title_b if posts else pick_title(tree, found.get("title"), outlet))
     page_text = " ".join(tree.xpath("//body//text()"))
-    found_dates = dates.page_dates(tree, page_text, tz, ref)
+    found_dates = dates.page_dates(tree, page_text, tz, ref, ld)
     published, raw, how = found_dates.published, found_dates.raw, found_dates.how
     if published is None and (fb := dates.trusted_fallback(found.get("date"), page_text + " " + url, tz)):
         published, raw, how = fb, str(found.get("date")), "trafilatura"
@@ -315,6 +317,39 @@ def _clean(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+# --- ruby and inline quotes: a sentence is never broken by them ---------------------------
+
+_RUBY = re.compile(r"(?P<before>[ \t\r\n]*)<ruby\b[^>]*>(?P<inner>.*?)</ruby\s*>(?P<after>[ \t\r\n]*)",
+                   re.IGNORECASE | re.DOTALL)
+# the reading and its fallback parentheses; </rt> and </rp> may be left out (HTML allows it)
+_READING = re.compile(r"<(?:rt|rp)\b[^>]*>.*?(?=</?(?:rt|rp|rb|rtc)\b|$)(?:</(?:rt|rp)\s*>)?",
+                      re.IGNORECASE | re.DOTALL)
+_RUBY_TAGS = re.compile(r"</?(?:rb|rtc|rt|rp)\b[^>]*>", re.IGNORECASE)
+_WIDE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def ruby_base(html: str) -> str:
+    """The page with each <ruby> replaced by its base text, the reading (<rt>, <rp>) dropped.
+
+    Left in, trafilatura writes the reading into the sentence or breaks the line there
+    (「…ヤマサ\n醤油\nは、ファイザーや…」), and the sentence after the word starts with a
+    particle. The line breaks around the word go too when its text is Japanese: between East
+    Asian characters a line break is no space (CSS Text 3, segment break transformation).
+    """
+    if "<ruby" not in html and "<RUBY" not in html:
+        return html
+
+    def base(m: re.Match[str]) -> str:
+        inner = _RUBY_TAGS.sub("", _READING.sub("", m.group("inner")))
+        before, after = m.group("before"), m.group("after")
+        if _WIDE.search(inner):
+            before = "" if "\n" in before else before
+            after = "" if "\n" in after else after
+        return before + inner + after
+
+    return _RUBY.sub(base, html)
+
+
 def fragment_text(html: str) -> str:
     """Paragraph text of an HTML fragment (a feed entry's content).
 
@@ -324,6 +359,7 @@ def fragment_text(html: str) -> str:
     """
     if "<" not in html:
         return html.strip()
+    html = ruby_base(html)
     try:
         root = lxml_html.fragment_fromstring(html, create_parent="div")
     except (etree.ParserError, ValueError):
@@ -359,7 +395,7 @@ def _from_record(rec: dict[str, Any], tz: tzinfo) -> Article:
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
         raise ExtractError("record has no 'text' or 'html'")
     if not (isinstance(text, str) and text.strip()):
-        doc = trafilatura.bare_extraction(str(html), with_metadata=False)
+        doc = trafilatura.bare_extraction(ruby_base(str(html)), with_metadata=False)
         text = _as_dict(doc).get("text") or fragment_text(str(html))
     url = canonical_url(str(rec.get("url") or ""))
     if url and not _web(url):

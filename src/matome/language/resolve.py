@@ -28,15 +28,50 @@ def cross_script_links(mentions: Iterable[Mention]) -> list[tuple[str, str]]:
     A link is made only when exactly one Japanese person sounds like the
     Latin name; fuller Japanese names win over surnames (佐伯健司 over 佐伯).
     """
-    japanese: dict[str, str] = {}
-    latin: dict[str, str] = {}
+    return links_by_sound(sounds(mentions))
+
+
+def sounds(mentions: Iterable[Mention]) -> list[tuple[str, str, str]]:
+    """("latin" | "japanese", key, sound) of each name that may be written in the other script."""
+    out = []
     for m in mentions:
         if not m.sound:
             continue
         if m.key.isascii():  # a titled person, or an untitled name that may be one
-            latin.setdefault(m.key, m.sound)
+            out.append(("latin", m.key, m.sound))
         elif m.kind == "person":
-            japanese.setdefault(m.key, m.sound)
+            out.append(("japanese", m.key, m.sound))
+    return out
+
+
+def name_facts(mentions: list[Mention]) -> list[tuple[str, str, str]]:
+    """What one article teaches the store-wide resolver: alias definitions and name sounds,
+    as (kind, a, b) rows the store keeps, so resolution never re-reads every analysis."""
+    return [("alias", a, c) for a, c in alias_pairs(mentions)] + sounds(mentions)
+
+
+def resolver_from_facts(gazetteer: Gazetteer, user_aliases: dict[str, list[str]],
+                        facts: Iterable[tuple[str, str, str]]) -> Resolver:
+    """The resolver the stored facts give (alias definitions in sorted order: the first wins)."""
+    facts = sorted(facts)
+    defined = [(a, b) for kind, a, b in facts if kind == "alias"]
+    return Resolver(gazetteer, user_aliases, defined,
+                    links_by_sound([f for f in facts if f[0] != "alias"]))
+
+
+def links_by_sound(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(Latin key, Japanese key) for each Latin name that sounds like exactly one Japanese person.
+
+    A name read several ways (佐伯: saeki, saiki) counts with its fullest reading, the one
+    with most words, so the result does not depend on which article was read first.
+    """
+    latin: dict[str, str] = {}
+    japanese: dict[str, str] = {}
+    for kind, key, sound in heard:
+        known = (latin if kind == "latin" else japanese)
+        old = known.get(key)
+        if old is None or (len(sound.split()), sound) > (len(old.split()), old):
+            known[key] = sound
     links = []
     for lkey, lsound in sorted(latin.items()):
         hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]

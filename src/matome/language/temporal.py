@@ -67,9 +67,14 @@ class TimeExpr:
     quant: str | None = None  # for a set: EACH (毎月) or EVERY (3日おき)
 
 
-def find_times(text: str, ref: datetime | None = None) -> list[TimeExpr]:
-    """Every time expression in ``text``, in order, resolved against ``ref`` when given."""
-    norm, offsets = normalize_numbers(text)
+def find_times(text: str, ref: datetime | None = None,
+               normalized: tuple[str, list[int]] | None = None) -> list[TimeExpr]:
+    """Every time expression in ``text``, in order, resolved against ``ref`` when given.
+
+    ``normalized`` is ``normalize_numbers(text)`` when the caller has it already
+    (the analysis normalises each article once for dates and figures alike).
+    """
+    norm, offsets = normalized or normalize_numbers(text)
     raw = _scan(norm)
     out: list[TimeExpr] = []
     ctx = _Context(ref)

@@ -9,6 +9,7 @@ point at the exact span a fact came from.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +30,39 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     Per-character NFKC equals whole-string NFKC except for combining
     sequences (e.g. か + ゛), which are composed here first so they stay one unit.
     """
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text, list(range(len(text)))
+    # Every analysis step normalises its text, so the common case is made cheap: with
+    # no combining mark in the text each character is its own unit, and a table of the
+    # characters that change (str.translate, in C) gives the same result as the loop.
+    table: dict[int, str] = {}
+    for c in set(text):
+        piece = _nfkc_char(c)
+        if piece is None:
+            return _normalize_by_units(text)
+        if piece != c:
+            table[ord(c)] = piece
+    if all(len(p) == 1 for p in table.values()):
+        return text.translate(table), list(range(len(text)))
+    offsets: list[int] = []
+    for i, c in enumerate(text):
+        offsets.extend([i] * len(table.get(ord(c), c)))
+    return text.translate(table), offsets
+
+
+_VOICED_MARKS = "\u3099\u309a\uff9e\uff9f"  # (semi-)voiced sound marks, full and half width
+
+
+@lru_cache(maxsize=65536)
+def _nfkc_char(c: str) -> str | None:
+    """NFKC of one character; None for a combining mark (it joins the character before it)."""
+    if unicodedata.combining(c) or c in _VOICED_MARKS:
+        return None
+    return unicodedata.normalize("NFKC", c)
+
+
+def _normalize_by_units(text: str) -> tuple[str, list[int]]:
+    """The general case: NFKC of each character with the combining marks that follow it."""
     out: list[str] = []
     offsets: list[int] = []
     i = 0
@@ -36,7 +70,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
         j = i + 1
         while j < len(text) and unicodedata.combining(text[j]):
             j += 1
-        if j < len(text) and text[j] in "\u3099\u309a\uff9e\uff9f":  # (semi-)voiced marks
+        if j < len(text) and text[j] in _VOICED_MARKS:
             j += 1
         piece = unicodedata.normalize("NFKC", text[i:j])
         out.append(piece)
@@ -59,6 +93,7 @@ _OPEN = "「『（(【〔［[《〈"
 _CLOSE = "」』）)】〕］]》〉"
 _END_JA = "。！？!?"
 _URL = re.compile(r"https?://[^\s「」『』（）()<>、。]+")
+_SENTENCE_MARKS = re.compile("[\n" + re.escape(_OPEN + _CLOSE + _END_JA) + ".]")
 _EN_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|No|U\.S|U\.K|e\.g|i\.e|vs|etc)\.$")
 
 
@@ -78,6 +113,11 @@ def split_sentences(text: str) -> list[Sentence]:
     i = 0
     n = len(text)
     while i < n:
+        # only these characters change anything: jump from one to the next
+        found = _SENTENCE_MARKS.search(text, i)
+        if found is None:
+            break
+        i = found.start()
         c = text[i]
         if c == "\n":
             spans.append((start, i))
@@ -120,7 +160,7 @@ def _latin_end(text: str, i: int) -> bool:
 # --- tokens ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     surface: str
     lemma: str
@@ -142,14 +182,36 @@ _SUDACHI_MAX = 12000  # characters per call: Sudachi refuses inputs past ~49 KB
 
 def tokenize(text: str, sentences: list[Sentence] | None = None) -> list[Token]:
     """Sudachi (mode C) tokens with offsets into ``text``, one sentence at a time."""
-    tok = _tokenizer()
     out: list[Token] = []
     for s in sentences if sentences is not None else split_sentences(text):
-        chunk = text[s.start : s.end][:_SUDACHI_MAX]
-        for m in tok.tokenize(chunk):
-            out.append(Token(m.surface(), m.normalized_form(), tuple(m.part_of_speech()),
-                             s.start + m.begin(), s.start + m.end(), m.reading_form()))
+        tokens = _sentence_tokens(text[s.start : s.end][:_SUDACHI_MAX])
+        if s.start == 0:
+            out.extend(tokens)
+        else:
+            at = s.start
+            out.extend([Token(t.surface, t.lemma, t.pos, at + t.start, at + t.end, t.reading)
+                        for t in tokens])
     return out
+
+
+@lru_cache(maxsize=4096)
+def _sentence_tokens(chunk: str) -> tuple[Token, ...]:
+    """Sudachi's tokens of one sentence, offsets from its start.
+
+    Kept (a few thousand sentences, ~20 MB) because the steps after analysis
+    tokenise the same sentences again: tags read titles and leads, and each
+    written format builds its story's sentence pool. The strings are interned:
+    lemmas, readings and parts of speech repeat across sentences.
+    """
+    intern = sys.intern
+    return tuple([Token(intern(m.surface()), intern(m.normalized_form()), tuple(m.part_of_speech()),
+                        m.begin(), m.end(), intern(m.reading_form()))
+                  for m in _tokenizer().tokenize(chunk)])
+
+
+def forget_tokens() -> None:
+    """Drop the kept tokens (see ``_sentence_tokens``)."""
+    _sentence_tokens.cache_clear()
 
 
 _STOP_LEMMAS = {

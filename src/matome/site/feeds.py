@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from matome.settings import SiteSettings
-from matome.site.readmodel import StoryView, TagView, iso
+from matome.site.readmodel import StoryList, StoryView, TagView, iso
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -34,8 +35,9 @@ def _abs(site: SiteSettings, path: str) -> str:
     return site.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _updated(stories: list[StoryView]) -> str:
-    stamps = [s.last_published for s in stories if s.last_published]
+def _updated(stories: Sequence[StoryView]) -> str:
+    # newest first: the feed's own entries hold the newest time
+    stamps = [s.last_published for s in stories[:FEED_SIZE] if s.last_published]
     return (iso(max(stamps)) if stamps else None) or datetime(1970, 1, 1, tzinfo=UTC).isoformat()
 
 
@@ -44,7 +46,7 @@ def _lead(s: StoryView) -> str:
                                                            else "")
 
 
-def atom(site: SiteSettings, stories: list[StoryView], self_path: str,
+def atom(site: SiteSettings, stories: StoryList, self_path: str,
          title: str | None = None, tag: TagView | None = None) -> str:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": "ja"})
@@ -74,7 +76,7 @@ def atom(site: SiteSettings, stories: list[StoryView], self_path: str,
     return ET.tostring(feed, encoding="unicode", xml_declaration=True)
 
 
-def json_feed(site: SiteSettings, stories: list[StoryView], self_path: str,
+def json_feed(site: SiteSettings, stories: StoryList, self_path: str,
               title: str | None = None, tag: TagView | None = None) -> str:
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
     page = f"tags/{tag.id}.html" if tag else "index.html"
@@ -102,6 +104,7 @@ def json_feed(site: SiteSettings, stories: list[StoryView], self_path: str,
 
 
 def sitemap(site: SiteSettings, pages: list[tuple[str, datetime | None]]) -> str:
+    """One sitemap file; ``pages``: (path, when it last changed)."""
     ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
     ET.register_namespace("", ns)
     root = ET.Element(f"{{{ns}}}urlset")
@@ -110,6 +113,17 @@ def sitemap(site: SiteSettings, pages: list[tuple[str, datetime | None]]) -> str
         ET.SubElement(url, f"{{{ns}}}loc").text = _abs(site, path)
         if modified is not None:
             ET.SubElement(url, f"{{{ns}}}lastmod").text = modified.date().isoformat()
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def sitemap_index(site: SiteSettings, paths: list[str]) -> str:
+    """sitemap.xml: the sitemap files, each under the protocol's 50,000 URLs, so the
+    archive can grow without bound and a build rewrites only the files that changed."""
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    ET.register_namespace("", ns)
+    root = ET.Element(f"{{{ns}}}sitemapindex")
+    for path in paths:
+        ET.SubElement(ET.SubElement(root, f"{{{ns}}}sitemap"), f"{{{ns}}}loc").text = _abs(site, path)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 

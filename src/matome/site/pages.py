@@ -1,27 +1,32 @@
 """Publish stage: the site, rendered from one Jinja2 template set.
 
-``Site.render(path)`` makes any page; ``site build`` writes them all into a
-fresh directory and swaps it in atomically, and ``serve`` calls the same
-``render`` live — one set of pages, two ways to publish. Templates
-autoescape everything; source URLs pass :func:`safe_url` so a hostile feed
+``Site.render(path)`` makes any page from a catalog — the whole one in memory
+(``readmodel.Catalog``) or one that reads the store per page (``dbview.DbCatalog``);
+``site build`` writes them (``matome.site.build``: all, or only what changed) and
+``serve`` calls the same ``render`` live — one set of pages, two ways to publish.
+Templates autoescape everything; source URLs pass :func:`safe_url` so a hostile feed
 cannot plant a ``javascript:`` link.
+
+Listings (the index, a tag's, an outlet's) page from the oldest: archive page 1 holds
+the first stories ever listed, and the front page the newest, between one and two
+pages' worth. A new story changes the front page, not every page after it, so an
+archive page stays as it was until a story on it changes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
+import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
-from html import escape
 from importlib import resources
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -30,31 +35,49 @@ from matome import __version__
 from matome.records import Article, Citation
 from matome.settings import Settings
 from matome.site import feeds
-from matome.site.readmodel import Catalog, StoryView, TagView, iso
+from matome.site.charts import coverage_svg, jdate, timeline_svg
+from matome.site.readmodel import JST, OutletView, StoryList, StoryView, TagView, iso, outlet_id
 
 # The page being rendered, for its canonical link. A context variable, not an
 # attribute of the shared Site: the server renders pages in several threads.
 _PAGE: ContextVar[str] = ContextVar("matome_page", default="index.html")
 
-# Pages show Japan time, as the outlets they cite write it.
-JST = ZoneInfo("Asia/Tokyo")
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".atom": "application/atom+xml",
                ".json": "application/feed+json", ".xml": "application/xml",
                ".txt": "text/plain; charset=utf-8"}
 
 KINDS = [("theme", "テーマ"), ("organization", "組織・団体"), ("person", "人物"), ("place", "国・地域"),
          ("other", "その他")]
+MANIFEST = ".matome-build.json"  # what a static build was made from (matome.site.build)
+SITEMAP_CHUNK = 2000   # stories per sitemap file, from the oldest: only the newest files change
+SITEMAP_BUCKETS = 16   # tag sitemap files, by a hash of the tag id: a new tag changes one
+_PAGED = re.compile(r"(.+)-p(\d+)")
+_PREFETCH = 200        # story pages rendered per read of their stories
+
+
+class CatalogView(Protocol):
+    """What pages read: ``readmodel.Catalog`` (in memory) or ``dbview.DbCatalog`` (the store)."""
+
+    @property
+    def stories(self) -> StoryList: ...
+    @property
+    def tags(self) -> list[TagView]: ...
+    def story(self, sid: str) -> StoryView | None: ...
+    def tag(self, tid: str) -> TagView | None: ...
+    def story_ids(self) -> Iterator[str]: ...
+    def prefetch(self, ids: Iterable[str]) -> None: ...
+    def redirect(self, old: str) -> str | None: ...
+    def redirect_ids(self) -> list[str]: ...
+    def line(self, storyline: str | None) -> list[StoryView]: ...
+    def outlets(self) -> list[OutletView]: ...
+    def outlet(self, oid: str) -> OutletView | None: ...
+    def outlet_names(self) -> list[str]: ...
+    def cited(self, ids: Iterable[str]) -> dict[str, tuple[Article, str | None]]: ...
+    def tag_days(self, tag: TagView) -> dict[date, int]: ...
 
 
 def safe_url(url: str) -> str:
     return feeds.web_url(url) or "#"
-
-
-def jdate(dt: datetime | None) -> str:
-    if dt is None:
-        return ""
-    local = dt.astimezone(JST)
-    return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
 
 
 def jdate_iso(value: str) -> str:
@@ -74,77 +97,15 @@ def _env() -> Environment:
     return env
 
 
-def coverage_svg(story: StoryView) -> str:
-    """Which outlet reported when: one row per outlet, one dot per report."""
-    dated = [a for a in story.articles if a.published]
-    if not dated:
-        return ""
-    outlets = sorted({a.source for a in dated})
-    t0 = min(a.published.timestamp() for a in dated if a.published)
-    t1 = max(a.published.timestamp() for a in dated if a.published)
-    span = max(t1 - t0, 3600.0)
-    width, left, row = 640, 150, 22
-    height = row * len(outlets) + 30
-    parts = [f'<svg class="coverage" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="媒体別の報道時刻">']
-    for i, outlet in enumerate(outlets):
-        y = 14 + i * row
-        parts.append(f'<text x="0" y="{y + 4}">{escape(outlet[:12])}</text>'
-                     f'<line x1="{left}" y1="{y}" x2="{width - 10}" y2="{y}" stroke="#d9dce1"/>')
-        for a in dated:
-            if a.source == outlet and a.published:
-                x = left + (a.published.timestamp() - t0) / span * (width - left - 20)
-                parts.append(f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="#0b57a4">'
-                             f'<title>{escape(a.title)} {escape(jdate(a.published))}</title></circle>')
-    first = min(a.published for a in dated if a.published)
-    parts.append(f'<text x="{left}" y="{height - 4}">{escape(jdate(first))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def timeline_svg(stories: list[StoryView]) -> str:
-    """A theme's timeline: one bar per day, as tall as the stories that began that day."""
-    days: dict[date, int] = {}
-    for st in stories:
-        if st.first_published:
-            d = st.first_published.astimezone(JST).date()
-            days[d] = days.get(d, 0) + 1
-    if not days:
-        return ""
-    first, last = min(days), max(days)
-    n_days = (last - first).days + 1
-    width, height, base = 640, 90, 70
-    step = (width - 20) / max(n_days, 1)
-    top = max(days.values())
-    parts = [f'<svg class="timeline-chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="日ごとのストーリー数（{first.isoformat()}〜{last.isoformat()}）">',
-             f'<line x1="10" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#d9dce1"/>']
-    for d, count in sorted(days.items()):
-        x = 10 + (d - first).days * step
-        h = 8 + 52 * count / top
-        parts.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{max(step - 2, 3):.1f}" '
-                     f'height="{h:.1f}" fill="#0b57a4"><title>{d.month}月{d.day}日: '
-                     f'{count}件</title></rect>')
-    parts.append(f'<text x="10" y="{height - 4}">{first.year}年{first.month}月{first.day}日</text>')
-    if last != first:
-        parts.append(f'<text x="{width - 10}" y="{height - 4}" text-anchor="end">'
-                     f'{last.month}月{last.day}日</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 class Site:
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, catalog: CatalogView, settings: Settings) -> None:
         self.cat = catalog
         self.settings = settings
         self.env = _env()
         self.per_page = max(1, settings.site.stories_per_page)
         self.live = False  # served by `matome serve`: pages offer search
-        self._outlet_cache: dict[str, list[StoryView]] | None = None
-        self._articles = {a.id: a for a in catalog.articles}
-
-    def _article(self, article_id: str) -> Article | None:
-        return self._articles.get(article_id)
+        self.sitemap_chunk = SITEMAP_CHUNK
+        self._buckets: dict[int, list[str]] | None = None
 
     def _render(self, template: str, root: str, **ctx: Any) -> str:
         ctx.setdefault("page_path", _PAGE.get())
@@ -152,44 +113,88 @@ class Site:
         return self.env.get_template(template).render(site=self.settings.site, root=root,
                                                       version=__version__, **ctx)
 
+    # --- which pages exist ---------------------------------------------------------
+
+    def archive(self, n: int) -> int:
+        """How many archive pages a listing of ``n`` stories has besides its front page."""
+        return max(0, n // self.per_page - 1)
+
+    def sitemap_chunks(self) -> int:
+        return -(-len(self.cat.stories) // self.sitemap_chunk)
+
     def paths(self) -> Iterator[str]:
-        yield "index.html"
-        for p in range(2, self._pages(len(self.cat.stories)) + 1):
-            yield f"page-{p}.html"
+        """Every page of the site."""
         yield "about.html"
-        yield "tags/index.html"
-        for s in self.cat.stories:
-            yield f"stories/{s.id}.html"
-        for old in sorted(self.cat.redirects):
-            yield f"stories/{old}.html"
+        yield from (f"page-{k}.html" for k in range(1, self.archive(len(self.cat.stories)) + 1))
+        yield from (f"stories/{sid}.html" for sid in self.cat.story_ids())
+        yield from (f"stories/{old}.html" for old in self.cat.redirect_ids())
         for g in self.cat.tags:
-            yield f"tags/{g.id}.html"
-            for p in range(2, self._pages(len(g.stories)) + 1):
-                yield f"tags/{g.id}-p{p}.html"
-            yield f"tags/{g.id}.atom"
-            yield f"tags/{g.id}.json"
-        yield "outlets/index.html"
-        for name, stories in self._outlets().items():
-            oid = outlet_id(name)
-            yield f"outlets/{oid}.html"
-            for p in range(2, self._pages(len(stories)) + 1):
-                yield f"outlets/{oid}-p{p}.html"
-        yield from ("feed.atom", "feed.json", "sitemap.xml", "robots.txt")
+            yield from self.tag_paths(g.id, len(g.stories))
+        for o in self.cat.outlets():
+            yield from self.outlet_paths(o.id, len(o.stories))
+        yield from self.shared_paths()
+        yield from self.sitemap_files()
 
-    def _pages(self, n: int) -> int:
-        return max(1, math.ceil(n / self.per_page))
+    def page_count(self) -> int:
+        """How many paths ``paths`` gives, from counts alone (no story is read)."""
+        listings = [len(self.cat.stories)] + [len(g.stories) for g in self.cat.tags] + \
+            [len(o.stories) for o in self.cat.outlets()]
+        return (1 + len(self.cat.stories) + len(self.cat.redirect_ids()) + 3 * len(self.cat.tags)
+                + len(self.cat.outlets()) + sum(self.archive(n) for n in listings)
+                + len(self.shared_paths()) + self.sitemap_chunks() + len(self._tag_buckets()))
 
-    def _pager(self, n: int, page: int, name: Any) -> dict[str, Any]:
-        pages = self._pages(n)
-        return {"page": page, "pages": pages,
-                "prev": name(page - 1) if page > 1 else None,
-                "next": name(page + 1) if page < pages else None}
+    def tag_paths(self, tid: str, n: int) -> Iterator[str]:
+        yield f"tags/{tid}.html"
+        yield from (f"tags/{tid}-p{k}.html" for k in range(1, self.archive(n) + 1))
+        yield f"tags/{tid}.atom"
+        yield f"tags/{tid}.json"
+
+    def outlet_paths(self, oid: str, n: int) -> Iterator[str]:
+        yield f"outlets/{oid}.html"
+        yield from (f"outlets/{oid}-p{k}.html" for k in range(1, self.archive(n) + 1))
+
+    def shared_paths(self) -> list[str]:
+        """Pages any change may touch: front pages, the lists of themes and outlets, feeds."""
+        return ["index.html", "tags/index.html", "outlets/index.html", "feed.atom", "feed.json",
+                "sitemap.xml", "sitemaps/site.xml", "robots.txt"]
+
+    def sitemap_files(self) -> Iterator[str]:
+        """The sitemap files sitemap.xml lists besides sitemaps/site.xml."""
+        yield from (f"sitemaps/stories-{c}.xml" for c in range(1, self.sitemap_chunks() + 1))
+        yield from (f"sitemaps/tags-{h:x}.xml" for h in sorted(self._tag_buckets()))
+
+    def _tag_buckets(self) -> dict[int, list[str]]:
+        if self._buckets is None:
+            self._buckets = {}
+            for g in self.cat.tags:
+                self._buckets.setdefault(tag_bucket(g.id), []).append(g.id)
+        return self._buckets
+
+    # --- pages -----------------------------------------------------------------------
+
+    def _pager(self, stories: StoryList, page: int,
+               name: Any) -> tuple[Sequence[StoryView], dict[str, Any]] | None:
+        """The stories of page ``page`` (0: the front page) of a listing newest first, and its
+        links; None when there is no such page. Archive page k holds the k-th ``per_page``
+        stories counted from the oldest, the front page all newer ones."""
+        n, pp = len(stories), self.per_page
+        archive = self.archive(n)
+        if page == 0:
+            chunk = stories[0 : n - archive * pp]
+            return chunk, {"page": archive + 1, "pages": archive + 1, "label": "最新", "prev": None,
+                           "next": name(archive) if archive else None}
+        if not 1 <= page <= archive:
+            return None
+        chunk = stories[n - page * pp : n - (page - 1) * pp]
+        return chunk, {"page": page, "pages": archive + 1, "label": _span(chunk),
+                       "prev": name(page + 1) if page < archive else name(0),
+                       "next": name(page - 1) if page > 1 else None}
 
     def search_page(self, query: str, total: int, hits: list[Any], page: int,
                     filters: dict[str, str]) -> str:
         from urllib.parse import urlencode
 
-        pages = max(1, math.ceil(total / self.per_page))
+        pages = max(1, -(-total // self.per_page))
 
         def link(p: int) -> str:
             return "/search?" + urlencode({"q": query, **{k: v for k, v in filters.items() if v},
@@ -197,17 +202,16 @@ class Site:
 
         pager = {"page": page, "pages": pages, "prev": link(page - 1) if page > 1 else None,
                  "next": link(page + 1) if page < pages else None}
-        outlets = sorted({a.source for a in self.cat.articles if a.source})
         _PAGE.set("search")
         return self._render("search.html", "/", query=query, total=total, hits=hits,
-                            pager=pager, tags=self.cat.tags, outlets=outlets, **filters)
+                            pager=pager, tags=self.cat.tags, outlets=self.cat.outlet_names(), **filters)
 
     def redirect(self, path: str) -> str | None:
         """Where a merged or regrouped story's old page now lives (``stories/<id>.html``)."""
         path = path.strip("/")
         if path.startswith("stories/") and path.endswith(".html"):
-            new = self.cat.redirects.get(path[8:-5])
-            if new is not None and self.cat.story(new) is not None:
+            new = self.cat.redirect(path[8:-5])
+            if new is not None:
                 return f"stories/{new}.html"
         return None
 
@@ -216,8 +220,8 @@ class Site:
         path = path.strip("/") or "index.html"
         _PAGE.set(path)
         if path == "index.html" or (path.startswith("page-") and path.endswith(".html")):
-            page = 1 if path == "index.html" else _int(path[5:-5])
-            return self._index(page) if page else None
+            page = 0 if path == "index.html" else _int(path[5:-5])
+            return self._index(page) if page is not None else None
         if path == "about.html":
             return self._render("about.html", "")
         if path == "tags/index.html":
@@ -232,17 +236,15 @@ class Site:
             return feed
         if path == "outlets/index.html":
             return self._render("outlets.html", "../", outlets=[
-                (n, outlet_id(n), len(st)) for n, st in self._outlets().items()])
+                (o.name, o.id, len(o.stories)) for o in self.cat.outlets()])
         if path.startswith("outlets/") and path.endswith(".html"):
-            oid, _, page_s = path[8:-5].partition("-p")
-            name = next((n for n in self._outlets() if outlet_id(n) == oid), None)
-            page = _int(page_s) if page_s else 1
-            return self._outlet(name, page) if name and page else None
+            oid, page = _paged(path[8:-5], lambda x: self.cat.outlet(x) is not None)
+            outlet = self.cat.outlet(oid)
+            return self._outlet(outlet, page) if outlet and page is not None else None
         if path.startswith("tags/") and path.endswith(".html"):
-            name, _, page_s = path[5:-5].partition("-p")
-            tag = self.cat.tag(name)
-            page = _int(page_s) if page_s else 1
-            return self._tag(tag, page) if tag and page else None
+            tid, page = _paged(path[5:-5], lambda x: self.cat.tag(x) is not None)
+            tag = self.cat.tag(tid)
+            return self._tag(tag, page) if tag and page is not None else None
         return None
 
     def _feed(self, path: str) -> str | None:
@@ -257,63 +259,63 @@ class Site:
             make = feeds.atom if path.endswith(".atom") else feeds.json_feed
             return make(site, tag.stories, path, f"「{tag.name}」をテーマとした記事 | {site.title}", tag)
         if path == "sitemap.xml":
-            pages = [("index.html", self.cat.stories[0].last_published if self.cat.stories
-                      else None), ("tags/index.html", None), ("about.html", None)]
-            pages += [(f"stories/{s.id}.html", s.last_published) for s in self.cat.stories]
-            pages += [(f"tags/{g.id}.html", g.stories[0].last_published if g.stories else None)
-                      for g in self.cat.tags]
-            return feeds.sitemap(site, pages)
+            return feeds.sitemap_index(site, ["sitemaps/site.xml", *self.sitemap_files()])
+        if path == "sitemaps/site.xml":
+            newest = self.cat.stories.keys(0, 1)
+            return feeds.sitemap(site, [("index.html", _utc(newest[0][1]) if newest else None),
+                                        ("tags/index.html", None), ("about.html", None)])
+        if path.startswith("sitemaps/stories-") and path.endswith(".xml"):
+            c = _int(path[17:-4])
+            n = len(self.cat.stories)
+            if c is None or c > self.sitemap_chunks():
+                return None
+            size = self.sitemap_chunk
+            keys = self.cat.stories.keys(max(0, n - c * size), n - (c - 1) * size)
+            return feeds.sitemap(site, [(f"stories/{sid}.html", _utc(key)) for sid, key in reversed(keys)])
+        if path.startswith("sitemaps/tags-") and path.endswith(".xml"):
+            ids = self._tag_buckets().get(int(path[14:-4], 16) if _hex(path[14:-4]) else -1)
+            return feeds.sitemap(site, [(f"tags/{tid}.html", None) for tid in sorted(ids)]) if ids else None
         if path == "robots.txt":
             return feeds.robots(site)
         return None
 
     def _index(self, page: int) -> str | None:
-        if page > self._pages(len(self.cat.stories)):
+        got = self._pager(self.cat.stories, page, lambda p: "index.html" if p == 0 else f"page-{p}.html")
+        if got is None:
             return None
-        chunk = self.cat.stories[(page - 1) * self.per_page : page * self.per_page]
-        pager = self._pager(len(self.cat.stories), page,
-                            lambda p: "index.html" if p == 1 else f"page-{p}.html")
+        chunk, pager = got
         return self._render("index.html", "", stories=chunk, pager=pager,
-                            top_tags=self.cat.tags[:20])
+                            top_tags=self.cat.tags[:20] if page == 0 else [])
 
-    def _outlets(self) -> dict[str, list[StoryView]]:
-        """Each outlet and the stories it reported, newest first, most prolific outlet first."""
-        if self._outlet_cache is None:
-            by: dict[str, list[StoryView]] = {}
-            for s in self.cat.stories:
-                for name in s.outlets:
-                    by.setdefault(name, []).append(s)
-            self._outlet_cache = dict(sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0])))
-        return self._outlet_cache
-
-    def _outlet(self, name: str, page: int) -> str | None:
-        stories = self._outlets()[name]
-        if page > self._pages(len(stories)):
+    def _outlet(self, outlet: OutletView, page: int) -> str | None:
+        oid = outlet.id
+        got = self._pager(outlet.stories, page, lambda p: f"{oid}.html" if p == 0 else f"{oid}-p{p}.html")
+        if got is None:
             return None
-        oid = outlet_id(name)
-        pager = self._pager(len(stories), page,
-                            lambda p: f"{oid}.html" if p == 1 else f"{oid}-p{p}.html")
-        reports = sum(1 for a in self.cat.articles if a.source == name)
-        return self._render("outlet.html", "../", outlet=name, reports=reports,
-                            stories=stories[(page - 1) * self.per_page : page * self.per_page],
-                            pager=pager)
+        chunk, pager = got
+        # the count on the front page only: it changes with every report, archive pages need not
+        return self._render("outlet.html", "../", outlet=outlet.name,
+                            reports=outlet.reports if page == 0 else None, stories=chunk, pager=pager)
 
     def _tag(self, tag: TagView, page: int) -> str | None:
-        if page > self._pages(len(tag.stories)):
+        got = self._pager(tag.stories, page,
+                          lambda p: f"{tag.id}.html" if p == 0 else f"{tag.id}-p{p}.html")
+        if got is None:
             return None
-        chunk = tag.stories[(page - 1) * self.per_page : page * self.per_page]
-        pager = self._pager(len(tag.stories), page,
-                            lambda p: f"{tag.id}.html" if p == 1 else f"{tag.id}-p{p}.html")
+        chunk, pager = got
         parent = self.cat.tag(tag.parent) if tag.parent else None
         children = [c for c in (self.cat.tag(cid) for cid in tag.children) if c is not None]
         return self._render("tag.html", "../", tag=tag, stories=chunk, pager=pager,
                             parent=parent, children=children,
-                            timeline=Markup(timeline_svg(tag.stories)) if page == 1 else "")
+                            timeline=Markup(timeline_svg(self.cat.tag_days(tag))) if page == 0 else "")
 
     def _story(self, story: StoryView) -> str:
         numbers = {a.id: i for i, a in enumerate(story.articles, start=1)}
-        own = set(numbers)
+        own = {a.id: a for a in story.articles}
         counter = iter(range(1, 1_000_000))
+        # reports of earlier stories that the explainer or ■解説 cite, and where each now is
+        elsewhere = self.cat.cited({c.article for w in story.written.values() for c in _citations(w)}
+                                   - set(own))
 
         def cite(c: Citation) -> Markup:
             # The quoted span shows on hover, on keyboard focus and on tap (a
@@ -322,8 +324,8 @@ class Site:
             # after this story's own and links to the story it belongs to.
             n = numbers.setdefault(c.article, len(numbers) + 1)
             k = next(counter)
-            a = self._article(c.article)
-            home = self.cat.story_of.get(c.article)
+            a, home = ((own[c.article], story.id) if c.article in own
+                       else elsewhere.get(c.article, (None, None)))
             href = f"#src-{c.article}" if c.article in own else (
                 f"{home}.html" if home else safe_url(a.url if a is not None else ""))
             return Markup(
@@ -348,43 +350,58 @@ class Site:
         # machine-readable provenance of every format on the page, beside the disclaimer
         provenance = {w.format: {**w.provenance.to_json(), "verification": w.report.to_json(changes=False)}
                       for w in [*([b] if b else []), *shown]}
-        timeline = sorted((s for s in self.cat.stories if s.storyline == story.storyline),
-                          key=lambda s: (s.first_published or datetime.min.replace(tzinfo=UTC),
-                                         s.id))
         return self._render("story.html", "../", story=story, cite=cite, jsonld=jsonld,
-                            coverage=Markup(coverage_svg(story)), timeline=timeline, b=b,
-                            formats=shown, provenance=provenance, writer=self.settings.writer)
+                            coverage=Markup(coverage_svg(story)), timeline=self.cat.line(story.storyline),
+                            b=b, formats=shown, provenance=provenance, writer=self.settings.writer)
 
-    def build(self, out: Path) -> int:
-        """Write every page into ``out``, replacing it atomically. Returns the page count."""
+    def rendered(self, paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+        """(path, page or None) for each of ``paths``, reading the stories of consecutive
+        story pages a batch at a time."""
+        batch: list[str] = []
+
+        def flush() -> Iterator[tuple[str, str | None]]:
+            self.cat.prefetch(p[8:-5] for p in batch)
+            for p in batch:
+                yield p, self.render(p)
+            batch.clear()
+
+        for path in paths:
+            if path.startswith("stories/"):
+                batch.append(path)
+                if len(batch) >= _PREFETCH:
+                    yield from flush()
+                continue
+            yield from flush()
+            yield path, self.render(path)
+        yield from flush()
+
+    def build(self, out: Path, manifest: dict[str, Any] | None = None) -> int:
+        """Write every page into a fresh directory that then replaces ``out`` whole (with
+        ``manifest``, for ``matome.site.build``). Returns the page count."""
         out = out.absolute()
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
         count = 0
         try:
-            for path in self.paths():
-                html = self.render(path)
-                if html is None:
+            for path, page in self.rendered(self.paths()):
+                if page is None:
                     continue
                 target = tmp / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(html, encoding="utf-8")
+                target.write_text(page, encoding="utf-8")
                 count += 1
             static = tmp / "static"
             static.mkdir(exist_ok=True)
             for item in resources.files("matome.site").joinpath("static").iterdir():
                 (static / item.name).write_bytes(item.read_bytes())
+            if manifest is not None:
+                (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True) + "\n", "utf-8")
             os.chmod(tmp, 0o755)
             _swap(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return count
-
-
-def outlet_id(name: str) -> str:
-    """A stable, URL-safe id for an outlet's page."""
-    return "o" + hashlib.sha1(name.encode()).hexdigest()[:10]
 
 
 def _swap(new: Path, out: Path) -> None:
@@ -397,5 +414,50 @@ def _swap(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _citations(w: Any) -> Iterator[Citation]:
+    yield from w.lead_citations
+    for sec in w.sections:
+        for x in sec.sentences:
+            yield from x.citations
+
+
+def _span(stories: Sequence[StoryView]) -> str:
+    """An archive page's label: the days its stories were last reported (Japan time)."""
+    days = sorted(s.last_published.astimezone(JST).date() for s in stories if s.last_published)
+    if not days:
+        return "過去の記事"
+    first, last = days[0], days[-1]
+    head = f"{first.year}年{first.month}月{first.day}日"
+    if last == first:
+        return head
+    return head + "〜" + (f"{last.month}月{last.day}日" if last.year == first.year
+                         else f"{last.year}年{last.month}月{last.day}日")
+
+
+def tag_bucket(tid: str) -> int:
+    """Which tag sitemap file lists a tag."""
+    return int(hashlib.sha1(tid.encode()).hexdigest()[0], 16) % SITEMAP_BUCKETS
+
+
+def _utc(key: int) -> datetime | None:
+    """A listing key as a time (0: undated, as listings place undated stories)."""
+    return datetime.fromtimestamp(key / 1_000_000, UTC) if key else None
+
+
+def _paged(stem: str, exists: Any) -> tuple[str, int | None]:
+    """(listing id, page: 0 the front) of ``<id>`` or ``<id>-p<k>``."""
+    m = _PAGED.fullmatch(stem)
+    if m is None or exists(stem):
+        return stem, 0
+    return m.group(1), _int(m.group(2))
+
+
+def _hex(s: str) -> bool:
+    return len(s) == 1 and s in "0123456789abcdef"
+
+
 def _int(s: str) -> int | None:
     return int(s) if s.isdigit() and int(s) > 0 else None
+
+
+__all__ = ["Site", "outlet_id"]

@@ -1,24 +1,52 @@
 """What the store holds, as the JSON of CONTRACT.md — and the view the site renders.
 
-``load`` reads everything publishable once into a :class:`Catalog`; the
-``export`` command, the static site and the server all read that one view,
-so what a script exports and what a reader sees cannot drift apart.
+``load`` reads everything publishable once into a :class:`Catalog`: the ``export``
+command reads that, and so can a page (tests do). The site itself reads through
+``matome.site.dbview``, which loads per page only the stories the page shows. Both
+build each story with :func:`assemble` and order listings by the same keys, so what a
+script exports and what a reader sees cannot drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from matome.records import Article, Written
-from matome.store import Store
+from sqlalchemy import Connection
+
+from matome.records import Article, Membership, StoryRow, Written
+from matome.store import Store, site_reads
 from matome.stories import members
+
+# Pages show Japan time, as the outlets they cite write it.
+JST = ZoneInfo("Asia/Tokyo")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A storyline's timeline puts undated stories first (as datetime.min would sort).
+UNDATED_FIRST = -(2**62)
 
 
 def iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
+
+
+def micros(dt: datetime) -> int:
+    """A time as whole microseconds since 1970 UTC: an exact, portable sort key."""
+    return ((dt if dt.tzinfo else dt.replace(tzinfo=UTC)) - _EPOCH) // timedelta(microseconds=1)
+
+
+def outlet_id(name: str) -> str:
+    """A stable, URL-safe id for an outlet's page."""
+    return "o" + hashlib.sha1(name.encode()).hexdigest()[:10]
+
+
+def jst_day(dt: datetime) -> date:
+    return dt.astimezone(JST).date()
 
 
 @dataclass
@@ -64,6 +92,43 @@ class StoryView:
     def outlets(self) -> list[str]:
         return sorted({a.source for a in self.articles})
 
+    @property
+    def last_key(self) -> int:
+        """Where listings put it: its newest report's time (undated: 1970)."""
+        last = self.last_published
+        return micros(last) if last else 0
+
+    @property
+    def first_key(self) -> int:
+        """Where its storyline's timeline puts it: its first report's time (undated: first)."""
+        first = self.first_published
+        return micros(first) if first else UNDATED_FIRST
+
+
+class StoryList(Sequence[StoryView]):
+    """Stories newest first, as a listing holds them: by ``last_key``, then id, descending;
+    with their ids and keys readable without the stories."""
+
+    @abstractmethod
+    def ids(self, start: int, stop: int) -> list[str]: ...
+
+    @abstractmethod
+    def keys(self, start: int, stop: int) -> list[tuple[str, int]]: ...
+
+
+class Stories(list[StoryView], StoryList):
+    """The in-memory listing; ``dbview.Listing`` reads the same from the store a page at a time."""
+
+    def ids(self, start: int, stop: int) -> list[str]:
+        return [s.id for s in self[start:stop]]
+
+    def keys(self, start: int, stop: int) -> list[tuple[str, int]]:
+        return [(s.id, s.last_key) for s in self[start:stop]]
+
+
+def newest_first(stories: Iterable[StoryView]) -> Stories:
+    return Stories(sorted(stories, key=lambda s: (s.last_key, s.id), reverse=True))
+
 
 @dataclass
 class TagView:
@@ -71,70 +136,164 @@ class TagView:
     name: str
     kind: str
     aliases: list[str]
-    stories: list[StoryView]
+    stories: StoryList               # newest first (Stories, or a dbview.Listing)
     parent: str | None = None
     children: list[str] = field(default_factory=list)
 
 
 @dataclass
+class OutletView:
+    name: str
+    id: str
+    stories: StoryList               # newest first
+    reports: int                     # its reports in those stories, copies included
+
+
+@dataclass
 class Catalog:
-    stories: list[StoryView]         # newest first
+    """Everything publishable, in memory. Its methods are what pages read; ``dbview``
+    answers the same from the store without holding the archive."""
+
+    stories: Stories                 # newest first
     tags: list[TagView]              # most stories first
     articles: list[Article]
     story_of: dict[str, str]
     duplicate_of: dict[str, str | None]
     redirects: dict[str, str] = field(default_factory=dict)  # merged or regrouped story ids
 
+    @cached_property
+    def _by_id(self) -> dict[str, StoryView]:
+        return {s.id: s for s in self.stories}
+
+    @cached_property
+    def _articles(self) -> dict[str, Article]:
+        return {a.id: a for a in self.articles}
+
+    @cached_property
+    def _lines(self) -> dict[str | None, list[StoryView]]:
+        lines: dict[str | None, list[StoryView]] = {}
+        for s in sorted(self.stories, key=lambda s: (s.first_key, s.id)):
+            lines.setdefault(s.storyline, []).append(s)
+        return lines
+
+    @cached_property
+    def _outlets(self) -> list[OutletView]:
+        by: dict[str, list[StoryView]] = {}
+        for s in self.stories:
+            for name in s.outlets:
+                by.setdefault(name, []).append(s)
+        views = [OutletView(name, outlet_id(name), Stories(st),
+                            sum(1 for s in st for a in s.articles if a.source == name))
+                 for name, st in by.items()]
+        return sorted(views, key=lambda o: (-len(o.stories), o.name))
+
     def story(self, sid: str) -> StoryView | None:
-        return next((s for s in self.stories if s.id == sid), None)
+        return self._by_id.get(sid)
 
     def tag(self, tid: str) -> TagView | None:
-        return next((g for g in self.tags if g.id == tid), None)
+        return self._tags.get(tid)
+
+    @cached_property
+    def _tags(self) -> dict[str, TagView]:
+        return {g.id: g for g in self.tags}
+
+    def story_ids(self) -> Iterator[str]:
+        return (s.id for s in self.stories)
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        """Nothing to do: everything is in memory."""
+
+    def redirect(self, old: str) -> str | None:
+        """Where an old story id leads, when that story exists."""
+        new = self.redirects.get(old)
+        return new if new is not None and self.story(new) is not None else None
+
+    def redirect_ids(self) -> list[str]:
+        return sorted(self.redirects)
+
+    def line(self, storyline: str | None) -> list[StoryView]:
+        """A storyline's stories, oldest first (undated first)."""
+        return self._lines.get(storyline, [])
+
+    def outlets(self) -> list[OutletView]:
+        """Outlets with stories, most first, then by name."""
+        return self._outlets
+
+    def outlet(self, oid: str) -> OutletView | None:
+        return next((o for o in self._outlets if o.id == oid), None)
+
+    def outlet_names(self) -> list[str]:
+        return sorted(o.name for o in self._outlets)
+
+    def cited(self, ids: Iterable[str]) -> dict[str, tuple[Article, str | None]]:
+        """Reports by id, with the story each is in (citations of earlier stories' reports)."""
+        return {i: (self._articles[i], self.story_of.get(i)) for i in ids if i in self._articles}
+
+    def tag_days(self, tag: TagView) -> dict[date, int]:
+        """How many of the tag's stories began each day (Japan time)."""
+        days: dict[date, int] = {}
+        for s in tag.stories:
+            if s.first_published:
+                d = jst_day(s.first_published)
+                days[d] = days.get(d, 0) + 1
+        return days
+
+
+def assemble(memberships: Iterable[Membership], articles: Iterable[Article],
+             written: dict[str, dict[str, Written]], rows: dict[str, StoryRow],
+             tags: dict[str, list[dict[str, str]]], primary: str) -> dict[str, StoryView]:
+    """Stories (those with a report) from their rows, as every reader sees them."""
+    memberships = list(memberships)
+    written_from, everything = members.story_articles(memberships, members.reports(articles))
+    evidence: dict[str, dict[str, Any]] = {}
+    for m in memberships:
+        evidence.setdefault(m.story_id, {})[m.article_id] = {"role": m.role, **m.evidence}
+
+    def view(sid: str, arts: list[Article]) -> StoryView:
+        row = rows.get(sid)
+        return StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
+                         tags=list(tags.get(sid, [])), evidence=evidence.get(sid, {}),
+                         storyline=(row.storyline if row else None) or members.storyline_id(sid),
+                         follows=row.follows if row else None,
+                         flags=dict(row.flags) if row else {}, primary_format=primary)
+
+    return {sid: view(sid, arts) for sid, arts in everything.items()}
+
+
+def load_stories(conn: Connection, ids: Iterable[str], primary: str = "brief", *,
+                 formats: Iterable[str] | None = None) -> dict[str, StoryView]:
+    """Just these stories, as :func:`load` would make them (those with no report: absent);
+    with ``formats``, only those of what was written (the rest is not read)."""
+    ids = sorted(set(ids))
+    ms = site_reads.memberships(conn, ids)
+    arts = site_reads.articles(conn, {m.article_id for m in ms})
+    return assemble(ms, (arts[m.article_id] for m in ms if m.article_id in arts),
+                    site_reads.written(conn, ids, formats), site_reads.story_rows(conn, ids),
+                    site_reads.story_tags(conn, ids), primary)
 
 
 def load(store: Store, primary: str = "brief") -> Catalog:
     articles = store.articles()
     memberships = store.memberships()
-    written_from, everything = members.story_articles(memberships, members.reports(articles))
-    written = store.written()
     tag_rows = {g.id: g for g in store.tags()}
-    evidence: dict[str, dict[str, Any]] = {}
-    story_of: dict[str, str] = {}
-    for m in memberships:
-        evidence.setdefault(m.story_id, {})[m.article_id] = {"role": m.role, **m.evidence}
-        story_of[m.article_id] = m.story_id
-    rows = {r.id: r for r in store.stories()}
-
-    def view(sid: str, arts: list[Article]) -> StoryView:
-        row = rows.get(sid)
-        return StoryView(sid, arts, written_from.get(sid, []), written.get(sid, {}),
-                         evidence=evidence.get(sid, {}),
-                         storyline=(row.storyline if row else None) or members.storyline_id(sid),
-                         follows=row.follows if row else None,
-                         flags=dict(row.flags) if row else {}, primary_format=primary)
-
-    stories = {sid: view(sid, arts) for sid, arts in everything.items()}
-    by_tag: dict[str, list[StoryView]] = {}
+    names: dict[str, list[dict[str, str]]] = {}
     for st in store.story_tags():
-        s = stories.get(st.story_id)
         g = tag_rows.get(st.tag_id)
-        if s is None or g is None:
-            continue
-        s.tags.append({"id": g.id, "name": g.name})
-        by_tag.setdefault(g.id, []).append(s)
-    ordered = sorted(stories.values(), key=_newest_first)
-    tags = [TagView(g.id, g.name, g.kind, list(g.aliases),
-                    sorted(by_tag.get(g.id, []), key=_newest_first), g.parent,
-                    sorted(c.id for c in tag_rows.values() if c.parent == g.id))
+        if g is not None:
+            names.setdefault(st.story_id, []).append({"id": g.id, "name": g.name})
+    stories = assemble(memberships, articles, store.written(),
+                       {r.id: r for r in store.stories()}, names, primary)
+    by_tag: dict[str, list[StoryView]] = {}
+    for s in stories.values():
+        for t in s.tags:
+            by_tag.setdefault(t["id"], []).append(s)
+    tags = [TagView(g.id, g.name, g.kind, list(g.aliases), newest_first(by_tag.get(g.id, [])),
+                    g.parent, sorted(c.id for c in tag_rows.values() if c.parent == g.id))
             for g in tag_rows.values()]
     tags.sort(key=lambda g: (-len(g.stories), g.name))
+    story_of = {m.article_id: m.story_id for m in memberships}
     dup = {r.article_id: r.duplicate_of for r in store.dedupe_rows()}
-    return Catalog(ordered, tags, articles, story_of, dup, store.redirects())
-
-
-def _newest_first(s: StoryView) -> tuple[float, str]:
-    last = s.last_published
-    return (-(last.timestamp() if last else 0.0), s.id)
+    return Catalog(newest_first(stories.values()), tags, articles, story_of, dup, store.redirects())
 
 
 def written_json(w: Written) -> dict[str, Any]:
@@ -191,14 +350,17 @@ def tag_json(g: TagView) -> dict[str, Any]:
             "articles": sorted({a.id for s in g.stories for a in s.articles})}
 
 
-def article_json(a: Article, cat: Catalog) -> dict[str, Any]:
+def article_json(a: Article, cat: Catalog | None) -> dict[str, Any]:
+    """One report as ``export articles`` writes it (``cat`` None: its story and original
+    left for the caller to fill in)."""
     return {"id": a.id, "url": a.url, "title": a.title, "subtitle": a.subtitle, "text": a.text,
             "published": iso(a.published), "published_raw": a.published_raw,
             "source": a.source, "lang": a.lang, "author": a.author,
             "encoding": a.encoding, "encoding_reason": a.encoding_reason,
             "kind": a.kind, "flags": list(a.flags), "updated": a.updated or None,
             "country": a.country or None,
-            "story": cat.story_of.get(a.id), "duplicate_of": cat.duplicate_of.get(a.id)}
+            "story": cat.story_of.get(a.id) if cat else None,
+            "duplicate_of": cat.duplicate_of.get(a.id) if cat else None}
 
 
 def export(store: Store, what: str, *, evidence: bool = False,

@@ -1,47 +1,37 @@
-"""Japanese full-text search over stories and reports: SQLite FTS5, trigram tokenizer.
+"""Japanese full-text search over stories and reports, answered by the store's own index.
 
-Trigrams need no word segmentation, so 「政策金利」 finds 政策金利 inside
-any compound, in Japanese and Latin text alike. Queries shorter than three
-characters (日銀, G7) cannot use trigrams; they fall back to a LIKE scan of
-the same table, which the result cap and a time limit keep bounded.
+The index lives in the database (``matome.store.search_index``: FTS5 trigram plus short
+grams on SQLite, ``pg_trgm`` plus short grams on PostgreSQL) and ``process`` keeps it up
+to date (``matome.site.index``); a search here is a query on it, nothing is copied into
+the server. Trigrams need no word segmentation, so 「政策金利」 finds 政策金利 inside
+any compound, in Japanese and Latin text alike; two-character words (日銀, 外相, G7)
+are exact tokens of the short-gram index.
 
-The index is built from the catalog the server already loaded (so the
-database stays read-only) into a private temporary file, written once and
-then only read. Every search borrows a read-only connection of its own from a
-small pool and sets its own time limit on it: searches in parallel share
-nothing but the file (memory-mapped, so its pages are shared by the OS, not
-copied per connection). One connection shared between threads serialised
-them, and swapping its progress handler around each query deadlocked the
-live server under a few parallel searches. The file goes when the index does
-(or at exit); files of processes killed before that are removed by the next
-index built on the same host.
+Every search runs on a connection of its own from the store's pool, with its own time
+limit (SQLite: a progress handler; PostgreSQL: ``statement_timeout``): a query that
+would take longer returns no hits instead of holding a worker.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import socket
-import sqlite3
-import tempfile
 import time
-import weakref
-from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from matome.site.readmodel import Catalog
+from matome.site.readmodel import outlet_id
+from matome.store import search_index
 
 MAX_RESULTS = 50
 TIME_LIMIT_S = 0.5
-POOL_IDLE = 16       # connections kept open between searches; more are opened when needed
-_PREFIX = "matome-search-"
-_HOST = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40]
+MAX_TERMS = 8
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
@@ -57,159 +47,56 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, catalog: Catalog) -> None:
-        self.cat = catalog
-        self.path = _new_file()
-        self._idle: deque[sqlite3.Connection] = deque()
-        # removes the file (and closes idle connections) once the index is dropped or at exit
-        self._cleanup = weakref.finalize(self, _remove, self.path, self._idle)
-        try:
-            _build(self.path, catalog)
-        except BaseException:
-            self._cleanup()
-            raise
+    """Searches of one store (its engine: connections are borrowed per search)."""
 
-    def close(self) -> None:
-        self._cleanup()
-
-    def _borrow(self) -> sqlite3.Connection:
-        try:
-            return self._idle.pop()  # deque.pop/append are atomic: no lock needed
-        except IndexError:
-            # immutable: nothing writes the file any more, so SQLite takes no locks at all
-            db = sqlite3.connect(Path(self.path).as_uri() + "?mode=ro&immutable=1", uri=True,
-                                 check_same_thread=False)  # returned to the pool, used by another
-            db.execute("PRAGMA mmap_size = 1073741824")
-            return db
-
-    def _give_back(self, db: sqlite3.Connection) -> None:
-        db.set_progress_handler(None, 0)
-        if len(self._idle) < POOL_IDLE and self._cleanup.alive:
-            self._idle.append(db)
-        else:
-            db.close()
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def search(self, query: str, *, tag: str | None = None, outlet: str | None = None,
                since: str | None = None, until: str | None = None, limit: int = 20,
                offset: int = 0) -> tuple[int, list[Hit]]:
-        """(number of matches, one page of hits), best first."""
-        terms = [t for t in _clean(query).split() if t][:8]
+        """(number of matches, one page of hits), best first. Past ``CANDIDATES`` matches
+        the number is that many, and hits are the best of the newest that many."""
+        terms = [t for t in _clean(query).split() if t][:MAX_TERMS]
         if not terms:
             return 0, []
         limit = max(1, min(limit, MAX_RESULTS))
-        where, args = [], []
-        if all(len(t) >= 3 for t in terms):
-            where.append("docs MATCH ?")
-            args.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in terms))
-            order = "bm25(docs, 5.0, 1.0)"
-        else:  # two-character Japanese words (日銀, 円安): no trigram, so a bounded scan
-            for t in terms:
-                where.append("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')")
-                pattern = "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                args += [pattern, pattern]
-            order = "CASE WHEN kind = 'story' THEN 0 ELSE 1 END, published DESC"
-        if tag:
-            where.append("(' ' || tags || ' ') LIKE ?")
-            args.append(f"% {tag} %")
-        if outlet:
-            where.append("(' ' || source || ' ') LIKE ?")
-            args.append(f"% {outlet} %")
-        if since:
-            where.append("published >= ?")
-            args.append(since)
-        if until:
-            where.append("published <= ?")
-            args.append(until + "\uffff")
-        sql_where = " AND ".join(where)  # fixed fragments only: values go in as parameters
-        deadline = time.monotonic() + TIME_LIMIT_S
+        q = search_index.Query(terms, f"t:{tag}" if tag else None, outlet,
+                               f"o:{outlet_id(outlet)}" if outlet else None, since, until)
         try:
-            db = self._borrow()
-        except sqlite3.Error:  # the file removed from outside: no hits rather than an error page
+            with self._limited() as conn:
+                found = search_index.candidates(conn, q)
+                page = found[max(0, offset) : max(0, offset) + limit]
+                rows = search_index.fetch(conn, [r[0] for r in page])
+        except SQLAlchemyError:  # the time limit, or a store without the index (nothing processed)
             return 0, []
-        # this connection is this search's alone until given back: its time limit is its own
-        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-        try:
-            total = db.execute(f"SELECT count(*) FROM docs WHERE {sql_where}", args).fetchone()[0]
-            rows = db.execute(
-                f"SELECT kind, story, title, body, source, published FROM docs "
-                f"WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, limit, max(0, offset)]).fetchall()
-        except sqlite3.OperationalError:  # interrupted by the time limit, or a bad query
-            return 0, []
-        finally:
-            self._give_back(db)
-        return total, [self._hit(r, terms) for r in rows]
+        return len(found), [self._hit(rows[r[0]], terms) for r in page if r[0] in rows]
 
-    def _hit(self, row: Any, terms: list[str]) -> Hit:
+    @contextmanager
+    def _limited(self) -> Iterator[Connection]:
+        deadline = time.monotonic() + TIME_LIMIT_S
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(TIME_LIMIT_S * 1000)}")
+                yield conn
+                return
+            raw: Any = conn.connection.dbapi_connection
+            # this connection is this search's alone until returned: its time limit is its own
+            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            try:
+                yield conn
+            finally:
+                raw.set_progress_handler(None, 0)
+
+    def _hit(self, row: tuple[str, str, str, str, str, str], terms: list[str]) -> Hit:
         kind, story, title, body, source, published = row
         return Hit(kind, story, title, _snippet(body or title, terms),
                    datetime.fromisoformat(published) if published else None, source,
                    f"stories/{story}.html")
 
 
-def _build(path: str, catalog: Catalog) -> None:
-    db = sqlite3.connect(path)
-    try:
-        # a scratch file rebuilt from the catalog at will: no journal, no fsync
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, kind UNINDEXED, "
-                   "story UNINDEXED, source UNINDEXED, published UNINDEXED, tags UNINDEXED, "
-                   "tokenize='trigram')")
-        rows = []
-        for s in catalog.stories:
-            tags = " ".join(t["id"] for t in s.tags)
-            brief = s.brief
-            body = "\n".join(x.text for sec in (brief.sections if brief else [])
-                             for x in sec.sentences)
-            rows.append((s.headline, (brief.lead + "\n" if brief else "") + body, "story", s.id,
-                         " ".join(sorted({a.source for a in s.articles})),
-                         s.first_published.isoformat() if s.first_published else "", tags))
-            for a in s.articles:
-                rows.append((a.title, a.text, "report", s.id, a.source,
-                             a.published.isoformat() if a.published else "", tags))
-        db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [tuple(_clean(v) for v in r) for r in rows])
-        db.commit()
-    finally:
-        db.close()
-
-
-def _new_file() -> str:
-    _remove_stale()
-    fd, path = tempfile.mkstemp(prefix=f"{_PREFIX}{_HOST}-{os.getpid()}-", suffix=".db")
-    os.close(fd)
-    return path
-
-
-def _remove_stale() -> None:
-    """Index files of this host's processes that were killed before they could remove them."""
-    for path in Path(tempfile.gettempdir()).glob(f"{_PREFIX}{_HOST}-*-*.db"):
-        pid = path.name[len(_PREFIX) + len(_HOST) + 1:].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-def _remove(path: str, idle: deque[sqlite3.Connection]) -> None:
-    while idle:
-        idle.pop().close()
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def _clean(value: Any) -> Any:
-    return _CONTROL.sub(" ", value) if isinstance(value, str) else value
+def _clean(value: str) -> str:
+    return _CONTROL.sub(" ", value)
 
 
 def _snippet(text: str, terms: list[str], width: int = 80) -> Markup:

@@ -1,18 +1,20 @@
 """``matome serve``: the same pages as the static site, live, plus a JSON API.
 
 The database is opened read-only; a ``process`` run in another terminal shows
-up without a restart. Built to hold load from parallel readers, crawlers and
-feed readers:
+up without a restart. Pages read the store per page (``dbview``) and search
+queries the store's own index (``search``): the server holds no copy of the
+archive, so it starts at once and its memory does not grow with the archive.
+Built to hold load from parallel readers, crawlers and feed readers:
 
-- Requests share nothing mutable. Each reads one immutable snapshot (catalog,
-  pages, search index) through a single reference; when the store changes a
-  new snapshot is built on a background thread and swapped in, while requests
-  keep being served from the old one. No request ever waits on a lock.
+- Requests share nothing mutable but bounded caches. Each reads one snapshot
+  (a catalog reading the store, and the pages rendered from it) through a
+  single reference; when the store changes a new snapshot replaces it, while
+  requests in flight finish on the old one. No request waits on a refresh.
 - Noticing a change costs O(1): SQLite's ``PRAGMA data_version`` on one held
   read connection (PostgreSQL: its per-table write counters), checked at most
   every few seconds and only while requests come in.
 - Searches run each on a connection of their own with their own time limit
-  (see :mod:`matome.site.search`).
+  (see :mod:`matome.site.search`), as do page reads.
 - At most ``concurrency`` requests are in progress at once (``THREADS`` of
   them worked on, the rest queued); more get ``503`` with ``Retry-After``
   straight away. A request still queued after ``REQUEST_TIMEOUT_S`` gets 503
@@ -27,7 +29,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,6 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from matome import __version__
 from matome.settings import Settings
 from matome.site import readmodel
+from matome.site.dbview import DbCatalog
 from matome.site.pages import MEDIA_TYPES, Site
 from matome.site.search import SearchIndex
 from matome.store import Store
@@ -97,7 +100,7 @@ class _Snapshot:
     """Everything a request reads, built once and never changed afterwards."""
 
     site: Site
-    catalog: readmodel.Catalog
+    catalog: DbCatalog
     index: SearchIndex
     version: object
     pages: _Memo = field(default_factory=lambda: _Memo(PAGES_MEMO_BYTES))
@@ -160,6 +163,8 @@ class _Live:
         self.watch = _ChangeWatch(db)
         # held only by the one thread refreshing; requests try it, never wait on it
         self.refreshing = threading.Lock()
+        self.store: Store | None = None
+        self.store_for: object = None
         self.snapshot = self._build(self.watch.version())
         self.next_check = time.monotonic() + REFRESH_SECONDS
 
@@ -175,7 +180,7 @@ class _Live:
 
     def _refresh(self) -> None:
         try:
-            # read before the data, so a change made while building is seen next time
+            # read before the data, so a change made meanwhile is seen next time
             version = self.watch.version()
             if version != self.snapshot.version:
                 self.snapshot = self._build(version)
@@ -185,20 +190,28 @@ class _Live:
             self.next_check = time.monotonic() + REFRESH_SECONDS
             self.refreshing.release()
 
+    def _open(self, version: object) -> Store:
+        """The read-only store, opened again when the file behind it is another one (or
+        appeared): SQLite connections keep reading the file they opened."""
+        which = version[0] if isinstance(version, tuple) and self.watch.backend == "sqlite" else None
+        if self.store is None or which != self.store_for or (self.store.empty and version is not None):
+            old, self.store = self.store, Store(self.db, readonly=True)
+            self.store_for = which
+            if old is not None:
+                old.close()  # connections in use finish first; the pool's idle ones go now
+        return self.store
+
     def _build(self, version: object) -> _Snapshot:
-        store = Store(self.db, readonly=True)
-        try:
-            catalog = readmodel.Catalog([], [], [], {}, {}) if store.empty else \
-                readmodel.load(store, self.settings.writer.primary)
-        finally:
-            store.close()
+        store = self._open(version)
+        catalog = DbCatalog.live(store.engine, self.settings.writer.primary)
+        len(catalog.stories)  # a store that cannot be read fails here, not in a request
         site = Site(catalog, self.settings)
         site.live = True
-        return _Snapshot(site, catalog, SearchIndex(catalog), version)
+        return _Snapshot(site, catalog, SearchIndex(store.engine), version)
 
     def search(self, query: str, filters: dict[str, str], limit: int,
                offset: int) -> tuple[int, list[Any]]:
-        """Search the catalog now loaded; empty filters mean none."""
+        """Search the store now served; empty filters mean none."""
         return self.get().index.search(
             query[:100], tag=filters["tag"] or None, outlet=filters["outlet"] or None,
             since=filters["since"] or None, until=filters["until"] or None, limit=limit,
@@ -277,7 +290,7 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
     def json_body(obj: object) -> tuple[bytes, str]:
         return bytes(JSONResponse(obj).body), "application/json"
 
-    def listing(snap: Any, name: str, items: list[Any], limit: int, offset: int,
+    def listing(snap: Any, name: str, items: Sequence[Any], limit: int, offset: int,
                 as_json: Callable[[Any], object]) -> Response:
         """One page of a list, at most 200 items, rendered once per snapshot."""
         limit = max(1, min(limit, 200))
@@ -308,8 +321,11 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
         """Extracted reports: text and metadata, never the source's HTML."""
         snap = live.get()
         cat = snap.catalog
-        return listing(snap, "articles", cat.articles, limit, offset,
-                       lambda a: readmodel.article_json(a, cat))
+        limit = max(1, min(limit, 200))
+        total = cat.article_count()
+        offset = max(0, min(offset, total))
+        return snap.api.always(f"api/articles?{limit}&{offset}", lambda: json_body({
+            "total": total, "items": cat.articles_json(offset, limit)}))
 
     @app.get("/api/search")
     def api_search(q: str = "", tag: str = "", outlet: str = "", since: str = "",
@@ -337,7 +353,7 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
     def api_tags() -> Response:
         snap = live.get()
         return snap.api.always("api/tags", lambda: json_body(
-            {"items": [readmodel.tag_json(g) for g in snap.catalog.tags]}))
+            {"items": snap.catalog.tags_json()}))
 
     @app.get("/static/style.css")
     async def style() -> Response:

@@ -3,13 +3,21 @@
 ``database`` is the ``Store`` (articles, analyses, written output),
 ``stories`` its story part (memberships, merges, redirects), ``ingest_state``
 what ingestion remembers (fetch validators, source health, reactions),
-``schema`` the tables, ``migrations`` how they change.
+``queue`` and ``work`` what each stage still has to do (work queues filled
+in the transaction that makes the work, snapshots, learnt names),
+``tagging`` tags changed one story at a time, ``changes`` the log of which
+stories' pages changed (written with each change), ``site_index`` and
+``search_index`` the site's listings and the full-text index kept from it,
+``site_reads`` the per-story reads a page makes, ``schema`` the tables,
+``migrations`` how they change.
 
 SQLAlchemy Core and Alembic; SQLite (WAL, busy timeout, one writer) by
 default, PostgreSQL (``--db postgresql+psycopg://…``) tested against a real
 server.
 """
 
+# their tables are part of the schema whether or not anything here reads them yet
+from matome.store import search_index, site_index  # noqa: F401
 from matome.store.database import Store, db_url
 from matome.store.ingest_state import DbFetchCache
 from matome.store.schema import KEY_BYTES, bounded, metadata

@@ -21,11 +21,16 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from matome.errors import IdClash, StoreError
 from matome.records import Analysis, Article, DedupeRow, RawDoc, StoryTag, TagRow, Written
+from matome.store import changes
 from matome.store import schema as t
+from matome.store.queue import enqueue
 from matome.store.stories import StoryStore
+from matome.store.tagging import TagStore
+from matome.store.work import WorkStore, learn_names
 
 DEFAULT_DB = "matome.db"
 
@@ -52,8 +57,11 @@ def _make_engine(url: str, readonly: bool) -> Engine:
     path = _sqlite_file(url)
     if readonly and path is not None:
         uri = f"file:{path}?mode=ro"
+        # a pool of file connections any thread may borrow ("sqlite://" alone would get
+        # SingletonThreadPool, which closes other threads' connections past five threads)
         engine = create_engine(
-            "sqlite://", creator=lambda: _sqlite_connect(uri), future=True
+            "sqlite://", creator=lambda: _sqlite_connect(uri), future=True, poolclass=QueuePool,
+            pool_size=8, max_overflow=56
         )
     else:
         engine = create_engine(url, connect_args={"timeout": 30}, future=True)
@@ -116,7 +124,7 @@ def _utc_naive(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-class Store(StoryStore):
+class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
     """All reads and writes of matome's state."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
@@ -182,7 +190,8 @@ class Store(StoryStore):
                           content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
                           ingested_at=_now(), source=doc.source or None, link=link)
             if row is None:
-                conn.execute(insert(t.raw_docs).values(key=key, **values))
+                got = conn.execute(insert(t.raw_docs).values(key=key, **values))
+                enqueue(conn, "extract", [str(got.inserted_primary_key[0])])  # type: ignore[index]
                 return "new"
             if row.content_hash == doc.content_hash:
                 return "rotated" if rotated else "same"
@@ -192,6 +201,7 @@ class Store(StoryStore):
             values.pop("location")  # a rotated entry keeps its key and place
             conn.execute(update(t.raw_docs).where(c.id == row.id).values(
                 version=row.version + 1, **values))
+            enqueue(conn, "extract", [str(row.id)])
             return "changed"
 
     def raw_todo(self, stage_tag: str) -> list[tuple[int, RawDoc]]:
@@ -271,6 +281,7 @@ class Store(StoryStore):
             values = {k: v.replace("\x00", "") if isinstance(v, str) else v
                       for k, v in values.items()}
         with self.tx() as conn:
+            changes.touch(conn, articles=[article.id], raws=[raw_id])  # its story's pages change
             existing = conn.execute(
                 select(t.articles.c.id, t.articles.c.raw_id).where(t.articles.c.id == article.id)
             ).first()
@@ -278,8 +289,19 @@ class Store(StoryStore):
                 # Same id from another raw document (a copy of a page under
                 # another path): the first stays; the second is recorded.
                 raise IdClash(existing.raw_id)
+            old = conn.execute(select(t.memberships.c.story_id).join(
+                t.articles, t.articles.c.id == t.memberships.c.article_id)
+                .where(t.articles.c.raw_id == raw_id)).first()
+            if old is not None:
+                # a report leaves its story (its membership goes with the old row): the
+                # clusterer's saved state no longer matches the store, and the story may
+                # be left empty
+                conn.execute(delete(t.snapshots))
+                enqueue(conn, "stories", ["check-empty"])
+                enqueue(conn, "write", [old.story_id])
             conn.execute(delete(t.articles).where(t.articles.c.raw_id == raw_id))
             conn.execute(insert(t.articles).values(id=article.id, **values))
+            enqueue(conn, "analyze", [article.id])
             self.clear_reject(conn, doc.origin, doc.location, "extract")
 
     def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
@@ -304,17 +326,28 @@ class Store(StoryStore):
         return [aid for aid, h in hashes.items() if done.get(aid) != (stage_tag, h)]
 
     def put_analysis(self, article_id: str, analysis: Analysis, embedding: np.ndarray,
-                     stage_tag: str, input_hash: str) -> None:
+                     stage_tag: str, input_hash: str,
+                     names: Sequence[tuple[str, str, str]] = ()) -> None:
+        """Store an analysis with the name facts it teaches (``learn_names``), in one transaction."""
         with self.tx() as conn:
+            learn_names(conn, names)
             conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
             conn.execute(insert(t.analyses).values(
                 article_id=article_id, data=analysis.to_json(),
                 embedding=embedding.astype(np.float32).tobytes(), stage=stage_tag,
                 input_hash=input_hash))
+            enqueue(conn, "dedupe", [article_id])
 
-    def analyses(self) -> dict[str, tuple[Analysis, np.ndarray]]:
+    def analyses(self, ids: Sequence[str] | None = None) -> dict[str, tuple[Analysis, np.ndarray]]:
+        """Every analysis, or those of ``ids`` (read in chunks: a bounded statement each)."""
         with self.read() as conn:
-            rows = conn.execute(select(t.analyses)).mappings().all()
+            if ids is None:
+                rows = conn.execute(select(t.analyses)).mappings().all()
+            else:
+                ids = list(ids)
+                rows = [r for i in range(0, len(ids), 500) for r in conn.execute(
+                    select(t.analyses).where(t.analyses.c.article_id.in_(ids[i : i + 500])))
+                    .mappings().all()]
         return {
             r["article_id"]: (Analysis.from_json(r["data"]),
                               np.frombuffer(r["embedding"], dtype=np.float32))
@@ -325,6 +358,7 @@ class Store(StoryStore):
         with self.tx() as conn:
             conn.execute(delete(t.dedupe).where(t.dedupe.c.article_id == row.article_id))
             conn.execute(insert(t.dedupe).values(**asdict(row)))
+            enqueue(conn, "cluster", [row.article_id])
 
     def dedupe_rows(self) -> list[DedupeRow]:
         with self.read() as conn:
@@ -338,6 +372,7 @@ class Store(StoryStore):
     def replace_tags(self, tags: Sequence[Any], per_story: dict[str, list[tuple[str, float]]],
                      stage_tag: str, input_hash: str) -> None:
         with self.tx() as conn:
+            changes.retag(conn, per_story, tags, whole=True)
             conn.execute(delete(t.story_tags))
             conn.execute(delete(t.tags))
             if tags:
@@ -380,14 +415,22 @@ class Store(StoryStore):
 
     # --- written articles -------------------------------------------------
 
-    def written_hashes(self) -> dict[tuple[str, str], tuple[str, str]]:
+    def written_hashes(self, story_ids: Sequence[str] | None = None
+                       ) -> dict[tuple[str, str], tuple[str, str]]:
+        w = t.written.c
+        query = select(w.story_id, w.format, w.stage, w.input_hash)
         with self.read() as conn:
-            rows = conn.execute(select(t.written.c.story_id, t.written.c.format,
-                                       t.written.c.stage, t.written.c.input_hash))
+            if story_ids is None:
+                rows = list(conn.execute(query))
+            else:
+                ids = list(story_ids)
+                rows = [r for i in range(0, len(ids), 500)
+                        for r in conn.execute(query.where(w.story_id.in_(ids[i : i + 500])))]
             return {(r.story_id, r.format): (r.stage, r.input_hash) for r in rows}
 
     def put_written(self, story_id: str, written: Written, stage_tag: str, input_hash: str) -> None:
         with self.tx() as conn:
+            changes.touch(conn, [story_id])
             conn.execute(delete(t.written).where(
                 (t.written.c.story_id == story_id) & (t.written.c.format == written.format)))
             conn.execute(insert(t.written).values(

@@ -251,3 +251,64 @@ stage_state = Table(
     Column("input_hash", String(64), nullable=False),
     Column("finished_at", DateTime, nullable=False),
 )
+
+# --- migration 0009: incremental processing -----------------------------------
+# What each stage still has to look at, filled as input arrives (a new or changed
+# raw document queues its extraction; each stage's output queues the next), so a
+# run reads what is new, not the archive. An item stays queued until its stage
+# has stored a result or a reject for it: a killed run leaves it queued.
+work_queue = Table(
+    "work_queue",
+    metadata,
+    Column("stage", String(16), primary_key=True),
+    Column("item", _outside(200), primary_key=True),
+)
+
+# State a stage keeps between runs (the clusterer's active window), saved after
+# each run with the key of the code and settings it was made by and the last
+# membership it reflects; anything else is rebuilt from the active window.
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("key", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("saved_at", DateTime, nullable=False),
+)
+
+# What the name resolver learns from articles, kept as each analysis is stored
+# (alias definitions, and the sound of each Latin and Japanese person name), so
+# resolution is built from names seen, not by re-reading every analysis.
+name_facts = Table(
+    "name_facts",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # alias | latin | japanese
+    Column("a", _outside(200), primary_key=True),
+    Column("b", _outside(200), primary_key=True),
+)
+
+# What each story says of each entity's names (field n: a name, k: a kind, s: a surface, with
+# how often), and the sums over all stories: a tag's display name and aliases come from the
+# sums, which a changed story updates by its own part instead of every story being re-read.
+tag_parts = Table(
+    "tag_parts",
+    metadata,
+    Column("story_id", String(64), primary_key=True),
+    Column("key", _outside(200), primary_key=True),
+    Column("field", String(1), primary_key=True),
+    Column("value", _outside(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+tag_totals = Table(
+    "tag_totals",
+    metadata,
+    Column("key", _outside(200), primary_key=True),
+    Column("field", String(1), primary_key=True),
+    Column("value", _outside(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+# which stories carry a tag: counted when a changed story may have been its last
+Index("ix_story_tags_tag", story_tags.c.tag_id)

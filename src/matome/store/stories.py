@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from matome.records import Membership, Post, Reaction, StoryRow
+from matome.store import changes
 from matome.store import schema as t
+from matome.store.queue import enqueue
 
 
 class _HasTx:
@@ -59,12 +61,17 @@ class StoryStore(_HasTx):
             return [StoryRow(r["id"], r["seed_article"], dict(r["flags"] or {}), r["storyline"],
                              r["follows"]) for r in conn.execute(select(t.stories)).mappings()]
 
-    def story_urls(self) -> list[tuple[str, str]]:
-        """(URL, story id) of every report in a story: what board threads link to."""
+    def story_urls(self, story_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(URL, story id) of every report in a story (of these stories): what board threads
+        link to."""
+        query = (select(t.articles.c.url, t.memberships.c.story_id)
+                 .join(t.memberships, t.memberships.c.article_id == t.articles.c.id))
         with self.read() as conn:
-            return [(r.url, r.story_id) for r in conn.execute(
-                select(t.articles.c.url, t.memberships.c.story_id)
-                .join(t.memberships, t.memberships.c.article_id == t.articles.c.id))]
+            if story_ids is None:
+                return [(r.url, r.story_id) for r in conn.execute(query)]
+            ids = list(story_ids)
+            return [(r.url, r.story_id) for i in range(0, len(ids), 500) for r in conn.execute(
+                query.where(t.memberships.c.story_id.in_(ids[i : i + 500])))]
 
     def reaction_rows(self) -> list[Reaction]:
         """Every stored board post with the report URLs its thread discusses, thread by thread."""
@@ -90,6 +97,7 @@ class StoryStore(_HasTx):
         storylines found to be one, as (gone, kept).
         """
         with self.tx() as conn:
+            changes.membership(conn, article_id, story_id, merged, split, relinked)
             for gone, kept in relinked:
                 conn.execute(update(t.stories).where(t.stories.c.storyline == gone)
                              .values(storyline=kept))
@@ -107,6 +115,10 @@ class StoryStore(_HasTx):
             conn.execute(insert(t.memberships).values(
                 article_id=article_id, story_id=story_id, role=role, seq=seq,
                 evidence=evidence, stage=stage_tag))
+            changed = [story_id, *((split[0], split[3]) if split is not None else ()),
+                       *((merged,) if merged is not None else ())]
+            for stage in ("tags", "write"):  # with the change, so a killed run still redoes them
+                enqueue(conn, stage, changed)
 
     @staticmethod
     def _merge(conn: Connection, old: str, new: str) -> None:
@@ -155,16 +167,19 @@ class StoryStore(_HasTx):
                                 .where(t.stories.c.id.not_in(used))).all()
             ids = [r.id for r in rows]
             if ids:
+                changes.touch(conn, ids, following=ids, redirected_to=ids)
                 _forget_written(conn, ids)
                 conn.execute(delete(t.story_redirects).where(t.story_redirects.c.old_id.in_(ids)))
                 conn.execute(delete(t.stories).where(t.stories.c.id.in_(ids)))
                 _add_pending(conn, {r.id: r.seed_article for r in rows})
+                enqueue(conn, "tags", ids)  # their part of the tag sums goes with them
             return ids
 
     def flag_story(self, story_id: str, flag: str) -> None:
         with self.tx() as conn:
             row = conn.execute(select(t.stories.c.flags).where(t.stories.c.id == story_id)).first()
             if row is not None and flag not in (row.flags or {}):
+                changes.touch(conn, [story_id])
                 conn.execute(update(t.stories).where(t.stories.c.id == story_id)
                              .values(flags={**(row.flags or {}), flag: True}))
 
@@ -177,6 +192,7 @@ class StoryStore(_HasTx):
         in the same transaction, so an interrupted regrouping loses nothing.
         """
         with self.tx() as conn:
+            changes.touch_all(conn)
             seeds = {r.id: r.seed_article for r in conn.execute(select(t.stories))}
             for r in conn.execute(select(t.story_redirects)):
                 target = seeds.get(r.new_id) or (r.new_id.removeprefix(_SEED)
@@ -184,16 +200,21 @@ class StoryStore(_HasTx):
                 if target:
                     seeds[r.old_id] = target
             for table in (t.written, t.story_tags, t.memberships, t.story_redirects, t.stories,
-                          t.stage_state):
+                          t.snapshots, t.tag_parts, t.tag_totals):
                 conn.execute(delete(table))
+            # what the tags stage last built from; the queues' keys ("key:…") stay
+            conn.execute(delete(t.stage_state).where(t.stage_state.c.stage.not_like("key:%")))
             _add_pending(conn, seeds)
 
     def resolve_pending_redirects(self, story_of: dict[str, str]) -> None:
         """Point each pending redirect at the story that now holds its seed article."""
         with self.tx() as conn:
-            live = {r.id for r in conn.execute(select(t.stories.c.id))}
             rows = conn.execute(select(t.story_redirects)
                                 .where(t.story_redirects.c.reason == "pending")).all()
+            olds = [r.old_id for r in rows]  # which of them stand again (not the whole archive)
+            live = {r.id for i in range(0, len(olds), 500) for r in conn.execute(
+                select(t.stories.c.id).where(t.stories.c.id.in_(olds[i : i + 500])))}
+            changes.touch(conn, [r.old_id for r in rows])  # their pages now say where they went
             for r in rows:
                 seed = r.new_id.removeprefix(_SEED)
                 where = t.story_redirects.c.old_id == r.old_id

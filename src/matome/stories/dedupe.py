@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -29,6 +30,7 @@ _NOTICE = re.compile(
     r"|※\s*(?:訂正|更新|追記)).*$", re.MULTILINE)
 
 
+@lru_cache(maxsize=256)  # the stage hashes a text, then judges it: both read this
 def normalized(text: str) -> str:
     return _SPACE.sub("", nfkc(_NOTICE.sub("", text))).lower()
 
@@ -41,9 +43,19 @@ def minhash(text: str, settings: DedupeSettings) -> MinHash:
     norm = normalized(text)
     k = settings.shingle_chars
     shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
-    mh = MinHash(num_perm=settings.num_perm, scheme=SCHEME)
+    mh = MinHash(num_perm=settings.num_perm, scheme=SCHEME, permutations=_permutations(settings.num_perm))
     mh.update_batch([s.encode() for s in shingles])
     return mh
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> np.ndarray:
+    """datasketch's permutations for the scheme (its seed 1), drawn once: a MinHash draws
+    them from a new random generator each time it is made, which cost as much as hashing
+    a report's shingles, for every report judged and every signature read back."""
+    perms = MinHash(num_perm=num_perm, scheme=SCHEME).permutations
+    perms.setflags(write=False)  # shared by every MinHash made here
+    return perms
 
 
 @dataclass
@@ -94,4 +106,4 @@ def minhash_bytes(mh: MinHash) -> bytes:
 
 def minhash_from_bytes(data: bytes, settings: DedupeSettings) -> MinHash:
     return MinHash(num_perm=settings.num_perm, hashvalues=np.frombuffer(data, dtype=np.uint64),
-                   scheme=SCHEME)
+                   scheme=SCHEME, permutations=_permutations(settings.num_perm))

@@ -17,7 +17,7 @@ import bisect
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -48,6 +48,89 @@ class Tag:
     parent: str | None = None  # the tag id of a broader theme
 
 
+@dataclass
+class StoryTagging:
+    """One story's tags (tag id, weight; best first) and what it says of each entity's names:
+    per entity key, how often each name, kind and surface was met. Summed over stories these
+    give each tag's display name and aliases, so a changed story changes them by its own part."""
+
+    tags: list[tuple[str, float]]
+    names: dict[str, Counter[str]]
+    kinds: dict[str, Counter[str]]
+    surfaces: dict[str, Counter[str]]
+
+
+def tag_story(arts: list[Article], mentions: dict[str, list[Mention]], settings: TagSettings,
+              themes: list[ThemeSettings], theme_entities: dict[str, set[str]]) -> StoryTagging:
+    """The tags of one story: the entities it is about, and the themes it matches."""
+    story_mentions = resolve_surnames([m for a in arts for m in mentions.get(a.id, [])])
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    by_article: dict[str, set[str]] = defaultdict(set)
+    count: Counter[str] = Counter()
+    about_in: Counter[str] = Counter()
+    offset = 0
+    for a in arts:
+        n = len(mentions.get(a.id, []))
+        own = story_mentions[offset : offset + n]
+        for m in own:
+            by_article[m.key].add(a.id)
+            count[m.key] += 1
+            names[m.key][m.name] += 1
+            surfaces[m.key][m.surface] += 1
+            kinds[m.key][m.kind] += 1
+        about_in.update(about(a, own))
+        offset += n
+    chosen = []
+    for key, arts_with in by_article.items():
+        if any(n in IGNORED for n in names[key]):
+            continue
+        if enough(about_in[key], len(arts_with), len(arts), settings.min_articles):
+            chosen.append((key, about_in[key] + len(arts_with) / 10 + count[key] / 1000))
+    chosen.sort(key=lambda kv: (-kv[1], kv[0]))
+    out = [(tag_id(k), round(w, 3)) for k, w in chosen[: settings.max_per_story]]
+    keys = {k for k, _ in chosen}
+    heads = [head_text(a) for a in arts]  # once per story, not once per theme and word
+    matched = {t.name for t in themes
+               if (_keyword_hit(t, heads, arts) or theme_entities[t.name] & keys)
+               and not _excluded(t, heads)}
+    out += [(theme_id(name), 1.0) for name in _with_parents(matched, themes)]
+    return StoryTagging(out, dict(names), dict(kinds), dict(surfaces))
+
+
+def theme_keys(themes: list[ThemeSettings], key_of: Callable[[str], str] = fold) -> dict[str, set[str]]:
+    """Per theme, the canonical keys of the entities that make a story match it."""
+    return {t.name: {key_of(e) for e in t.entities} for t in themes}
+
+
+def entity_tag(key: str, names: Counter[str], kinds: Counter[str], surfaces: Iterable[str]) -> Tag:
+    """An entity's tag from the names, kinds and surfaces it was met with across stories."""
+    kind = kinds.most_common(1)[0][0]
+    name = _display_name(names, kind)
+    return Tag(tag_id(key), name, kind, sorted({*names, *surfaces} - {name}))
+
+
+def theme_tags(themes: list[ThemeSettings], used: Callable[[str], bool],
+               entity: Callable[[str], Tag | None]) -> list[Tag]:
+    """Tags of the themes (and their parents) that some story carries; a theme named like an
+    entity is that entity's tag, with the theme's place in the tree (``entity`` finds it)."""
+    by_name = {t.name: t for t in themes}
+    out = []
+    for name in sorted({n for t in themes for n in (t.name, t.parent) if n}):
+        tid = theme_id(name)
+        theme = by_name.get(name)
+        parent = theme_id(theme.parent) if theme and theme.parent else None
+        existing = entity(tid)
+        if existing is not None:
+            existing.parent = parent
+            existing.aliases = sorted({*existing.aliases, *(theme.aliases if theme else [])})
+            out.append(existing)
+        elif used(tid):
+            out.append(Tag(tid, name, "theme", sorted(theme.aliases) if theme else [], parent))
+    return out
+
+
 def build_tags(
     stories: dict[str, list[Article]],
     mentions: dict[str, list[Mention]],
@@ -55,68 +138,28 @@ def build_tags(
     themes: list[ThemeSettings],
     key_of: Callable[[str], str] = fold,
 ) -> tuple[list[Tag], dict[str, list[tuple[str, float]]]]:
-    """All tags, and per story its (tag id, weight) list, best first.
+    """All tags, and per story its (tag id, weight) list, best first: every story tagged at once
+    (the tags stage does the same one changed story at a time, with the sums kept in the store).
 
     ``key_of`` maps a name written in config to its canonical entity key
     (the pipeline passes the resolver, so 「日銀」 in a theme finds 日本銀行).
     """
-    theme_entities = {t.name: {key_of(e) for e in t.entities} for t in themes}
+    theme_entities = theme_keys(themes, key_of)
     names: dict[str, Counter[str]] = defaultdict(Counter)
-    surfaces: dict[str, set[str]] = defaultdict(set)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     per_story: dict[str, list[tuple[str, float]]] = {}
     for sid, arts in sorted(stories.items()):
-        story_mentions = resolve_surnames([m for a in arts for m in mentions.get(a.id, [])])
-        by_article: dict[str, set[str]] = defaultdict(set)
-        count: Counter[str] = Counter()
-        about_in: Counter[str] = Counter()
-        offset = 0
-        for a in arts:
-            n = len(mentions.get(a.id, []))
-            own = story_mentions[offset : offset + n]
-            for m in own:
-                by_article[m.key].add(a.id)
-                count[m.key] += 1
-                names[m.key][m.name] += 1
-                surfaces[m.key].add(m.surface)
-                kinds[m.key][m.kind] += 1
-            about_in.update(about(a, own))
-            offset += n
-        chosen = []
-        for key, arts_with in by_article.items():
-            if any(n in IGNORED for n in names[key]):
-                continue
-            if enough(about_in[key], len(arts_with), len(arts), settings.min_articles):
-                chosen.append((key, about_in[key] + len(arts_with) / 10 + count[key] / 1000))
-        chosen.sort(key=lambda kv: (-kv[1], kv[0]))
-        per_story[sid] = [(tag_id(k), round(w, 3)) for k, w in chosen[: settings.max_per_story]]
-        keys = {k for k, _ in chosen}
-        heads = [head_text(a) for a in arts]  # once per story, not once per theme and word
-        matched = {t.name for t in themes
-                   if (_keyword_hit(t, heads, arts) or theme_entities[t.name] & keys)
-                   and not _excluded(t, heads)}
-        for name in _with_parents(matched, themes):
-            per_story[sid].append((theme_id(name), 1.0))
+        got = tag_story(arts, mentions, settings, themes, theme_entities)
+        per_story[sid] = got.tags
+        for total, part in ((names, got.names), (kinds, got.kinds), (surfaces, got.surfaces)):
+            for key, c in part.items():
+                total[key].update(c)
     used = {tid for lst in per_story.values() for tid, _ in lst}
-    tags = []
-    for key in sorted(names):
-        tid = tag_id(key)
-        if tid not in used:
-            continue
-        name = _display_name(names[key], kinds[key].most_common(1)[0][0])
-        aliases = sorted({*names[key], *surfaces[key]} - {name})
-        tags.append(Tag(tid, name, kinds[key].most_common(1)[0][0], aliases))
-    by_name = {t.name: t for t in themes}
-    for name in sorted({n for t in themes for n in (t.name, t.parent) if n}):
-        tid = theme_id(name)
-        theme = by_name.get(name)
-        parent = theme_id(theme.parent) if theme and theme.parent else None
-        existing = next((t for t in tags if t.id == tid), None)
-        if existing is not None:  # a theme named like an entity: one tag, the theme's place in the tree
-            existing.parent = parent
-            existing.aliases = sorted({*existing.aliases, *(theme.aliases if theme else [])})
-        elif tid in used:
-            tags.append(Tag(tid, name, "theme", sorted(theme.aliases) if theme else [], parent))
+    entities = {tag_id(k): entity_tag(k, names[k], kinds[k], surfaces[k])
+                for k in sorted(names) if tag_id(k) in used}
+    themed = theme_tags(themes, used.__contains__, entities.get)
+    tags = [*(g for g in entities.values()), *(g for g in themed if g.id not in entities)]
     return tags, per_story
 
 

@@ -1,10 +1,15 @@
 """Write: a story told in each configured format, every sentence cited, then verified.
 
 ``formats`` is the registry of formats; ``toolkit`` holds what every
-extractive format shares; ``brief``, ``news``, ``explainer`` and ``matome``
-write one format each; ``llm`` and ``llm_writer`` write the brief with a
-model; ``conflicts`` finds where sources disagree; ``verify`` checks every
-sentence against the spans it cites.
+extractive format shares; ``clean`` decides which source sentences may be
+cited and from where (past datelines, captions, labels), ``headline`` makes
+見出し and サブ見出し; ``brief``, ``news``, ``explainer`` and ``matome`` write
+one format each, ``short`` publishes a story too few reports tell as its
+report; ``llm`` and ``llm_writer`` write the brief with a model;
+``conflicts`` finds where sources disagree; ``verify`` checks every sentence
+against the spans it cites; ``lint`` holds the checks of what a reader must
+never see (boilerplate, broken sentences, bare quotes, repeats, cut
+headlines), shared by the writers, the tests and the bench.
 """
 
 from matome.write.formats import DEFAULT, FORMATS, Format

@@ -35,19 +35,20 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
     said = {cands[i].text for i in [*overview, *details]}
     fresh = {i for i in (with_facts or all_idx - set(overview)) if cands[i].text not in said}
     points = toolkit.mmr(cands, vecs, [*overview, *details], settings.points, fresh)
-    if len(points) < min(3, settings.points):
-        points += toolkit.mmr(cands, vecs, points, settings.points - len(points),
-                       fresh - set(details) - set(points))
+    if len(points) < min(3, settings.points):   # too few figures: any fact not yet said
+        rest = {i for i in all_idx - set(overview) - set(details) if cands[i].text not in said}
+        points += toolkit.mmr(cands, vecs, [*overview, *details, *points],
+                              settings.points - len(points), rest - set(points))
     disputes = conflicts.find_conflicts(p.articles, analyses)
     used = toolkit.used_articles(p, [*overview, *details, *points], toolkit.conflict_ids(disputes))
     sections = [
         Section(OVERVIEW, [toolkit.sentence_of(cands[i], False) for i in overview]),
-        Section(DETAILS, [toolkit.sentence_of(cands[i], p.attribute) for i in details]
+        Section(DETAILS, toolkit.attributed([cands[i] for i in details], p, disputes)
                 + toolkit.conflict_sentences(disputes)),
         Section(POINTS, [toolkit.sentence_of(cands[i], False) for i in points]),
         Section(SOURCES, [], [toolkit.source_line(a) for a in used]),
     ]
-    headline, subheadline = toolkit.titles(p.articles, cands, settings)
+    headline, subheadline = toolkit.titles(p, settings)
     lead, lead_cites = toolkit.lead_of(cands, overview, settings)
     return Written(
         format=NAME, headline=headline, subheadline=subheadline, lead=lead,

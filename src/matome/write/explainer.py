@@ -12,18 +12,20 @@ from datetime import datetime
 from matome.language import numerals
 from matome.records import Analysis, Article, Section, Written, WrittenSentence
 from matome.settings import WriterSettings
-from matome.write import conflicts, toolkit
+from matome.write import conflicts, lint, toolkit
 
 NAME = "explainer"
 # Questions that assert nothing: the answer under them is the cited fact.
 QUESTIONS = ("何が起きたのか?", "その後、何があったのか?")
 
 
-def _section(p: toolkit.Pool, question: str,
-             analyses: dict[str, Analysis]) -> tuple[Section, toolkit.Candidate | None, list[Article]]:
-    """One dated Q&A section of an explainer, and its takeaway candidate."""
-    all_idx = set(range(len(p.cands)))
-    answer = toolkit.mmr(p.cands, p.vecs, [], 1, toolkit.leads(p) or all_idx)
+def _section(p: toolkit.Pool, question: str, analyses: dict[str, Analysis],
+             earlier: list[str]) -> tuple[Section, toolkit.Candidate | None, list[Article]]:
+    """One dated Q&A section of an explainer, and its takeaway candidate; nothing in it says what
+    an ``earlier`` section said (a later report often retells the earlier story)."""
+    all_idx = {i for i, c in enumerate(p.cands)
+               if not any(lint.near_duplicate(c.text, t) for t in earlier)}
+    answer = toolkit.mmr(p.cands, p.vecs, [], 1, (toolkit.leads(p) & all_idx) or all_idx)
     facts = {i for i in all_idx - set(answer)
              if len(p.cands[i].text) <= 100 and numerals.find_numbers(p.cands[i].text)}
     points = toolkit.mmr(p.cands, p.vecs, answer, 3, facts or all_idx - set(answer))
@@ -33,12 +35,14 @@ def _section(p: toolkit.Pool, question: str,
                  for s in (toolkit.sentence_of(p.cands[i], False) for i in answer)]
     sentences += [WrittenSentence(s.text, s.citations, "point")
                   for s in (toolkit.sentence_of(p.cands[i], False) for i in points)]
+    disputes = conflicts.find_conflicts(p.articles, analyses)
     sentences += [WrittenSentence(s.text, s.citations, "narrative")
-                  for s in (toolkit.sentence_of(p.cands[i], p.attribute) for i in narrative)]
-    sentences += toolkit.conflict_sentences(conflicts.find_conflicts(p.articles, analyses))
+                  for s in toolkit.attributed([p.cands[i] for i in narrative], p, disputes)]
+    sentences += toolkit.conflict_sentences(disputes)
     said = set(answer) | set(points) | set(narrative)
     # the takeaway: the section's most central short sentence not already said in it
-    rest = sorted((i for i in all_idx - said if len(p.cands[i].text) <= 80),
+    rest = sorted((i for i in all_idx - said if len(p.cands[i].text) <= 80
+                   and not any(lint.near_duplicate(p.cands[i].text, p.cands[j].text) for j in said)),
                   key=lambda i: (-p.cands[i].centrality, i))
     used = toolkit.used_articles(p, sorted(said), [c.article for s in sentences for c in s.citations])
     sec = Section(question, sentences, [toolkit.source_line(a) for a in used])
@@ -53,8 +57,10 @@ def write_explainer(storyline: list[list[Article]], analyses: dict[str, Analysis
     takeaways: list[WrittenSentence] = []
     used: list[Article] = []
     pools = [toolkit.pool(arts, analyses) for arts in stories]  # each story's candidates, built once
+    said: list[str] = []
     for n, p in enumerate(pools):
-        sec, take, sec_used = _section(p, QUESTIONS[min(n, 1)], analyses)
+        sec, take, sec_used = _section(p, QUESTIONS[min(n, 1)], analyses, said)
+        said += [x.text for x in sec.sentences] + ([take.text] if take is not None else [])
         if not sec.sentences:
             continue
         sections.append(sec)
@@ -69,9 +75,10 @@ def write_explainer(storyline: list[list[Article]], analyses: dict[str, Analysis
     opening = toolkit.mmr(latest.cands, latest.vecs, [], 1,
                           toolkit.leads(latest) or set(range(len(latest.cands))))
     lead, lead_cites = toolkit.lead_of(latest.cands, opening, settings)
-    headline, sub = toolkit.titles(latest.articles, latest.cands, settings)
+    headline, sub = toolkit.titles(latest, settings)
     if len(pools) > 1:
-        sub = toolkit.titles(pools[0].articles, pools[0].cands, settings)[0]  # where the storyline began
+        began = toolkit.titles(pools[0], settings)[0]  # where the storyline began
+        sub = began if began and not lint.near_duplicate(began, headline) else sub
     everything = [a for arts in stories for a in arts]
     disputes = conflicts.find_conflicts(latest.articles, analyses)
     return Written(NAME, headline, sub, lead, sections,

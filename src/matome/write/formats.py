@@ -8,6 +8,9 @@ registry rather than test names. (``settings`` and the site may not import
 the write stage: the writer settings' defaults name the same formats, and a
 test holds them to the registry.)
 
+A story told by fewer reports than ``publish.min_sources`` is published in
+every format as its report (``short``), never re-cut into an article.
+
 Every format's sentences are spans of its sources with a citation to them;
 the only words added are ones verification checks: an attribution
 (「北海新報によると、」), section labels, the 出典により異なる form, and Q&A
@@ -23,6 +26,7 @@ from datetime import datetime
 from matome.records import Analysis, Article, Post, Written
 from matome.settings import WriterSettings
 from matome.write import brief, explainer, matome, news
+from matome.write import short as short_form
 from matome.write.toolkit import Inputs
 
 
@@ -70,6 +74,20 @@ DEFAULT = brief.NAME
 def wanted(names: Iterable[str]) -> list[Format]:
     """The formats of ``names`` the registry knows, in order; the default when none is."""
     return [FORMATS[n] for n in names if n in FORMATS] or [FORMATS[DEFAULT]]
+
+
+def short(inputs: Inputs, min_sources: int) -> bool:
+    """Whether a story is published as its report rather than written: fewer reports than
+    ``min_sources`` (``publish.min_sources``; copies are not among the inputs)."""
+    return len(inputs.articles) < min_sources
+
+
+def write_story(fmt: Format, inputs: Inputs, settings: WriterSettings, min_sources: int,
+                built: datetime | None = None) -> Written:
+    """The story in format ``fmt``: written, or its report as itself when too few tell it."""
+    if short(inputs, min_sources):
+        return short_form.write(fmt.name, inputs, settings, built)
+    return fmt.write(inputs, settings, built)
 
 
 def limits(name: str, settings: WriterSettings) -> Limits:

@@ -52,7 +52,7 @@ from matome.records import (
     WrittenSentence,
 )
 from matome.settings import Settings
-from matome.write import brief, conflicts, toolkit, verify
+from matome.write import brief, clean, conflicts, headline, toolkit, verify
 from matome.write.llm import LLMClient, Reply
 
 WRITER = "llm/1"
@@ -117,10 +117,11 @@ def source_sentences(articles: list[Article], analyses: dict[str, Analysis],
     for i, a in enumerate(articles, start=1):
         taken = 0
         for j, s in enumerate(analyses[a.id].sentences, start=1):
-            # A dateline or label opening a sentence belongs to the page; the
-            # rest is still a verbatim span of the text.
-            text = toolkit._LABEL.sub("", s.text).strip()
-            if len(text) < MIN_CHARS or any(b in text for b in toolkit._BOILERPLATE):
+            # What the extractive writers may cite, the model may too: a dateline, caption or
+            # label opening a sentence is the page's (the rest is still a verbatim span), and
+            # boilerplate, broken sentences and bare quotes are left out.
+            text = clean.cited_span(s.text, a.lang) or ""
+            if len(text) < MIN_CHARS:
                 continue
             out[f"a{i}s{j}"] = Source(f"a{i}s{j}", a, text)
             taken += 1
@@ -295,9 +296,9 @@ class _Assembler:
             return head
         # The most cited report's own title stands in for a headline that fails.
         by_cites = sorted(self.prep.quoted, key=lambda a: -cited.count(a.id))
-        title = next((a.title for a in by_cites
-                      if a.title and len(a.title) <= self.settings.writer.headline_max_chars),
-                     by_cites[0].title[: self.settings.writer.headline_max_chars])
+        limit = self.settings.writer.headline_max_chars
+        title = next((h for a in by_cites if (h := headline.from_title(a.title, limit))),
+                     headline.fitted(by_cites[0].title, limit))
         self._change("見出し", "repaired", reason, head, title)
         return title
 

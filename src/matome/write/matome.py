@@ -18,7 +18,7 @@ from typing import Any
 from matome.language import fold, nfkc
 from matome.records import Analysis, Article, Citation, Post, Section, Written
 from matome.settings import WriterSettings
-from matome.write import conflicts, toolkit
+from matome.write import conflicts, lint, toolkit
 
 NAME = "matome"
 REACTIONS_LABEL = "ネット上の反応"
@@ -44,31 +44,36 @@ def write_matome(articles: list[Article], analyses: dict[str, Analysis],
     sections: list[Section] = []
     lead, lead_cites = "", list[Citation]()
     if p.cands:
-        wire = _wire(p.articles)
+        wire = _wire([a for a in p.articles if a.id not in p.previews] or p.articles)
         own = [i for i, c in enumerate(p.cands) if c.article.id == wire.id]
         lead, lead_cites = toolkit.lead_of(p.cands, own[:1], settings)
     in_lead = {c.quote for c in lead_cites}
+    lead_idx = [i for i, c in enumerate(p.cands) if c.text in in_lead]
     rest = {i for i, c in enumerate(p.cands) if c.text not in in_lead and len(c.text) <= 120}
-    summary = toolkit.mmr(p.cands, p.vecs, [], settings.points, rest)
+    summary = toolkit.mmr(p.cands, p.vecs, lead_idx, settings.points, rest)   # nothing the lead says
     summary.sort(key=lambda i: toolkit.order(p.cands[i]))
     disputes = conflicts.find_conflicts(p.articles, analyses)
-    sections.append(Section("要約", [toolkit.sentence_of(p.cands[i], p.attribute) for i in summary]
+    sections.append(Section("要約", toolkit.attributed([p.cands[i] for i in summary], p, disputes)
                             + toolkit.conflict_sentences(disputes)))
     used = toolkit.used_articles(p, summary, [c.article for c in lead_cites] + toolkit.conflict_ids(disputes))
     if background:
         bg = toolkit.pool(list(background), analyses)
         neutral = {i for i, c in enumerate(bg.cands)
                    if not any(w in c.text for w in _OPINION) and "「" not in c.text}
+        said = [p.cands[i].text for i in [*lead_idx, *summary]]
+        neutral = {i for i in neutral if not any(lint.near_duplicate(bg.cands[i].text, t) for t in said)}
         chosen = toolkit.mmr(bg.cands, bg.vecs, [], 3, neutral)
         chosen.sort(key=lambda i: toolkit.order(bg.cands[i]))
         if chosen:
-            # earlier reports are always attributed: they are context, not this story's facts
-            sections.append(Section("解説", [toolkit.sentence_of(bg.cands[i], True) for i in chosen]))
+            # earlier reports are attributed: they are context, not this story's facts (an
+            # outlet is named once for the sentences of its that follow one another)
+            sections.append(Section("解説", toolkit.attributed([bg.cands[i] for i in chosen], bg,
+                                                              always=True)))
             used += [a for a in bg.articles if a.id in {bg.cands[i].article.id for i in chosen}]
     shown = reactions(list(posts), settings.reactions, settings.reaction_max_chars)
     if shown:
         sections.append(Section("反応", [], shown))
-    headline, sub = toolkit.titles(p.articles, p.cands, settings)
+    headline, sub = toolkit.titles(p, settings)
     prov = toolkit.provenance(used, built, articles)
     if lead_cites:
         prov.lead_outlet = next((a.source for a in p.articles if a.id == lead_cites[0].article), "")

@@ -24,13 +24,14 @@ def write_news(articles: list[Article], analyses: dict[str, Analysis],
     opening = toolkit.mmr(p.cands, p.vecs, [], 1, toolkit.leads(p) or all_idx)
     lead, lead_cites = toolkit.lead_of(p.cands, opening, settings)
     in_lead = {c.quote for c in lead_cites}
+    lead_idx = [i for i in all_idx if p.cands[i].text in in_lead]
     rest = {i for i in all_idx if p.cands[i].text not in in_lead}
-    body = toolkit.mmr(p.cands, p.vecs, opening, 3, rest, lam=0.6)
+    body = toolkit.mmr(p.cands, p.vecs, lead_idx, 3, rest, lam=0.6)   # nothing the lead says
     body.sort(key=lambda i: toolkit.order(p.cands[i]))
     disputes = conflicts.find_conflicts(p.articles, analyses)
-    sentences = [toolkit.sentence_of(p.cands[i], p.attribute) for i in body]
+    sentences = toolkit.attributed([p.cands[i] for i in body], p, disputes)
     sentences += toolkit.conflict_sentences(disputes)
-    headline, sub = toolkit.titles(p.articles, p.cands, settings)
+    headline, sub = toolkit.titles(p, settings)
     used = toolkit.used_articles(p, [*opening, *body],
                                  [c.article for c in lead_cites] + toolkit.conflict_ids(disputes))
     return Written(NAME, headline, sub, lead, [Section("本文", sentences)],

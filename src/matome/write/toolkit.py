@@ -1,28 +1,41 @@
-"""What every extractive format shares: the sentence pool, titles, lead, provenance.
+"""What every extractive format shares: the sentence pool, titles, lead, attribution, provenance.
 
 Every sentence an extractive format writes is a sentence of a source, chosen
-across all the story's reports, and carries a citation to that exact span;
-the only words it adds are an attribution (「北海新報によると、」) when
-outlets differ. Headline and sub-headline are the sources' own titles.
+across all the story's reports, and carries a citation to that exact span
+(``clean`` decides which sentences qualify and where the span starts: past a
+dateline, a caption, a label); the only words it adds are an attribution
+(「北海新報によると、」) where the claim needs its source. 見出し and サブ見出し
+are a report's title or a lead sentence in headline form (``headline``).
 
 Sentence choice: TF-IDF over Sudachi lemmas gives each sentence a centrality
 (similarity to the whole story); maximal marginal relevance then trades
 centrality against redundancy, so a fact reported by five outlets is said
-once and a detail only one outlet has can still be picked. Each format
-(``brief``, ``news``, ``explainer``, ``matome``) draws on the same pool.
+once and a detail only one outlet has can still be picked; no sentence is
+picked that says what one already picked says (``lint.near_duplicate``).
+Each format (``brief``, ``news``, ``explainer``, ``matome``) draws on the
+same pool.
+
+Once a report tells an event's outcome (its lead is in the past tense), the
+reports that previewed it are history: their forward-looking sentences
+(「…を開きます」) are left out, the lead, 見出し and 概要 come from the outcome.
+
+A story from fewer reports than ``publish.min_sources`` is not re-cut into
+an article: ``short`` publishes its report's title, outlet, link and opening
+sentences (at most ``writer.lead_max_chars``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matome.language import textja
+from matome.language import nfkc, textja
 from matome.records import (
     Analysis,
     Article,
@@ -34,16 +47,24 @@ from matome.records import (
     WrittenSentence,
 )
 from matome.settings import WriterSettings
-from matome.write import conflicts
+from matome.write import clean, conflicts, headline, lint
 
-STAGE = Stage("write", 3)
+STAGE = Stage("write", 4)
 WRITER = "extractive/1"
+SHORT_WRITER = "short/1"     # one report published as itself: title, outlet, link, opening
 SINGLE_SOURCE = "この記事は1件の報道に基づいています。"
-_BOILERPLATE = ("関連記事", "Copyright", "copyright", "©", "無断転載", "この記事を", "写真=", "（写真")
-MIN_CHARS, MAX_CHARS = 12, 220
-# A dateline or label opening a sentence (【ローマ東都】, 【速報】) belongs to the
-# page, not the fact; the sentence is cited from after it (still verbatim).
-_LABEL = re.compile(r"^(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|＜[^＞]{1,12}＞)\s*")
+ONE_OUTLET = "この記事の情報源は1社（{}）の報道だけです。"
+# A claim that says it is not yet confirmed needs its source named: 「…とみられる」「…という」
+_HEDGED = re.compile(
+    r"(?:とみられ(?:る|ている)|と見られ(?:る|ている)|とされ(?:る|ている)|という|ということ(?:だ|です)|"
+    r"模様(?:だ|です)?|可能性が(?:ある|高い)|見通し(?:だ|です)?|見込み(?:だ|です)?|としている|としています)"
+    r"[。」）)]*$"
+    r"|ことが(?:分かった|わかった|明らかになった)|関係者(?:への取材|によると)")
+# A title that expects rather than tells (「…大勝へ」「…獲得か」「…の見通し」)
+_SPECULATIVE = re.compile(r"(?:へ|か|見通し|見込み|予定|方針|公算)[」』）)]?$")
+# A sentence that names its own source needs no other: 「…によると」, 「県警は…と発表した」, a speaker
+_SOURCED = re.compile(r"によると|によれば|によりますと|と(?:発表|公表|述べ|語|話|強調|説明|明らかに)|"
+                      r"を(?:発表|公表)")
 
 
 @dataclass(frozen=True)
@@ -59,10 +80,12 @@ class Inputs:
 @dataclass
 class Candidate:
     article: Article
-    position: int
-    text: str
+    position: int        # the sentence's place in its report's analysis
+    text: str            # the span cited (``clean.cited_span``)
     lemmas: list[str]
     centrality: float = 0.0
+    rank: int = 0        # its place among its report's usable sentences: 0 opens the report
+    tense: str = "other"  # ``clean.tense``: "past", "future" or "other"
 
 
 def attribution(outlet: str) -> str:
@@ -72,14 +95,21 @@ def attribution(outlet: str) -> str:
 def _candidates(articles: list[Article], analyses: dict[str, Analysis]) -> list[Candidate]:
     out = []
     for a in articles:
+        rank = 0
+        heading = "" if a.title.endswith("。") else nfkc(a.title)
         for pos, s in enumerate(analyses[a.id].sentences):
-            text = _LABEL.sub("", s.text)
-            if not (MIN_CHARS <= len(text) <= MAX_CHARS) or any(b in text for b in _BOILERPLATE):
-                continue
-            if a.lang == "ja" and not text.endswith(("。", "」", "）", ")")):
-                continue  # headings, captions and bylines are not sentences
-            out.append(Candidate(a, pos, text, textja.content_lemmas(textja.tokenize(text))))
+            text = clean.cited_span(s.text, a.lang)
+            if text is None or (heading and len(text) < len(heading) and nfkc(text) in heading):
+                continue   # unusable, or the report's own headline repeated in its text
+            out.append(Candidate(a, pos, text, list(_lemmas(text)), rank=rank,
+                                 tense=clean.tense(text) if a.lang == "ja" else "other"))
+            rank += 1
     return out
+
+
+@lru_cache(maxsize=65536)   # every format of a story reads the same sentences
+def _lemmas(text: str) -> tuple[str, ...]:
+    return tuple(textja.content_lemmas(textja.tokenize(text)))
 
 
 def _vectors(cands: list[Candidate]) -> np.ndarray:
@@ -95,16 +125,19 @@ def _vectors(cands: list[Candidate]) -> np.ndarray:
 
 def mmr(cands: list[Candidate], vecs: np.ndarray, chosen: list[int], k: int,
          allowed: set[int], lam: float = 0.7) -> list[int]:
+    """Up to ``k`` of ``allowed`` by maximal marginal relevance, none saying what ``chosen`` or an
+    earlier pick says."""
     picked: list[int] = []
     for _ in range(k):
         best, best_val = None, -1e9
         for i in sorted(allowed - set(chosen) - set(picked)):
             sims = [float(vecs[i] @ vecs[j]) for j in [*chosen, *picked]]
             redundancy = max(sims) if sims else 0.0
-            if redundancy > 0.6:
+            if redundancy > 0.6 or any(lint.near_duplicate(cands[i].text, cands[j].text)
+                                       for j in [*chosen, *picked]):
                 continue
             val = lam * cands[i].centrality - (1 - lam) * redundancy \
-                - 0.02 * cands[i].position
+                - 0.02 * cands[i].rank
             if val > best_val:
                 best, best_val = i, val
         if best is None:
@@ -120,6 +153,34 @@ def sentence_of(c: Candidate, attribute: bool) -> WrittenSentence:
     return WrittenSentence(text, [Citation(c.article.id, c.text)])
 
 
+def needs_source(c: Candidate, disputed: set[str]) -> bool:
+    """Whether a reader must be told which outlet says this: the outlets differ on it, or it says
+    itself that it is not confirmed (「…とみられる」). A sentence naming its own source does not."""
+    if c.text in disputed:
+        return True
+    if c.text.startswith(("「", "『")) or _SOURCED.search(c.text):
+        return False
+    return bool(_HEDGED.search(c.text))
+
+
+def attributed(cands: Sequence[Candidate], p: Pool, disputes: Sequence[Conflict] = (),
+               always: bool = False) -> list[WrittenSentence]:
+    """The sentences of ``cands`` in order, each attributed to its outlet where the claim needs its
+    source (``always``: every one, as background from earlier stories is) and the story has more
+    than one outlet — but never the same outlet opening two sentences in a row."""
+    disputed = {x.quote for d in disputes for side in d.sides for x in side}
+    out: list[WrittenSentence] = []
+    run = ""   # the outlet last named, while its sentences follow one another
+    for c in cands:
+        attribute = (always or (p.attribute and needs_source(c, disputed))) and c.article.source != run
+        out.append(sentence_of(c, attribute))
+        if attribute:
+            run = c.article.source
+        elif c.article.source != run:
+            run = ""
+    return out
+
+
 def order(c: Candidate) -> tuple[str, str, int]:
     return (c.article.published.isoformat() if c.article.published else "", c.article.id,
             c.position)
@@ -132,32 +193,52 @@ class Pool:
     articles: list[Article]       # the reports written from (Japanese ones when there are)
     cands: list[Candidate]
     vecs: np.ndarray
+    previews: set[str] = field(default_factory=set)   # reports that previewed an outcome told
 
     @property
     def attribute(self) -> bool:
-        """Facts are attributed to their outlet when more than one outlet reported."""
+        """Facts may be attributed to their outlet when more than one outlet reported."""
         return len({a.source for a in self.articles}) > 1
+
+
+def _opening_tense(cands: list[Candidate]) -> dict[str, str]:
+    """Each report's tense as its opening sentence gives it."""
+    out: dict[str, str] = {}
+    for c in cands:
+        if c.rank == 0:
+            out[c.article.id] = c.tense
+    return out
 
 
 def pool(articles: list[Article], analyses: dict[str, Analysis]) -> Pool:
     japanese = [a for a in articles if a.lang == "ja"] or articles
     cands = _candidates(japanese, analyses)
+    opening = _opening_tense(cands)
+    previews: set[str] = set()
+    if "past" in opening.values():
+        # the outcome is reported: what previews said would happen, and how things stood
+        # before, is history, not news; only what they report as done stays
+        previews = {aid for aid, t in opening.items() if t == "future"}
+        cands = [c for c in cands if c.article.id not in previews or c.tense == "past"]
     vecs = _vectors(cands)
     if len(cands):
         centroid = vecs.mean(axis=0)
         norm = float(np.linalg.norm(centroid)) or 1.0
         for c, v in zip(cands, vecs, strict=True):
             c.centrality = float(v @ centroid) / norm
-    return Pool(japanese, cands, vecs)
+    return Pool(japanese, cands, vecs, previews)
 
 
-def provenance(used: list[Article], built: datetime | None, story: list[Article]) -> Provenance:
+def provenance(used: list[Article], built: datetime | None, story: list[Article],
+               writer: str = WRITER) -> Provenance:
     """Who wrote it from what (``used`` of the ``story``'s reports), and when; a story from one
-    outlet says so (outside the cited text)."""
-    single = len({a.source for a in story}) == 1
-    return Provenance(WRITER, [a.id for a in used],
+    outlet says so (outside the cited text): one report, or several of that one outlet."""
+    outlets = {a.source for a in story}
+    single = len(outlets) == 1
+    note = "" if not single else SINGLE_SOURCE if len(story) == 1 else ONE_OUTLET.format(*outlets)
+    return Provenance(writer, [a.id for a in used],
                       (built or datetime.now(UTC)).isoformat(timespec="seconds"),
-                      single_source=single, note=SINGLE_SOURCE if single else "")
+                      single_source=single, note=note)
 
 
 def conflict_sentences(disputes: list[Conflict]) -> list[WrittenSentence]:
@@ -174,8 +255,10 @@ def conflict_ids(disputes: list[Conflict]) -> list[str]:
 
 
 def leads(p: Pool) -> set[int]:
-    """The pool's candidates that open their report (its first two sentences)."""
-    return {i for i, c in enumerate(p.cands) if c.position <= 1}
+    """The pool's candidates that open their report (its first usable sentence: datelines,
+    captions and labels are not); once the outcome is reported, only the outcome's reports open
+    the story."""
+    return {i for i, c in enumerate(p.cands) if c.rank == 0 and c.article.id not in p.previews}
 
 
 def used_articles(p: Pool, idx: Iterable[int], extra: Iterable[str] = ()) -> list[Article]:
@@ -189,24 +272,45 @@ def source_line(a: Article) -> dict[str, str]:
             "published": a.published.isoformat() if a.published else ""}
 
 
-def titles(articles: list[Article], cands: list[Candidate],
-           settings: WriterSettings) -> tuple[str, str]:
-    """見出し: the most central source title that fits; サブ見出し: another outlet's view."""
+def titles(p: Pool, settings: WriterSettings) -> tuple[str, str]:
+    """見出し and サブ見出し (``headline``): the most central outcome report's title when it is a
+    headline, else its lead in headline form; the サブ見出し a second fact, from another title, a
+    subtitle or another lead sentence, else the outlets the story rests on."""
+    limit = settings.headline_max_chars
+    if not p.articles:
+        return "", ""
     score: dict[str, float] = {}
-    for c in cands:
+    for c in p.cands:
         score[c.article.id] = max(score.get(c.article.id, 0.0), c.centrality)
-    ranked = sorted(articles, key=lambda a: (-score.get(a.id, 0.0), a.id))
-    fitting = [a for a in ranked if a.title and len(a.title) <= settings.headline_max_chars]
-    head_article = fitting[0] if fitting else ranked[0]
-    headline = head_article.title
-    if len(headline) > settings.headline_max_chars:
-        cut = max(headline.rfind(sep, 0, settings.headline_max_chars) for sep in ("　", " ", "、"))
-        headline = headline[:cut] if cut > 10 else headline[: settings.headline_max_chars - 1] + "…"
-    others = [_LABEL.sub("", a.title) for a in fitting if a.source != head_article.source]
-    sub = head_article.subtitle or next(
-        (a.subtitle for a in ranked if a.subtitle), "") or next(
-        (t for t in others if t != headline and not t.endswith(("？", "?"))), "")
-    return headline, sub
+    opening = _opening_tense(p.cands)
+    told = "past" in opening.values()   # the story has an outcome: its reports speak first
+    ranked = sorted(p.articles, key=lambda a: (
+        a.id in p.previews, told and opening.get(a.id) != "past",
+        told and bool(_SPECULATIVE.search(a.title)), -score.get(a.id, 0.0), a.id))
+    current = [a for a in ranked if a.id not in p.previews]
+    openings = sorted((c for c in p.cands if c.rank <= 1 and c.article.id not in p.previews),
+                      key=lambda c: (c.rank, -c.centrality, c.article.id))
+    if not any(a.lang == "ja" for a in p.articles):
+        head = headline.english(ranked[0].title or (openings[0].text if openings else ""), limit)
+        return head, _outlets_line(current or ranked)
+    head, head_id = headline.pick(current, [c.text for c in openings], limit)
+    if not head:   # no title is a headline and no lead compresses to one: any central sentence
+        central = sorted(p.cands, key=lambda c: (c.article.id in p.previews, -c.centrality))
+        head, _ = headline.pick([], [c.text for c in central[:12]], limit)
+    if not head:
+        head = headline.fitted(ranked[0].title, limit)
+    sub_from = [replace(a, title=a.subtitle) for a in current if a.subtitle] + \
+        [a for a in current if a.id != head_id]
+    rest = [c.text for c in openings if headline.compress(c.text, limit) != head]
+    sub, _ = headline.pick(sub_from, rest, limit, avoid=[head])
+    return head, sub or _outlets_line(current)   # no second fact: the outlets it rests on
+
+
+def _outlets_line(articles: list[Article]) -> str:
+    """「北海新報、東都通信の報道」: the outlets, when their names are names (not a page's title)."""
+    outlets = sorted({a.source for a in articles if a.source and len(a.source) <= 20
+                      and not re.search(r"://|[|｜•]", a.source)})
+    return "、".join(outlets[:2]) + ("など" if len(outlets) > 2 else "") + "の報道" if outlets else ""
 
 
 def lead_of(cands: list[Candidate], overview: list[int],
@@ -221,7 +325,8 @@ def lead_of(cands: list[Candidate], overview: list[int],
     for c in same:
         length = sum(len(p.text) for p in parts)
         if parts and (length >= settings.lead_min_chars
-                      or length + len(c.text) > settings.lead_max_chars):
-            break
+                      or length + len(c.text) > settings.lead_max_chars
+                      or any(lint.near_duplicate(c.text, p.text) for p in parts)):
+            break   # long enough, or the next sentence would say again what the lead says
         parts.append(c)
     return "".join(p.text for p in parts), [Citation(p.article.id, p.text) for p in parts]

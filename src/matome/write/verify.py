@@ -13,7 +13,11 @@ What fails is repaired (replaced by its first real quote: the supporting
 source sentence) or, when no quote is real, dropped; each change is recorded
 with its reason. The report (sentences, supported share, repaired, dropped,
 length checks against the format's limits from the writer settings, which
-title the headline is) is stored with the article and shown to editors.
+report the headline comes from) is stored with the article and shown to
+editors. A 見出し is a report's title (or its first phrases), or a lead
+sentence in headline form whose every content word and fact is in its
+report; one that gives a fact no report gives is replaced by a title, and
+such a サブ見出し is dropped.
 Names are found with the user's aliases, as the analysis stage finds them.
 """
 
@@ -35,13 +39,16 @@ from matome.records import (
     WrittenSentence,
 )
 from matome.settings import WriterSettings
-from matome.write import formats
-from matome.write.toolkit import attribution
+from matome.write import formats, headline
+from matome.write.toolkit import SHORT_WRITER, attribution
 
 STAGE = Stage("verify", 2)
 MIN_SUPPORT = 0.6      # share of a reworded sentence's content words its quotes must hold
 _QUOTED = re.compile(r"「([^「」]+)」")
 _ACCORDING = re.compile(r"^([^、。「」]{1,24})によると、")
+# A サブ見出し that only says which outlets reported (「北海新報、東都通信の報道」) states no fact.
+_ABOUT_SOURCES = re.compile(r"の(?:単独)?報道(?:から|（情報源は1社）)?$")
+_TITLES = {"見出し", "サブ見出し"}   # changes to them are listed, not counted as sentences
 _TIME_KINDS = {"date", "time", "relative", "fiscal", "quarter"}
 
 
@@ -166,13 +173,47 @@ def _check_conflict(s: WrittenSentence, body: str, quotes: str, outlets: dict[st
     return fact_problem(body, quotes, gaz)
 
 
-def _headline_source(headline: str, articles: list[Article]) -> str | None:
-    """The report whose own title the 見出し is (whole, or cut at a break)."""
+def _headline_source(headline: str, articles: list[Article], gaz: entities.Gazetteer) -> str | None:
+    """The report the 見出し comes from: one whose title holds it (whole, or its first phrases,
+    a label dropped), else one whose text holds every content word and fact of it (a lead
+    sentence in headline form)."""
     head = nfkc(headline).rstrip("…")
+    if not head:
+        return None
     for a in articles:
-        if head and nfkc(a.title).startswith(head):
+        if head in nfkc(a.title):
+            return a.id
+    for a in articles:
+        text = nfkc(a.text)
+        if _support(head, text) == 1.0 and fact_problem(head, text, gaz) is None:
             return a.id
     return None
+
+
+def _check_titles(written: Written, articles: list[Article], gaz: entities.Gazetteer,
+                  changes: list[Change], rules: formats.Limits) -> str | None:
+    """The 見出し's source report; a 見出し or サブ見出し giving a fact no report gives (a figure, a
+    date, a name, a quote) is replaced: the 見出し by the first report's title (fitted to the
+    format's limit), the サブ見出し by nothing."""
+    everything = "\n".join(nfkc(a.title) + "\n" + nfkc(a.text) for a in articles)
+    source = _headline_source(written.headline, articles, gaz)
+    if source is None and written.headline and articles and \
+            (problem := fact_problem(nfkc(written.headline), everything, gaz)):
+        title = headline.fitted(next((a.title for a in articles if a.title), ""), rules.headline)
+        changes.append(Change("見出し", "repaired", problem, written.headline, title))
+        written.headline = title
+        source = _headline_source(title, articles, gaz)
+    if written.subheadline and articles and not _ABOUT_SOURCES.search(written.subheadline) and not any(
+            nfkc(written.subheadline) in nfkc(a.title) or nfkc(a.subtitle or "").startswith(
+                nfkc(written.subheadline)) for a in articles):
+        outlets = {nfkc(a.source) for a in articles}
+        body = nfkc(written.subheadline)
+        for o in outlets:   # the outlets a サブ見出し names as the story's sources are not claims
+            body = body.replace(o, "、")
+        if problem := fact_problem(body, everything, gaz):
+            changes.append(Change("サブ見出し", "dropped", problem, written.subheadline))
+            written.subheadline = ""
+    return source
 
 
 def verify(written: Written, articles: list[Article], settings: WriterSettings | None = None,
@@ -210,17 +251,20 @@ def verify(written: Written, articles: list[Article], settings: WriterSettings |
     if written.lead and not lead_ok:
         changes.append(Change("リード", "dropped", "lead is not its cited spans", written.lead))
         written.lead, written.lead_citations = "", []
-    head, lead = len(written.headline), len(written.lead)
     rules = formats.limits(written.format, settings or WriterSettings())
+    headline_source = _check_titles(written, articles, gaz, changes, rules)
+    head, lead = len(written.headline), len(written.lead)
+    if written.provenance.writer == SHORT_WRITER:   # a report's opening: short is its point
+        rules = formats.Limits(rules.headline, (0, rules.lead[1]))
     written.report = VerifyReport(
         sentences=total,
         supported=supported,
-        repaired=sum(1 for c in changes if c.action == "repaired"),
-        dropped=sum(1 for c in changes if c.action == "dropped"),
+        repaired=sum(1 for c in changes if c.action == "repaired" and c.section not in _TITLES),
+        dropped=sum(1 for c in changes if c.action == "dropped" and c.section not in _TITLES),
         supported_share=round(supported / total, 4) if total else 1.0,
         changes=changes,
         lengths=Lengths(head, lead),
         length_ok=Lengths(0 < head <= rules.headline, rules.lead[0] <= lead <= rules.lead[1]),
-        headline_source=_headline_source(written.headline, articles),
+        headline_source=headline_source,
     )
     return written

@@ -1,0 +1,194 @@
+"""How ``bench/archive_scale.py`` runs and measures each step, and the embeddings it serves.
+
+Each CLI step is a subprocess timed and measured for peak RSS under a small
+wrapper (see ``run``); the server is measured from outside (``serve_and_search``);
+``done_marks`` tells whether a run redid work; ``EmbedStub`` is the loopback
+embeddings endpoint every size shares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import http.server
+import json
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matome.store import Store
+
+QUERIES = ["日銀", "首相", "円安", "台風", "地震", "外相", "政策金利", "半導体", "気象庁",
+           "首脳会談", "避難指示", "経済安全保障"]
+MODEL = "synthetic-e5"
+
+
+# --- the embeddings endpoint -----------------------------------------------------------
+
+
+class EmbedStub(http.server.ThreadingHTTPServer):
+    """An OpenAI-style ``/v1/embeddings`` on 127.0.0.1 that answers at once, deterministically."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, list[float]] = {}
+        super().__init__(("127.0.0.1", 0), _EmbedHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def vector(self, text: str) -> list[float]:
+        title = text.removeprefix("passage: ").split("。", 1)[0]
+        if title in self.vectors:
+            return self.vectors[title]
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+        v = np.random.default_rng(seed).standard_normal(384)
+        return [float(x) for x in v / np.linalg.norm(v)]
+
+
+class _EmbedHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # http.server calls it by this name
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        server: EmbedStub = self.server  # type: ignore[assignment]
+        data = [{"object": "embedding", "index": i, "embedding": server.vector(x)}
+                for i, x in enumerate(body["input"])]
+        out = json.dumps({"object": "list", "model": MODEL, "data": data}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+# --- one step ---------------------------------------------------------------------------
+
+
+# The peak RSS of a child started from this process would include this process's own: Linux
+# carries the parent's high-water mark across fork and exec (``signal->maxrss``). So each step
+# runs under this small wrapper, whose own child starts from the wrapper's few megabytes.
+_MEASURED = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{time.perf_counter() - t0} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 6 * 3600
+        ) -> tuple[float, float, str]:
+    """``python -m matome ARGS`` as a subprocess: (seconds, peak RSS in MiB, its output)."""
+    log, usage = cwd / "step.log", cwd / "step.usage"
+    usage.unlink(missing_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.run([sys.executable, "-c", _MEASURED, str(usage), sys.executable, "-m",
+                               "matome", *args], env=env, cwd=cwd, stdout=out,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    text = log.read_text("utf-8", "replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"matome {' '.join(args)} exited {proc.returncode}:\n{text[-3000:]}")
+    secs, kib = usage.read_text().split()
+    return float(secs), int(kib) / 1024, text
+
+
+def done_marks(url: str) -> dict[str, str]:
+    """A digest per table of what each stage has done (key, stage, input hash): equal before and
+    after a run that redid nothing."""
+    from sqlalchemy import text
+
+    queries = {"articles": "SELECT id, stage, input_hash FROM articles ORDER BY id",
+               "analyses": "SELECT article_id, stage, input_hash FROM analyses ORDER BY article_id",
+               "dedupe": "SELECT article_id, stage, input_hash FROM dedupe ORDER BY article_id",
+               # not seq: the order a copy was placed in is no work redone
+               "memberships": "SELECT article_id, story_id, role FROM memberships ORDER BY article_id",
+               "written": "SELECT story_id, format, input_hash FROM written ORDER BY story_id, format",
+               "stage_state": "SELECT stage, input_hash, '' FROM stage_state ORDER BY stage"}
+    store = Store(url, readonly=True)
+    out = {}
+    with store.read() as conn:
+        for name, sql in queries.items():
+            h = hashlib.sha256()
+            for row in conn.execute(text(sql)):
+                h.update("\x00".join(str(x) for x in row).encode() + b"\n")
+            out[name] = h.hexdigest()
+    store.close()
+    return out
+
+
+def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str, float]:
+    """Start ``matome serve``; seconds to its first answer, search p50/p95 (ms), peak RSS (MiB)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "matome", "serve", "--port", str(port)],
+                            env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        conn = _connect(port, proc, deadline=t0 + 3600)
+        ready = time.perf_counter() - t0
+        paths = [f"/api/search?q={urllib.parse.quote(q)}" for q in QUERIES]
+        for p in paths:  # warm-up: first use of each query
+            _get(conn, p)
+        order = [paths[i % len(paths)] for i in range(requests)]
+        random.Random(16).shuffle(order)
+        times = []
+        for p in order:
+            t = time.perf_counter()
+            _get(conn, p)
+            times.append((time.perf_counter() - t) * 1000)
+        hwm = _vm_hwm(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {"ready_s": ready, "p50": float(np.percentile(times, 50)),
+            "p95": float(np.percentile(times, 95)), "rss": hwm}
+
+
+def _connect(port: int, proc: subprocess.Popen[bytes], deadline: float) -> http.client.HTTPConnection:
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"matome serve exited {proc.returncode} before answering")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            _get(conn, "/api/search?q=" + urllib.parse.quote(QUERIES[0]))
+            return conn
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("matome serve did not answer in time")
+
+
+def _get(conn: http.client.HTTPConnection, path: str) -> None:
+    conn.request("GET", path)
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200:
+        raise RuntimeError(f"GET {path}: {r.status}")
+
+
+def _vm_hwm(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+

@@ -1,0 +1,223 @@
+"""``site build``: write the static site — every page the first time, then only what changed.
+
+A build leaves a manifest in the output directory: which store (its index epoch), which
+settings and which templates it was made with, and how far it read the site index's
+log (``matome.store.site_index``). The next build reads the log from there: the pages
+of stories that changed and of their storylines, the listing pages from the lowest place
+a change touched (listings page from the oldest, so that is the newest few pages), the
+tags whose definition changed, feeds and sitemaps. It renders them, writes those whose
+bytes differ (each to a temporary file beside it, then renamed over it: a reader never
+sees half a page) and removes pages that no longer exist. Anything else — no manifest,
+another store, settings or templates, a log pruned past the manifest, ``--full`` —
+rebuilds everything into a fresh directory swapped in whole. Both ways give the same
+files: the incremental build only skips pages that would come out the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from matome import __version__
+from matome.errors import StoreError
+from matome.settings import Settings
+from matome.site.dbview import DbCatalog
+from matome.site.pages import MANIFEST, Site, tag_bucket
+from matome.store import Store, site_index
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Built:
+    written: int   # pages written (new or different)
+    removed: int   # pages that no longer exist
+    looked_at: int  # pages rendered
+    full: bool
+
+
+def publish(store: Store, out: Path, settings: Settings, *, full: bool = False) -> Built:
+    """Bring the static site in ``out`` up to the store's site index."""
+    if store.readonly or store.engine.dialect.name != "sqlite":
+        return _publish(store, out, settings, full)
+    # A build reads one snapshot in one transaction; on a writable SQLite store that would
+    # start as a write transaction and hold off every writer (watch's polls) until it ends.
+    reader = Store(store.url, readonly=True)
+    try:
+        return _publish(reader, out, settings, full)
+    finally:
+        reader.close()
+
+
+def _publish(store: Store, out: Path, settings: Settings, full: bool) -> Built:
+    with DbCatalog.pinned(store, settings.writer.primary) as cat, cat.connect() as conn:
+        site = Site(cat, settings)
+        state = site_index.get_state(conn)
+        end = site_index.log_end(conn)
+        identity = {"format": FORMAT, "epoch": state.get("epoch", ""), "settings": _settings_key(settings),
+                    "templates": _templates_key()}
+        manifest = {"identity": identity, "log": end}
+        old = read_manifest(out)
+        if (full or old is None or old.get("identity") != identity
+                or not int(state.get("floor", "0")) <= int(old.get("log", -1)) <= end):
+            n = site.build(out, manifest)
+            return Built(n, 0, n, True)
+        paths = plan(site, conn, site_index.log_since(conn, int(old["log"]), end))
+        written = removed = 0
+        for path, page in site.rendered(paths):
+            target = out / path
+            if page is None:
+                if target.exists():
+                    target.unlink()
+                    removed += 1
+            elif write_file(target, page):
+                written += 1
+        write_file(out / MANIFEST, json.dumps(manifest, sort_keys=True) + "\n")
+        return Built(written, removed, len(paths), False)
+
+
+def open_indexed(db: str, settings: Settings, warn: Callable[[str], None]) -> Store:
+    """The store, read-only, with its site index up to date: ``process`` brings it up to
+    date as its last step; a store that another matome or an interrupted run left behind
+    is brought up to date here, which needs write access once (without it: a warning, and
+    the site as the index has it)."""
+    from matome.site import index
+
+    store = Store(db, readonly=True)
+    if store.empty or not index.behind(store, settings):
+        return store
+    store.close()
+    try:
+        writer = Store(db)
+        try:
+            index.refresh(writer, settings)
+        finally:
+            writer.close()
+    except StoreError as exc:
+        warn(f"the site index is behind the store and cannot be brought up to date here ({exc}); "
+             "run `matome process`")
+    return Store(db, readonly=True)
+
+
+def page_count(store: Store, settings: Settings) -> int:
+    """How many pages the site has (``process`` says it), from the index's counts."""
+    with DbCatalog.pinned(store, settings.writer.primary) as cat:
+        return Site(cat, settings).page_count()
+
+
+def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list[str]:
+    """The pages the logged changes may have changed, stories first (so listings never link
+    to a page not written yet); a page that comes out None is one to remove."""
+    if not entries:
+        return []
+    stories: set[str] = set()
+    lines: set[str] = set()
+    tags: set[str] = set()
+    moved: dict[str, tuple[int, int]] = {}  # listing -> (lowest key touched, size before)
+    for e in entries:
+        kind, _, name = e.listing.partition(":")
+        if kind == "s":
+            stories.add(name)
+        elif kind == "l":
+            lines.add(name)
+        elif kind == "T":
+            tags.add(name)
+        elif e.key is not None:
+            low, before = moved.get(e.listing, (e.key, e.before or 0))
+            moved[e.listing] = (min(low, e.key), before)
+    for line in sorted(lines):  # a storyline's pages show its timeline
+        stories.update(site_index.oldest(conn, f"l:{line}"))
+    paths = [f"stories/{sid}.html" for sid in sorted(stories)]
+    for listing, (low, before) in sorted(moved.items()):
+        paths += _listing(site, conn, listing, low, before)
+    for tid in sorted(tags):  # its name, aliases or place among themes: all its pages
+        listing = f"t:{tid}"
+        n = max(site_index.size(conn, listing)[0], moved.get(listing, (0, 0))[1])
+        paths += [*site.tag_paths(tid, n), f"sitemaps/tags-{tag_bucket(tid):x}.xml"]
+    paths += site.shared_paths()
+    return list(dict.fromkeys(paths))
+
+
+def _listing(site: Site, conn: Connection, listing: str, low: int, before: int) -> list[str]:
+    """A listing's pages that a change at key ``low`` or later may have changed."""
+    n = site_index.size(conn, listing)[0]
+    p = n - site_index.at_or_after(conn, listing, low)  # the first place, from the oldest, it touched
+    new, old = site.archive(n), site.archive(before)
+    # archive pages from the one holding place p; and the last one before and after (the only
+    # pages that link to the front page); those past the end now come out None and go
+    pages = range(max(1, min(p // site.per_page + 1, old, new)), max(new, old) + 1)
+    kind, _, name = listing.partition(":")
+    if kind == "i":
+        size = site.sitemap_chunk
+        chunks = range(p // size + 1, -(-max(n, before) // size) + 1)
+        return ["index.html", *(f"page-{k}.html" for k in pages),
+                *(f"sitemaps/stories-{c}.xml" for c in chunks)]
+    if kind == "t":
+        return [f"tags/{name}.html", *(f"tags/{name}-p{k}.html" for k in pages),
+                f"tags/{name}.atom", f"tags/{name}.json"]
+    if kind == "o":
+        return [f"outlets/{name}.html", *(f"outlets/{name}-p{k}.html" for k in pages)]
+    return []
+
+
+def write_file(target: Path, text: str) -> bool:
+    """Write ``text`` to ``target`` unless it already holds exactly that; atomically (a
+    temporary file in the same directory, renamed over it). Whether it wrote."""
+    data = text.encode("utf-8")
+    with suppress(FileNotFoundError):
+        if target.read_bytes() == data:
+            return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _FILE_MODE)  # as a file written in place would be, not mkstemp's 0600
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    try:
+        got = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return got if isinstance(got, dict) else None
+
+
+def _settings_key(settings: Settings) -> str:
+    """What of the settings pages show (the site's, and the writer's on story pages)."""
+    blob = json.dumps([asdict(settings.site), asdict(settings.writer)], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _templates_key() -> str:
+    h = hashlib.sha256(__version__.encode())
+    root = resources.files("matome.site")
+    for folder in ("templates", "static"):
+        for item in sorted(root.joinpath(folder).iterdir(), key=lambda x: x.name):
+            h.update(item.name.encode() + b"\0" + item.read_bytes())
+    return h.hexdigest()[:16]

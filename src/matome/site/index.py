@@ -1,0 +1,149 @@
+"""The site index and search, kept in step with the store: only stories that changed.
+
+Every store write that changes a story's pages records it in the change log
+(``matome.store.changes``). :func:`refresh` — the last step of ``process`` — reads the
+log from where it stopped, and for each changed story puts it in its listings (the
+index, its tags, its outlets, its storyline; ``matome.store.site_index``) and replaces
+its search documents (``matome.store.search_index``): the cost follows what changed.
+A run killed part-way redoes at most one batch; an index made by other code or another
+``writer.primary`` (headlines are indexed) is rebuilt from scratch once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from matome.settings import Settings
+from matome.site.readmodel import StoryView, iso, jst_day, load_stories, outlet_id
+from matome.store import Store, changes, search_index, site_index, site_reads
+
+VERSION = "1"            # of what the listings hold: another value rebuilds them
+BATCH = 200              # stories per transaction
+LOG_KEEP = 2_000_000     # log entries kept for static builds; an older build rebuilds all
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def _version(settings: Settings) -> str:
+    return f"{VERSION}/{search_index.VERSION}/{settings.writer.primary}"
+
+
+def rows_of(s: StoryView) -> dict[str, site_index.Row]:
+    """The listings a story is in, with its place in each."""
+    last = s.last_key
+    first = s.first_published
+    day = int(jst_day(first).strftime("%Y%m%d")) if first else None
+    rows = {"i": site_index.Row(last), f"l:{s.storyline}": site_index.Row(s.first_key)}
+    for t in s.tags:
+        rows[f"t:{t['id']}"] = site_index.Row(last, day=day)
+    for name in s.outlets:
+        rows[f"o:{outlet_id(name)}"] = site_index.Row(
+            last, reports=sum(1 for a in s.articles if a.source == name), name=name)
+    return rows
+
+
+def _clean(value: str) -> str:
+    return _CONTROL.sub(" ", value)
+
+
+def _doc(kind: str, story: str, article: str | None, title: str, body: str, source: str,
+         published: str) -> search_index.Doc:
+    title, body, source = _clean(title), _clean(body), _clean(source)
+    digest = hashlib.sha1(json.dumps([kind, story, article, title, body, source, published],
+                                     ensure_ascii=False).encode()).hexdigest()
+    return search_index.Doc(kind, story, article, title, body, source, published, digest)
+
+
+def docs_of(s: StoryView) -> list[search_index.Doc]:
+    """What search finds a story by: its headline, lead and brief; each report's title and text."""
+    brief = s.brief
+    body = "\n".join(x.text for sec in (brief.sections if brief else []) for x in sec.sentences)
+    out = [_doc("story", s.id, None, s.headline, (brief.lead + "\n" if brief else "") + body,
+                " ".join(s.outlets), iso(s.first_published) or "")]
+    out += [_doc("report", s.id, a.id, a.title, a.text, a.source, iso(a.published) or "")
+            for a in s.articles]
+    return out
+
+
+def _reindex(conn: Connection, ids: list[str], primary: str, *, log: bool = True) -> None:
+    # the headline (primary format, else the brief, else any) and the brief are all that is
+    # indexed: other formats are read only for a story with neither
+    views = load_stories(conn, ids, primary, formats=[primary, "brief"])
+    views.update(load_stories(conn, [sid for sid, v in views.items() if not v.written], primary))
+    site_index.place(conn, {sid: rows_of(views[sid]) if sid in views else {} for sid in ids}, log=log)
+    search_index.replace(conn, ids, [d for s in views.values() for d in docs_of(s)])
+
+
+def reindex(store: Store, story_ids: Iterable[str], settings: Settings, *, log: bool = True) -> None:
+    """Index these stories again now (absent ones leave every listing and search)."""
+    ids = sorted(set(story_ids))
+    for i in range(0, len(ids), BATCH):
+        with store.tx() as conn:
+            _reindex(conn, ids[i : i + BATCH], settings.writer.primary, log=log)
+
+
+def reindex_all(store: Store, settings: Settings) -> int:
+    """Rebuild the index from every story; static builds made before rebuild in full."""
+    with store.tx() as conn:
+        top = changes.current_seq(conn)
+        site_index.clear(conn)
+        search_index.clear(conn)
+        site_index.set_state(conn, version="", seq=str(top))  # unfinished until the end
+        ids = site_reads.story_ids(conn)
+    reindex(store, ids, settings, log=False)  # every build made before rebuilds in full
+    with store.tx() as conn:
+        site_index.set_state(conn, version=_version(settings), seq=str(top), epoch=uuid.uuid4().hex,
+                             floor=str(site_index.log_end(conn)))
+    return len(ids)
+
+
+def refresh(store: Store, settings: Settings) -> int:
+    """Bring the index up to the latest change; returns how many changes it took in."""
+    with store.read() as conn:
+        state = site_index.get_state(conn)
+    if state.get("version") != _version(settings):
+        return reindex_all(store, settings)
+    cursor = (int(state.get("seq", "0")), "~", "")  # "~" sorts after every kind: all of seq done
+    n = 0
+    while True:
+        with store.read() as conn:
+            batch = changes.after(conn, cursor, BATCH)
+        if not batch:
+            break
+        with store.tx() as conn:
+            _reindex(conn, [i for _, k, i in batch if k == "s"], settings.writer.primary)
+            site_index.note(conn, [f"T:{i}" for _, k, i in batch if k == "t"])
+            # a sequence number is done once all of its changes are: a killed run redoes the rest
+            last = batch[-1][0]
+            more = changes.after(conn, batch[-1], 1)
+            site_index.set_state(conn, seq=str(last if not more or more[0][0] > last else last - 1))
+        cursor = batch[-1]
+        n += len(batch)
+    if n:
+        with store.tx() as conn:
+            floor = site_index.prune_log(conn, LOG_KEEP)
+            if floor > int(state.get("floor", "0")):
+                site_index.set_state(conn, floor=str(floor))
+    return n
+
+
+def run_index(store: Store, settings: Settings, progress: Any, report: Any) -> None:
+    """``process``'s last step: the site index and search take in what the run changed."""
+    progress.start("index", 1)
+    refresh(store, settings)
+    progress.advance()
+
+
+def behind(store: Store, settings: Settings) -> bool:
+    """Whether the store changed since the index last took in its changes."""
+    with store.read() as conn:
+        state = site_index.get_state(conn)
+        if state.get("version") != _version(settings):
+            return True
+        return bool(changes.after(conn, (int(state.get("seq", "0")), "~", ""), 1))

@@ -1,0 +1,249 @@
+"""Full-text search in the store: one document per story and per report, indexed as written.
+
+SQLite: an FTS5 table with the trigram tokenizer over ``search_docs`` (kept in step by
+triggers) answers terms of three characters or more and ranks by BM25, titles weighted
+five times. Trigrams cannot find a two-character word (外相, 日銀, G7), which Japanese
+readers type all the time, so a second, contentless FTS5 table holds each document's
+distinct one- and two-character grams (``detail=none``: only which documents, the smallest
+index FTS5 makes); a short term is one exact token there. Its tokenizer splits only at
+spaces (every Unicode category but separators is a token character), so a gram stays
+whole, punctuation and all.
+
+PostgreSQL: a ``pg_trgm`` GIN index on titles and bodies serves ``ILIKE '%term%'`` for long
+terms (CJK trigrams need a UTF-8 ``LC_CTYPE``; under ``C`` the index still answers, by
+scanning), and a GIN index on the same grams, stored as text, serves short terms.
+
+Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
+a search costs what those candidates cost, not the archive. Below that many matches
+(every query on a small site) the ranking is over all of them.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Connection, Integer, String, Table, Text, delete, insert, select, text
+
+from matome.store import schema as t
+
+CANDIDATES = 1000
+VERSION = "1"  # of what is indexed and how: another value rebuilds the index
+
+search_docs = Table(
+    "search_docs",
+    t.metadata,
+    # the small columns first: ranking reads them for every candidate, and SQLite reads a
+    # row from its start (a long body after them would be read through to reach them)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),     # story | report
+    Column("story", String(64), nullable=False, index=True),
+    Column("article", String(200).with_variant(Text(), "postgresql")),  # a report's id
+    Column("published", String(40), nullable=False),  # ISO 8601 as the report gives it; "" unknown
+    Column("hash", String(40), nullable=False),    # of the indexed content: unchanged docs stay
+    Column("source", Text, nullable=False),        # the outlet; a story's: its outlets, space-separated
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("grams", Text),                          # PostgreSQL only: the short-term grams
+)
+
+# Made by the migration, not declared above (SQLAlchemy has no FTS5 or GIN opclass types):
+# schema comparisons skip them (``managed``).
+SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE search_tri USING fts5(title, body, content='search_docs', "
+    "content_rowid='id', tokenize='trigram')",
+    "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='', detail='none', "
+    "tokenize=\"unicode61 remove_diacritics 0 categories 'L* M* N* P* S* C*'\")",
+    "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN INSERT INTO search_tri"
+    "(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN INSERT INTO search_tri"
+    "(search_tri, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); END",
+]
+POSTGRES_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX ix_search_docs_trgm ON search_docs USING gin (title gin_trgm_ops, body gin_trgm_ops)",
+    "CREATE INDEX ix_search_docs_grams ON search_docs USING gin (string_to_array(grams, ' '))",
+]
+_UNMANAGED = {"search_tri", "search_short", "ix_search_docs_trgm", "ix_search_docs_grams"}
+
+
+def managed(name: str | None, type_: str, parent_names: object) -> bool:
+    """For schema comparisons (Alembic ``include_name``): False for the search tables and
+    indexes SQLAlchemy cannot declare, and FTS5's own shadow tables."""
+    return not (name in _UNMANAGED or (name or "").startswith(("search_tri_", "search_short_")))
+
+
+def create(conn: Connection) -> None:
+    for statement in POSTGRES_DDL if conn.dialect.name == "postgresql" else SQLITE_DDL:
+        conn.exec_driver_sql(statement)
+
+
+def grams(*texts: str) -> list[str]:
+    """The distinct characters and character pairs of ``texts``, lower-cased, none holding
+    whitespace: what a one- or two-character term must be one of. (Pairs are made by
+    ``map`` over each run between spaces, not a Python loop per character: this is most
+    of what indexing costs.)"""
+    out: set[str] = set()
+    for value in texts:
+        for run in value.lower().split():
+            out.update(run)
+            out.update(map(operator.add, run, run[1:]))
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class Doc:
+    kind: str
+    story: str
+    article: str | None
+    title: str
+    body: str
+    source: str
+    published: str
+    hash: str
+
+
+def replace(conn: Connection, story_ids: Iterable[str], docs: Sequence[Doc]) -> None:
+    """Make ``docs`` the documents of ``story_ids``: unchanged ones (same hash) stay, the
+    rest are deleted and inserted."""
+    ids = sorted(set(story_ids))
+    c = search_docs.c
+    want = {(d.kind, d.story, d.article, d.hash): d for d in docs}
+    gone: list[tuple[int, str, str]] = []
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(select(c.id, c.kind, c.story, c.article, c.hash, c.title, c.body)
+                              .where(c.story.in_(ids[i : i + 500]))):
+            if want.pop((r.kind, r.story, r.article, r.hash), None) is None:
+                gone.append((r.id, r.title, r.body))
+    postgres = conn.dialect.name == "postgresql"
+    if gone:
+        if not postgres:  # a contentless table forgets a row only given what it was made of
+            conn.execute(text("INSERT INTO search_short(search_short, rowid, grams) "
+                              "VALUES ('delete', :id, :grams)"),
+                         [{"id": i, "grams": _short(title, body)} for i, title, body in gone])
+        doomed = [i for i, _, _ in gone]
+        for i in range(0, len(doomed), 500):
+            conn.execute(delete(search_docs).where(c.id.in_(doomed[i : i + 500])))
+    new = list(want.values())
+    if not new:
+        return
+    made = conn.execute(insert(search_docs).returning(c.id, sort_by_parameter_order=True), [
+        {"kind": d.kind, "story": d.story, "article": d.article, "title": d.title, "body": d.body,
+         "source": d.source, "published": d.published, "hash": d.hash,
+         "grams": " ".join(grams(d.title, d.body)) if postgres else None} for d in new]).scalars().all()
+    if not postgres:
+        conn.execute(text("INSERT INTO search_short(rowid, grams) VALUES (:id, :grams)"),
+                     [{"id": i, "grams": _short(d.title, d.body)} for i, d in zip(made, new, strict=True)])
+
+
+def _short(title: str, body: str) -> str:
+    return " ".join(grams(title, body))
+
+
+def clear(conn: Connection) -> None:
+    """Empty the index (it is about to be rebuilt)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(delete(search_docs))
+        return
+    for table in ("search_tri", "search_short"):
+        conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('delete-all')")
+    # the delete trigger would remove each row from an index already emptied
+    conn.exec_driver_sql("DROP TRIGGER search_docs_ad")
+    conn.execute(delete(search_docs))
+    conn.exec_driver_sql(SQLITE_DDL[3])
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search: whitespace-separated ``terms`` (each matched as written, case aside), and
+    filters: the listing of a tag, an outlet (its name and its listing), ISO dates."""
+
+    terms: list[str]
+    tag_listing: str | None = None
+    outlet: str | None = None
+    outlet_listing: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+def candidates(conn: Connection, q: Query, cap: int | None = None) -> list[tuple[int, str, str, float]]:
+    """(doc id, kind, published, score) of the newest ``cap`` matching documents, best
+    first: BM25 (lower is better on SQLite) when a term has three characters or more, else
+    stories before reports and newer before older, as a short word says little of relevance."""
+    longs = [x for x in q.terms if len(x) >= 3]
+    shorts = [x.lower() for x in q.terms if len(x) < 3]
+    args: dict[str, object] = {"cap": cap or CANDIDATES}
+    where = []
+    if q.tag_listing:
+        where.append("d.story IN (SELECT story_id FROM site_listing WHERE listing = :tag)")
+        args["tag"] = q.tag_listing
+    if q.outlet:
+        where.append("((d.kind = 'report' AND d.source = :outlet) OR (d.kind = 'story' AND d.story IN "
+                     "(SELECT story_id FROM site_listing WHERE listing = :outlet_listing)))")
+        args.update(outlet=q.outlet, outlet_listing=q.outlet_listing or "")
+    if q.since:
+        where.append("d.published >= :since")
+        args["since"] = q.since
+    if q.until:
+        where.append("d.published <= :until")
+        args["until"] = q.until + "\uffff"
+    if conn.dialect.name == "postgresql":
+        rows = _postgres(conn, longs, shorts, where, args)
+    else:
+        rows = _sqlite(conn, longs, shorts, where, args)
+    if longs:
+        return sorted(rows, key=lambda r: (r[3], r[0]))
+    # stable sorts, last key first: stories first, then newer (ISO strings sort as times
+    # do; unknown "" last), then the document indexed later
+    rows.sort(key=lambda r: r[0], reverse=True)
+    rows.sort(key=lambda r: r[2], reverse=True)
+    rows.sort(key=lambda r: r[1] != "story")
+    return rows
+
+
+def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
+            args: dict[str, object]) -> list[tuple[int, str, str, float]]:
+    if shorts:
+        args["short"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in shorts)
+    if longs:
+        args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
+        if shorts:
+            where = [*where, "d.id IN (SELECT rowid FROM search_short WHERE search_short MATCH :short)"]
+        sql = ("SELECT d.id, d.kind, d.published, bm25(search_tri, 5.0, 1.0) FROM search_tri "
+               "JOIN search_docs d ON d.id = search_tri.rowid WHERE search_tri MATCH :long"
+               + "".join(" AND " + w for w in where) + " ORDER BY search_tri.rowid DESC LIMIT :cap")
+    else:
+        sql = ("SELECT d.id, d.kind, d.published, 0.0 FROM search_short "
+               "JOIN search_docs d ON d.id = search_short.rowid WHERE search_short MATCH :short"
+               + "".join(" AND " + w for w in where) + " ORDER BY search_short.rowid DESC LIMIT :cap")
+    return [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
+
+
+def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
+              args: dict[str, object]) -> list[tuple[int, str, str, float]]:
+    score = []
+    for i, term in enumerate(longs):
+        like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        args[f"p{i}"], args[f"t{i}"] = like, term.lower()
+        where = [*where, f"(d.title ILIKE :p{i} OR d.body ILIKE :p{i})"]
+        # occurrences, titles five times over, bodies damped by length: BM25's shape, simply
+        score.append(f"(5.0 * (length(d.title) - length(replace(lower(d.title), :t{i}, ''))) "
+                     f"+ (length(d.body) - length(replace(lower(d.body), :t{i}, ''))) "
+                     f"* 1000.0 / (1000 + length(d.body))) / length(:t{i})")
+    if shorts:
+        args["grams"] = shorts
+        where = [*where, "string_to_array(d.grams, ' ') @> CAST(:grams AS text[])"]
+    scored = ("-(" + " + ".join(score) + ")") if score else "0.0"
+    sql = (f"SELECT id, kind, published, score FROM (SELECT d.id, d.kind, d.published, {scored} AS score "
+           f"FROM search_docs d WHERE {' AND '.join(where)} ORDER BY d.id DESC LIMIT :cap) AS found")
+    return [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
+
+
+def fetch(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, str, str, str]]:
+    """(kind, story, title, body, source, published) of documents ``ids``."""
+    c = search_docs.c
+    if not ids:
+        return {}
+    return {int(r.id): (r.kind, r.story, r.title, r.body, r.source, r.published) for r in conn.execute(
+        select(c.id, c.kind, c.story, c.title, c.body, c.source, c.published).where(c.id.in_(list(ids))))}

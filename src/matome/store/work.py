@@ -1,0 +1,255 @@
+"""The incremental part of the store: work queues, stage snapshots, learnt names.
+
+Split from :mod:`matome.store.database` (a mixin of ``Store``). Every query
+here is bounded by what is queued or by the active window, never by the
+archive: a ``process`` run with nothing new reads a few empty queues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select
+
+from matome.records import Article, DedupeRow, Membership, RawDoc
+from matome.store import schema as t
+from matome.store.queue import CHUNK as _CHUNK
+from matome.store.queue import dequeue, enqueue, insert_ignore
+from matome.store.stories import _HasTx
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield list(ids[i : i + _CHUNK])
+
+
+def learn_names(conn: Connection, facts: Iterable[tuple[str, str, str]]) -> None:
+    """Keep (kind, a, b) name facts (see ``language.name_facts``); a name too long to be a key
+    is left out (it names nothing another report could share)."""
+    rows = [{"kind": k, "a": a, "b": b} for k, a, b in dict.fromkeys(facts)
+            if len(a.encode()) <= t.KEY_BYTES and len(b.encode()) <= t.KEY_BYTES]
+    for i in range(0, len(rows), _CHUNK):
+        insert_ignore(conn, t.name_facts, rows[i : i + _CHUNK])
+
+
+class WorkStore(_HasTx):
+    """Queues, snapshots and learnt names; mixed into ``Store``."""
+
+    # --- queues -------------------------------------------------------------
+
+    def queued(self, stage: str) -> list[str]:
+        q = t.work_queue.c
+        with self.read() as conn:
+            return [r.item for r in conn.execute(select(q.item).where(q.stage == stage))]
+
+    def enqueue(self, stage: str, items: Iterable[str]) -> None:
+        with self.tx() as conn:
+            enqueue(conn, stage, items)
+
+    def dequeue(self, stage: str, items: Iterable[str]) -> None:
+        with self.tx() as conn:
+            dequeue(conn, stage, items)
+
+    def requeue_all(self, stage: str) -> None:
+        """Queue every item of a stage (its code or settings changed): one pass over the archive."""
+        column = {"extract": t.raw_docs.c.id, "write": t.stories.c.id,
+                  "tags": t.stories.c.id}.get(stage, t.articles.c.id)
+        with self.tx() as conn:
+            ids = [str(r[0]) for r in conn.execute(select(column))]
+            enqueue(conn, stage, ids)
+
+    def stage_key(self, stage: str) -> str | None:
+        """The key (code version and settings) a stage's queue was last filled under."""
+        with self.read() as conn:
+            row = conn.execute(select(t.stage_state.c.input_hash)
+                               .where(t.stage_state.c.stage == f"key:{stage}")).first()
+        return row.input_hash if row else None
+
+    def set_stage_key(self, stage: str, key: str) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.stage_state).where(t.stage_state.c.stage == f"key:{stage}"))
+            conn.execute(insert(t.stage_state).values(stage=f"key:{stage}", input_hash=key,
+                                                      finished_at=datetime.now(UTC).replace(tzinfo=None)))
+
+    # --- reads bounded by what is queued --------------------------------------
+
+    def raw_docs_by_id(self, ids: Sequence[str]) -> list[tuple[int, RawDoc, tuple[str, str] | None]]:
+        """These raw documents, each with the (stage, input hash) of its article if it has one."""
+        j = t.raw_docs.outerjoin(t.articles, t.articles.c.raw_id == t.raw_docs.c.id)
+        out = []
+        with self.read() as conn:
+            for chunk in _chunks(ids):
+                for row in conn.execute(
+                        select(t.raw_docs, t.articles.c.stage, t.articles.c.input_hash).select_from(j)
+                        .where(t.raw_docs.c.id.in_([int(i) for i in chunk]))):
+                    doc = RawDoc(key=row.key, kind=row.kind, origin=row.origin,
+                                 location=row.location, content=row.content, hints=row.hints,
+                                 source=row.source or "", link=row.link or "",
+                                 fetched=row.ingested_at.replace(tzinfo=UTC).isoformat())
+                    done = (row.stage, row.input_hash) if row.stage is not None else None
+                    out.append((row.id, doc, done))
+        return sorted(out, key=lambda r: r[0])
+
+    def analysis_rows(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(stage, input hash) of the stored analysis of each of these articles."""
+        return self._stage_rows(t.analyses, ids)
+
+    def dedupe_stage_rows(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        return self._stage_rows(t.dedupe, ids)
+
+    def _stage_rows(self, table: Table, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks(ids):
+                for r in conn.execute(select(table.c.article_id, table.c.stage, table.c.input_hash)
+                                      .where(table.c.article_id.in_(chunk))):
+                    out[r.article_id] = (r.stage, r.input_hash)
+        return out
+
+    def dedupe_rows_for(self, ids: Sequence[str]) -> dict[str, DedupeRow]:
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks(ids):
+                for r in conn.execute(select(t.dedupe).where(t.dedupe.c.article_id.in_(chunk))).mappings():
+                    out[r["article_id"]] = DedupeRow(**r)
+        return out
+
+    def original_with_hash(self, text_hash: str, exclude: str) -> str | None:
+        """The first kept report of this normalised text (an exact copy's original), if any."""
+        d, a = t.dedupe.c, t.articles.c
+        with self.read() as conn:
+            row = conn.execute(
+                select(d.article_id).join(t.articles, a.id == d.article_id)
+                .where((d.text_hash == text_hash) & d.duplicate_of.is_(None) & (d.article_id != exclude))
+                .order_by(a.published_utc.is_(None), a.published_utc, a.id).limit(1)).first()
+        return row.article_id if row else None
+
+    def dedupe_window(self, since: datetime | None) -> list[DedupeRow]:
+        """Kept (original) reports published since ``since`` or undated: what near copies are
+        looked for among."""
+        d, a = t.dedupe.c, t.articles.c
+        query = (select(t.dedupe).join(t.articles, a.id == d.article_id)
+                 .where(d.duplicate_of.is_(None))
+                 .order_by(a.published_utc.is_(None), a.published_utc, a.id))
+        if since is not None:
+            query = query.where(or_(a.published_utc.is_(None), a.published_utc >= since))
+        with self.read() as conn:
+            return [DedupeRow(**r) for r in conn.execute(query).mappings()]
+
+    def story_of(self, article_ids: Sequence[str]) -> dict[str, str]:
+        m = t.memberships.c
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks(article_ids):
+                out.update({r.article_id: r.story_id for r in conn.execute(
+                    select(m.article_id, m.story_id).where(m.article_id.in_(chunk)))})
+        return out
+
+    def membership_stages(self) -> set[str]:
+        with self.read() as conn:
+            return {r[0] for r in conn.execute(select(t.memberships.c.stage).distinct())}
+
+    def pending_seeds(self) -> list[str]:
+        """Seed articles of the redirects still waiting for the story that holds them."""
+        r = t.story_redirects.c
+        with self.read() as conn:
+            return [row.new_id.removeprefix("seed:") for row in conn.execute(
+                select(r.new_id).where(r.reason == "pending"))]
+
+    def max_seq(self, role: str | None = None) -> int:
+        """The last membership made (of this role)."""
+        query = select(func.max(t.memberships.c.seq))
+        if role is not None:
+            query = query.where(t.memberships.c.role == role)
+        with self.read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def newest_member(self) -> datetime | None:
+        """The publication time (naive UTC) of the newest report in any story."""
+        a = t.articles.c
+        with self.read() as conn:
+            return conn.execute(select(func.max(a.published_utc)).join(
+                t.memberships, t.memberships.c.article_id == a.id)).scalar()
+
+    def active_memberships(self, since: datetime | None) -> list[Membership]:
+        """Every membership of each story with a report published since ``since`` (or
+        undated), in the order they were made: the window a clusterer is rebuilt from."""
+        m, a = t.memberships.c, t.articles.c
+        recent = select(m.story_id).join(t.articles, a.id == m.article_id)
+        if since is not None:
+            recent = recent.where(or_(a.published_utc.is_(None), a.published_utc >= since))
+        with self.read() as conn:
+            rows = conn.execute(select(t.memberships).where(m.story_id.in_(recent.distinct()))
+                                .order_by(m.seq))
+            return [Membership(**r) for r in rows.mappings()]
+
+    def storylines_of(self, story_ids: Sequence[str]) -> dict[str, str | None]:
+        s = t.stories.c
+        out: dict[str, str | None] = {}
+        with self.read() as conn:
+            for chunk in _chunks(story_ids):
+                out.update({r.id: r.storyline for r in conn.execute(
+                    select(s.id, s.storyline).where(s.id.in_(chunk)))})
+        return out
+
+    def storylines_with(self, story_ids: Sequence[str]) -> dict[str, str | None]:
+        """These stories and every story in a storyline with one of them: id -> stored storyline
+        (None: the one it starts, ``members.storyline_id``)."""
+        s = t.stories.c
+        found = self.storylines_of(story_ids)
+        lines = {line or "l" + sid[1:] for sid, line in found.items()}
+        starters = ["s" + line[1:] for line in lines]  # a story whose line is its own, unstored
+        with self.read() as conn:
+            for chunk in _chunks(sorted(lines)):
+                found.update({r.id: r.storyline for r in conn.execute(
+                    select(s.id, s.storyline).where(s.storyline.in_(chunk)))})
+        found.update(self.storylines_of(starters))
+        return found
+
+    def memberships_of(self, story_ids: Sequence[str]) -> list[Membership]:
+        """Every membership of these stories, in the order it was made."""
+        m = t.memberships.c
+        out: list[Membership] = []
+        with self.read() as conn:
+            for chunk in _chunks(story_ids):
+                out += [Membership(**r) for r in conn.execute(
+                    select(t.memberships).where(m.story_id.in_(chunk))).mappings()]
+        return sorted(out, key=lambda x: x.seq)
+
+    def reports_of(self, ids: Sequence[str]) -> list[Article]:
+        """These articles (any order); ``articles`` over a chunked id list."""
+        out: list[Article] = []
+        for chunk in _chunks(ids):
+            out += self.articles(chunk)  # type: ignore[attr-defined]
+        return out
+
+    # --- snapshots ----------------------------------------------------------
+
+    def snapshot(self, name: str) -> tuple[str, int, bytes] | None:
+        s = t.snapshots.c
+        with self.read() as conn:
+            row = conn.execute(select(s.key, s.seq, s.data).where(s.name == name)).first()
+        return (row.key, row.seq, bytes(row.data)) if row else None
+
+    def save_snapshot(self, name: str, key: str, seq: int, data: bytes) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.snapshots).where(t.snapshots.c.name == name))
+            conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq, data=data,
+                                                    saved_at=datetime.now(UTC).replace(tzinfo=None)))
+
+    def drop_snapshots(self) -> None:
+        with self.tx() as conn:
+            conn.execute(delete(t.snapshots))
+
+    # --- learnt names ---------------------------------------------------------
+
+    def learn_names(self, facts: Iterable[tuple[str, str, str]]) -> None:
+        with self.tx() as conn:
+            learn_names(conn, facts)
+
+    def name_facts(self) -> list[tuple[str, str, str]]:
+        n = t.name_facts.c
+        with self.read() as conn:
+            return [(r.kind, r.a, r.b) for r in conn.execute(
+                select(n.kind, n.a, n.b).order_by(n.kind, n.a, n.b))]

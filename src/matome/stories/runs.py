@@ -1,0 +1,268 @@
+"""The story stages as they run over the store: dedupe, story assignment, tags.
+
+Each takes its items from its queue (``batch.queue``) and handles each one
+isolated (``batch.isolated``). Story assignment must see reports in order,
+against the stories active in the window: one writer, its state restored
+from the last run (``window``). Names are resolved with what every analysed
+article taught the store (``name_facts``), kept as each analysis is stored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from matome.batch import Progress, Report, SetAside, checkpoint, chunked, isolated, queue
+from matome.language import Resolver, analyze, fold, name_facts, resolver_from_facts
+from matome.records import Analysis, Article, DedupeRow, digest
+from matome.settings import Settings
+from matome.store import Store
+from matome.stories import cluster, dedupe, tags, window
+from matome.stories.members import in_order, reports, story_articles
+
+
+def gazetteer(settings: Settings) -> Any:
+    return analyze.gazetteer(tuple((k, tuple(v)) for k, v in sorted(settings.aliases.items())))
+
+
+NAMES_KEY = "names/1"
+
+
+def learn_names_once(store: Store) -> None:
+    """A store made before names were kept learns them from its analyses, once."""
+    if store.stage_key("names") == NAMES_KEY:
+        return
+    for chunk in chunked(sorted(store.analysis_hashes()), 500):
+        store.learn_names(f for an, _ in store.analyses(chunk).values() for f in name_facts(an.mentions))
+    store.set_stage_key("names", NAMES_KEY)
+
+
+def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    cfg, tag = settings.dedupe, dedupe.STAGE.tag
+    queued = queue(store, "dedupe", digest(tag, cfg))
+    articles = in_order(reports(store.reports_of(queued)))
+    hashes = {a.id: dedupe.text_hash(a.text) for a in articles}
+    stored = store.dedupe_stage_rows(list(hashes))
+    aside = SetAside(store, "dedupe", tag)
+    todo = {aid for aid, h in hashes.items() if stored.get(aid) != (tag, h) and not aside.holds(aid, h)}
+    store.dequeue("dedupe", [i for i in queued if i not in todo])  # not reports, or done
+    progress.start("dedupe", len(todo))
+    if not todo:
+        return
+    # Near copies are looked for among the kept reports of the window around what is new;
+    # exact copies among all, by the indexed hash of their text.
+    deduper = dedupe.Deduper(cfg)
+    dated = [a.published for a in articles if a.id in todo and a.published]
+    start = min(dated) if dated else store.newest_member()
+    since = _naive_utc(start) - timedelta(days=cfg.window_days) if start else None
+    for r in store.dedupe_window(since):
+        if r.article_id not in todo:
+            deduper.remember(r.article_id, r.text_hash, dedupe.minhash_from_bytes(r.minhash, cfg), None)
+    n = 0
+    for a in articles:
+        if a.id not in todo:
+            continue
+        with isolated(store, report, progress, "dedupe", a.id, tag=tag, input_hash=hashes[a.id]):
+            if hashes[a.id] not in deduper.by_hash:
+                original = store.original_with_hash(hashes[a.id], a.id)
+                if original is not None and original not in todo:
+                    deduper.by_hash[hashes[a.id]] = original
+            v = deduper.judge(a)
+            deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
+            store.put_dedupe(DedupeRow(a.id, v.text_hash, dedupe.minhash_bytes(v.minhash),
+                                       v.duplicate_of, v.kind, v.similarity, tag, hashes[a.id]))
+            aside.passed(a.id)
+        store.dequeue("dedupe", [a.id])
+        n += 1
+        progress.advance()
+        checkpoint("dedupe", n)
+
+
+def _naive_utc(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def resolver(store: Store, settings: Settings, analyses: dict[str, Any] | None = None) -> Resolver:
+    """Canonical names from what the stored articles define (aliases, Latin forms), as the
+    analyze stage keeps them (``name_facts``). ``analyses`` is not read: the store has them."""
+    learn_names_once(store)
+    return resolver_from_facts(gazetteer(settings), settings.aliases, store.name_facts())
+
+
+def resolver_for(settings: Settings, analyses: list[Analysis]) -> Resolver:
+    """The same resolver from analyses in hand (benches and tests without a store)."""
+    facts = [f for an in analyses for f in name_facts(an.mentions)]
+    return resolver_from_facts(gazetteer(settings), settings.aliases, facts)
+
+
+def featurer(store: Store, res: Resolver) -> window.Features:
+    def feats(arts: list[Article]) -> dict[str, cluster.Features]:
+        got = store.analyses([a.id for a in arts])
+        return {a.id: cluster.features(a, *got[a.id], res.resolve(got[a.id][0].mentions))
+                for a in arts if a.id in got}
+    return feats
+
+
+def cluster_inputs(store: Store, settings: Settings) -> tuple[
+        list[Article], dict[str, Any], dict[str, str | None], Callable[[Article], cluster.Features]]:
+    """What clustering reads, over the whole store (for benches): the reports in the order they
+    are assigned, their analyses, each one's original when it is a copy (None: an original),
+    and how a report becomes features."""
+    articles = in_order(reports(store.articles()))
+    analyses = store.analyses()
+    dup_of = {r.article_id: r.duplicate_of for r in store.dedupe_rows()}
+    res = resolver(store, settings)
+
+    def feats(a: Article) -> cluster.Features:
+        an, vec = analyses[a.id]
+        return cluster.features(a, an, vec, res.resolve(an.mentions))
+    return articles, analyses, dup_of, feats
+
+
+def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    tag = cluster.STAGE.tag
+    if store.stage_key("cluster") != tag:
+        if any(s != tag for s in store.membership_stages()):
+            store.reset_stories()  # another version grouped these: regroup from scratch
+        store.requeue_all("cluster")
+        store.set_stage_key("cluster", tag)
+    if store.queued("stories"):  # a report was re-extracted out of its story
+        store.drop_empty_stories()
+        store.dequeue("stories", ["check-empty"])
+    queued = store.queued("cluster")
+    articles = in_order(reports(store.reports_of(queued)))
+    dup_of = {aid: r.duplicate_of for aid, r in store.dedupe_rows_for([a.id for a in articles]).items()}
+    placed = store.story_of([a.id for a in articles])
+    store.dequeue("cluster", [i for i in queued if i in placed or i not in dup_of])
+    aside = SetAside(store, "cluster", tag)
+    rows = store.analysis_rows([a.id for a in articles])
+    hashes = {a.id: rows[a.id][1] if a.id in rows else None for a in articles}
+    pending = [a for a in articles if a.id not in placed and a.id in dup_of and dup_of[a.id] is None
+               and a.id in rows and not aside.holds(a.id, hashes[a.id])]
+    progress.start("cluster", len(pending))
+    if not pending and not any(a.id in dup_of and dup_of[a.id] for a in articles):
+        return
+    res = resolver(store, settings)
+    feats_of = featurer(store, res)
+    clusterer, _ = window.restore(store, settings.cluster, feats_of)
+    seq, n = store.max_seq(), 0
+    for chunk in chunked(pending, 200):
+        feats = feats_of(chunk)
+        for a in chunk:
+            got = None
+            with isolated(store, report, progress, "cluster", a.id, tag=tag, input_hash=hashes[a.id]):
+                got = clusterer.assign(feats[a.id])
+            store.dequeue("cluster", [a.id])
+            if got is None:  # the failed assignment may have left the state half-changed
+                clusterer = window.rebuild(store, settings.cluster, feats_of)
+                progress.advance()
+                continue
+            aside.passed(a.id)
+            seq += 1
+            store.put_membership(a.id, got.story, "member", seq, got.evidence, tag,
+                                 new_story=got.new, storyline=got.storyline, follows=got.follows,
+                                 merged=got.merged, split=_split_row(clusterer, got),
+                                 relinked=got.relinked)
+            if len(clusterer.stories[got.story].members) >= settings.cluster.max_story_articles:
+                store.flag_story(got.story, "capped")  # later reports of it start a new story
+            n += 1
+            progress.advance()
+            checkpoint("cluster", n)
+        window.save(store, settings.cluster, clusterer)
+        checkpoint("snapshot", n)
+    _place_copies(store, [a for a in articles if dup_of.get(a.id)], dup_of, seq)
+    store.resolve_pending_redirects(store.story_of(store.pending_seeds()))
+
+
+def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | None], seq: int) -> None:
+    """Copies join their original's story; one whose original has no story yet stays queued."""
+    for a in copies:
+        root, seen = a.id, {a.id}
+        while (up := dup_of.get(root)) and up not in seen:
+            seen.add(up)
+            if up not in dup_of:
+                dup_of.update({k: r.duplicate_of for k, r in store.dedupe_rows_for([up]).items()})
+            root = up
+        story = store.story_of([root]).get(root) if root != a.id else None
+        if story is not None:
+            seq += 1
+            store.put_membership(a.id, story, "duplicate", seq, {"duplicate_of": dup_of[a.id]},
+                                 cluster.STAGE.tag, new_story=False)
+            store.dequeue("cluster", [a.id])
+
+
+
+def _split_row(clusterer: cluster.Clusterer,
+               got: cluster.Assignment) -> tuple[str, list[str], str | None, str] | None:
+    """What the store records of a split: the cut-out story, its articles, storyline, origin."""
+    if got.split is None:
+        return None
+    new, moved, origin = got.split
+    return new, moved, clusterer.storyline_of.get(new), origin
+
+
+
+def run_tags(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    """Tags of the stories that changed; each tag's name from sums the store keeps (``TagStore``)."""
+    key = digest(tags.STAGE.tag, settings.tags, settings.themes, settings.aliases)
+    full = store.stage_key("tags") != key
+    if full:  # every story is tagged again below: the sums start from nothing
+        store.clear_tag_sums()
+    queued = sorted(queue(store, "tags", key))
+    progress.start("tags", len(queued))
+    if not queued:
+        return
+    res = resolver(store, settings)
+    themed = tags.theme_keys(settings.themes, lambda n: res.key(fold(n)))
+    theme_names = {n for t in settings.themes for n in (t.name, t.parent) if n}
+    for chunk in chunked(queued, 200):
+        members = store.memberships_of(chunk)
+        written_from, _ = story_articles(
+            members, reports(store.reports_of([m.article_id for m in members])))
+        mentions = {aid: res.resolve(an.mentions) for aid, (an, _) in store.analyses(
+            sorted({a.id for arts in written_from.values() for a in arts})).items()}
+        per_story: dict[str, list[tuple[str, float]]] = {}
+        parts: dict[str, Any] = {}
+        for sid in chunk:
+            per_story[sid] = []
+            with isolated(store, report, progress, "tags", sid):
+                if sid in written_from:
+                    got = tags.tag_story(written_from[sid], mentions, settings.tags, settings.themes,
+                                         themed)
+                    per_story[sid] = got.tags
+                    parts[sid] = {k: {"n": got.names[k], "k": got.kinds[k], "s": got.surfaces[k]}
+                                  for k in got.names}
+        old = store.tag_parts(chunk)
+        keys = sorted({k for p in [*parts.values(), *old.values()] for k in p}
+                      | {fold(n) for n in theme_names})
+        totals = store.tag_totals(keys)
+        for sign, source in ((1, parts), (-1, old)):
+            for by_key in source.values():
+                for k, fields in by_key.items():
+                    for f, c in fields.items():
+                        for v, n in c.items():
+                            totals.setdefault(k, {}).setdefault(f, Counter())[v] += sign * n
+        ids = sorted({tags.tag_id(k) for k in keys} | {tags.theme_id(n) for n in theme_names})
+        use = store.tag_use(ids)
+        for old_ids in store.story_tag_ids(chunk).values():
+            use.subtract(old_ids)
+        use.update(tid for lst in per_story.values() for tid, _ in lst)
+        entities = {tags.tag_id(k): tags.entity_tag(k, +totals[k]["n"], +totals[k]["k"],
+                                                    +totals[k].get("s", Counter()))
+                    for k in keys if use[tags.tag_id(k)] > 0 and +totals.get(k, {}).get("k", Counter())}
+        rows = list(entities.values()) + [
+            g for g in tags.theme_tags(settings.themes, partial(_used, use), entities.get)
+            if g.id not in entities]
+        kept = {g.id for g in rows}
+        store.retag_stories(per_story, parts, old, rows, [i for i in ids if i not in kept])
+        store.dequeue("tags", chunk)
+        progress.advance(len(chunk))
+    if full:
+        store.drop_unused_tags()
+
+
+def _used(use: Counter[str], tid: str) -> bool:
+    return use[tid] > 0

@@ -1,0 +1,76 @@
+"""The clusterer's state between runs: a saved snapshot, or the active window replayed.
+
+Story assignment must see reports in order against the stories active in
+the join window (and the storylines that outlive them). Replaying every
+membership ever made would cost what the archive holds; instead the state
+is saved after each run and restored at the start of the next. A snapshot
+counts only when it was made by this code and these settings and reflects
+the last report assigned in the store (copies placed with their original do
+not change it) (a run killed after assigning but before
+saving, or a report re-extracted out of its story, leaves it behind); any
+other case rebuilds the state from the stories active in the window.
+
+The snapshot is a pickle of the clusterer: it is written and read only by
+matome, in matome's own store, which is trusted like the code (whoever can
+write the store can already change what is published). It is never made
+from or mixed with input.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from datetime import timedelta
+
+from matome.records import Article, digest
+from matome.settings import ClusterSettings
+from matome.store import Store
+from matome.stories import cluster
+from matome.stories.members import reports
+
+# How a batch of reports becomes their features (those with an analysis), by article id.
+Features = Callable[[list[Article]], dict[str, cluster.Features]]
+
+NAME = "cluster"
+FORMAT = 1  # bump when the clusterer's attributes change shape
+
+
+def key(cfg: ClusterSettings) -> str:
+    return digest(NAME, FORMAT, cluster.STAGE.tag, cfg)
+
+
+def restore(store: Store, cfg: ClusterSettings,
+            feats: Features) -> tuple[cluster.Clusterer, bool]:
+    """The clusterer as the last run left it, and whether it came from a snapshot."""
+    saved = store.snapshot(NAME)
+    if saved is not None and saved[0] == key(cfg) and saved[1] == store.max_seq("member"):
+        try:
+            state = pickle.loads(saved[2])
+            if isinstance(state, cluster.Clusterer):
+                state.cfg = cfg
+                return state, True
+        except (pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError):
+            pass  # a snapshot from other code: rebuilt below
+    return rebuild(store, cfg, feats), False
+
+
+def rebuild(store: Store, cfg: ClusterSettings,
+            feats: Features) -> cluster.Clusterer:
+    """Replay, in the order they were made, the memberships of every story with a report in
+    the join and storyline windows before the newest report (undated ones included): what a
+    replay of the whole history leaves active, without reading the rest of it."""
+    clusterer = cluster.Clusterer(cfg)
+    newest = store.newest_member()
+    since = newest - timedelta(days=cfg.window_days + cfg.storyline_days + 1) if newest else None
+    members = [m for m in store.active_memberships(since) if m.role == "member"]
+    got = feats(reports(store.reports_of([m.article_id for m in members])))
+    lines = store.storylines_of(sorted({m.story_id for m in members}))
+    for m in members:
+        if m.article_id in got:
+            clusterer.restore(m.story_id, got[m.article_id], lines.get(m.story_id))
+    return clusterer
+
+
+def save(store: Store, cfg: ClusterSettings, clusterer: cluster.Clusterer) -> None:
+    store.save_snapshot(NAME, key(cfg), store.max_seq("member"),
+                        pickle.dumps(clusterer, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,0 +1,73 @@
+"""The cheaper paths of extraction and dedupe give exactly what the plain ones gave."""
+
+from __future__ import annotations
+
+import re
+
+from datasketch import MinHash
+from lxml import html as lxml_html
+
+from matome.extract import dates, jsonld, pagekind
+from matome.settings import DedupeSettings
+from matome.stories import dedupe
+
+# For each kind of blog furniture, texts its pattern matches: the words checked first
+# (case-folded) must be in every one, or the sign would be missed.
+MATCHES = {
+    "affiliate": ["https://www.Amazon.co.jp/dp/B01?tag=foo-22", "http://AMZN.to/x",
+                  "hb.afl.rakuten.co.jp/hgc", "rakuten_ad_target", "//px.A8.net/svt", "moshimo.com/",
+                  "ValueCommerce.ne.jp/", "click.linksynergy.com/", "h.accesstrade.net/"],
+    "ranking": ["blogmura.com", "WITH2.net", "BlogRanking", "人気ブログランキング", "にほんブログ村"],
+    "trackback": ["トラックバック", "TrackBack URL"],
+    "platform": ["ブログを書く", "ブログ開設", "読者になる", "このブログの人気記事", "ブログトップ"],
+    "archive": ["月別アーカイブ", "月別記事一覧", "アーカイブ"],
+    "comments": ["コメント（3）", "コメントを書く", "コメントする", "コメント欄"],
+    "profile": ["プロフィール"],
+}
+
+
+def test_every_blog_sign_is_found_through_its_words() -> None:
+    assert set(MATCHES) == set(pagekind._SIGNS)
+    for name, examples in MATCHES.items():
+        words, rx = pagekind._SIGNS[name]
+        for text in examples:
+            page = f"<html><body><p>本文です。</p><a>{text}</a></body></html>"
+            assert rx.search(page), (name, text)
+            assert any(w in page.casefold() for w in words), (name, text)
+            assert name in pagekind.blog_signs("https://news.example/a", page)
+
+
+LD = """<html><head>
+<script type="application/ld+json">{"@graph": [{"@type": "WebPage"},
+ {"@type": "NewsArticle", "datePublished": "2026-01-19T09:00:00+09:00",
+  "dateModified": "2026-01-19T12:00:00+09:00", "isAccessibleForFree": "False"}]}</script>
+<script type="application/ld+json">{"@type": "BlogPosting", broken</script>
+</head><body><p>本文。</p></body></html>"""
+
+
+def test_json_ld_read_once_says_what_reading_it_each_time_said() -> None:
+    tree = lxml_html.document_fromstring(LD)
+    ld = jsonld.read(tree)
+    assert [b.valid for b in ld] == [True, False]
+    assert pagekind._ld_types(ld) == {"WebPage", "NewsArticle", "BlogPosting"}
+    assert pagekind.paywalled(LD, tree, ld) and pagekind.paywalled(LD, tree)
+    url = "https://n.example/a"
+    assert pagekind.is_blog(url, tree, LD, ld) is pagekind.is_blog(url, tree, LD)
+    got = dates.page_dates(tree, "本文。", ld=ld)
+    assert got == dates.page_dates(tree, "本文。")
+    assert (got.raw, got.how) == ("2026-01-19T09:00:00+09:00", "json-ld")
+    assert got.updated_raw == "2026-01-19T12:00:00+09:00"
+
+
+def test_shared_permutations_make_the_same_signature() -> None:
+    cfg = DedupeSettings()
+    text = "東京都で新しい橋の開通式があった。知事があいさつした。" * 5
+    plain = MinHash(num_perm=cfg.num_perm, scheme=dedupe.SCHEME)
+    norm, k = dedupe.normalized(text), cfg.shingle_chars
+    plain.update_batch([norm[i:i + k].encode() for i in range(len(norm) - k + 1)])
+    mh = dedupe.minhash(text, cfg)
+    assert (mh.hashvalues == plain.hashvalues).all()
+    back = dedupe.minhash_from_bytes(dedupe.minhash_bytes(mh), cfg)
+    assert back.jaccard(plain) == 1.0
+    other = dedupe.minhash(re.sub("橋", "港", text), cfg)
+    assert 0 < other.jaccard(mh) < 1

@@ -1,0 +1,270 @@
+"""``site build`` writes only what changed, and the result is what a full build writes.
+
+Stories are made through the store's own write methods (what the pipeline calls), so
+every kind of change a page can see is here on purpose: a new story, a report joining
+an old story, stories merged (the old page becomes a moved page), a story emptied and
+regrouped, a storyline's timeline, a tag renamed and a tag gone, an outlet gone. After
+each, the incremental build must equal a fresh ``--full`` build byte for byte, and
+must have rendered fewer pages than there are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from matome.records import (
+    Article,
+    Citation,
+    Provenance,
+    RawDoc,
+    Section,
+    TagRow,
+    Written,
+    WrittenSentence,
+)
+from matome.settings import Settings
+from matome.site import build, index, pages
+from matome.store import Store, db_url, site_index
+from matome.store import schema as t
+
+T0 = datetime(2026, 3, 1, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
+TEXT = "港北市は{day}日、新しい計画を発表した。総事業費は約{day}0億円で、来年春の完成を目指す。"
+
+
+class World:
+    """A store filled by hand through the store API."""
+
+    def __init__(self, url: str) -> None:
+        self.store = Store(url)
+        self.seq = 0
+        site = dataclasses.replace(Settings().site, stories_per_page=2)
+        self.settings = dataclasses.replace(Settings(), site=site)
+
+    def article(self, aid: str, day: int, source: str, title: str | None = None) -> None:
+        doc = RawDoc(key=f"k:{aid}", kind="record", origin="test.jsonl", location=aid,
+                     content=aid.encode())
+        self.store.put_raw(doc)
+        with self.store.read() as conn:
+            raw_id = conn.execute(select(t.raw_docs.c.id).where(t.raw_docs.c.key == doc.key)).scalar_one()
+        art = Article(aid, f"https://news.example/{aid}", title or f"計画の記事 {aid}", TEXT.format(day=day),
+                      source, "ja", published=T0 + timedelta(days=day))
+        self.store.put_article(raw_id, art, "extract/test", doc.content_hash, doc)
+
+    def join(self, aid: str, sid: str, *, new: bool = False, line: str | None = None,
+             merged: str | None = None) -> None:
+        self.seq += 1
+        self.store.put_membership(aid, sid, "member", self.seq, {"score": 1.0}, "cluster/test",
+                                  new_story=new, storyline=line, merged=merged)
+
+    def write(self, sid: str, headline: str, aid: str) -> None:
+        sentence = WrittenSentence(TEXT.format(day=1)[:20], [Citation(aid, TEXT.format(day=1)[:10])])
+        self.store.put_written(sid, Written("brief", headline, "計画の続報", "港北市の計画についてのリード。",
+                                            [Section("概要", [sentence])], Provenance("extractive/test")),
+                               "write/test", headline)
+
+    def story(self, sid: str, aid: str, day: int, source: str, *, line: str | None = None,
+              title: str | None = None) -> None:
+        self.article(aid, day, source, title)
+        self.join(aid, sid, new=True, line=line)
+        self.write(sid, f"{sid}の見出し", aid)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _publish_and_compare(w: World | tuple[Store, Settings], tmp: Path, name: str,
+                         out: Path) -> build.Built:
+    """Build ``out`` as it comes (incremental when it can be) and a fresh full build beside
+    it: the two trees must be the same, byte for byte."""
+    store, settings = w if isinstance(w, tuple) else (w.store, w.settings)
+    index.refresh(store, settings)
+    done = build.publish(store, out, settings)
+    full = tmp / f"full-{name}"
+    assert build.publish(store, full, settings, full=True).full
+    got, want = _tree(out), _tree(full)
+    assert sorted(got) == sorted(want), set(got) ^ set(want)
+    differ = [p for p in want if got[p] != want[p]]
+    assert not differ, differ[:5]
+    assert not [p for p in got if p.endswith(".tmp")]
+    return done
+
+
+def filled(url: str) -> World:
+    """Seven stories over two outlets, three of them one storyline, two tags."""
+    w = World(url)
+    for i in range(1, 8):
+        w.story(f"s{i}", f"a{i}", i, "港北日報" if i % 2 else "南海新聞",
+                line="l1" if i <= 3 else None)
+    w.store.replace_tags([TagRow("g1", "計画", "theme", []), TagRow("g2", "港北市", "place", [])],
+                         {"s1": [("g1", 1.0)], "s2": [("g1", 1.0)], "s4": [("g1", 2.0), ("g2", 1.0)],
+                          "s5": [("g2", 1.0)]}, "tags/test", "1")
+    return w
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return filled(db_url(str(tmp_path / "w.db")))
+
+
+def test_each_change_rebuilds_only_its_pages_and_gives_the_full_build(world, tmp_path):
+    every_change(world, tmp_path)
+
+
+def every_change(w: World, tmp_path: Path) -> None:
+    """Change the store every way a page can see, building after each (also on PostgreSQL)."""
+    out = tmp_path / "site"
+    first = _publish_and_compare(w, tmp_path, "0", out)
+    assert first.full  # no manifest yet
+    total = len(_tree(out))
+
+    # a story rewritten: its storyline's other pages show its headline in their timeline
+    w.write("s2", "書き直した見出し", "a2")
+    done = _publish_and_compare(w, tmp_path, "r", out)
+    assert "書き直した見出し" in (out / "stories/s1.html").read_text("utf-8")
+
+    # a new story; a report joining an old one (it moves to the front); a merge; a rename
+    w.story("s8", "a8", 8, "港北日報")
+    w.article("a9", 9, "西都タイムス")
+    w.join("a9", "s2")
+    w.article("a10", 10, "港北日報")
+    w.join("a10", "s4", merged="s3")
+    w.store.replace_tags([TagRow("g1", "計画（改）", "theme", []), TagRow("g2", "港北市", "place", [])],
+                         {"s1": [("g1", 1.0)], "s2": [("g1", 1.0)], "s4": [("g1", 2.0), ("g2", 1.0)],
+                          "s5": [("g2", 1.0)], "s8": [("g2", 1.0)]}, "tags/test", "2")
+    done = _publish_and_compare(w, tmp_path, "1", out)
+    assert not done.full and 0 < done.written <= done.looked_at < total
+    moved = (out / "stories/s3.html").read_text("utf-8")
+    assert "s4.html" in moved and "このストーリーは移動しました" in moved
+    assert "計画（改）" in (out / "stories/s1.html").read_text("utf-8")
+
+    # a story emptied (its report regrouped elsewhere), its pending redirect resolved; a
+    # tag gone; the only story of an outlet merged away
+    w.join("a5", "s6")
+    w.join("a9", "s6")
+    assert w.store.drop_empty_stories() == ["s5"]
+    w.store.resolve_pending_redirects({"a5": "s6", "a9": "s6"})
+    w.store.replace_tags([TagRow("g1", "計画（改）", "theme", [])],
+                         {"s1": [("g1", 1.0)], "s2": [("g1", 1.0)], "s4": [("g1", 2.0)]}, "tags/test", "3")
+    done = _publish_and_compare(w, tmp_path, "2", out)
+    assert not done.full and done.removed >= 2  # g2's pages; 西都タイムス kept (s6 has a9)
+    assert not (out / "tags/g2.html").exists()
+    assert "s6.html" in (out / "stories/s5.html").read_text("utf-8")
+
+    # nothing changed: nothing rendered, nothing written
+    again = build.publish(w.store, out, w.settings)
+    assert (again.full, again.looked_at, again.written) == (False, 0, 0)
+
+
+def test_new_stories_leave_older_archive_pages_as_they_were(world, tmp_path):
+    w, out = world, tmp_path / "site"
+    _publish_and_compare(w, tmp_path, "0", out)
+    oldest = out / "page-1.html"
+    before = oldest.stat().st_mtime_ns, oldest.read_bytes()
+    for i in range(20, 25):
+        w.story(f"n{i}", f"b{i}", i, "港北日報")
+    done = _publish_and_compare(w, tmp_path, "1", out)
+    assert not done.full
+    assert (oldest.stat().st_mtime_ns, oldest.read_bytes()) == before  # not even rewritten
+    assert (out / "page-5.html").exists()  # 12 stories, 2 a page: front holds the newest 2 to 3
+
+
+def test_a_build_from_another_settings_store_or_pruned_log_is_full(world, tmp_path):
+    w, out = world, tmp_path / "site"
+    _publish_and_compare(w, tmp_path, "0", out)
+    site = dataclasses.replace(w.settings.site, title="別のサイト")
+    other = dataclasses.replace(w.settings, site=site)
+    assert build.publish(w.store, out, other).full
+    assert not build.publish(w.store, out, other).full
+    w.story("s9", "a9", 9, "港北日報")
+    index.refresh(w.store, other)
+    with w.store.tx() as conn:  # the log no longer goes back to this build
+        site_index.set_state(conn, floor=str(site_index.prune_log(conn, 0)))
+    assert build.publish(w.store, out, other).full
+
+
+def test_a_refresh_killed_part_way_takes_up_where_it_stopped(world, tmp_path, monkeypatch):
+    w = world
+    index.refresh(w.store, w.settings)
+    for i in range(20, 30):
+        w.story(f"n{i}", f"b{i}", i, "港北日報")
+    monkeypatch.setattr(index, "BATCH", 3)
+    calls = {"n": 0}
+    real = index._reindex
+
+    def dies_on_the_third(*args: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # as a kill would, mid-way
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "_reindex", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        index.refresh(w.store, w.settings)
+    monkeypatch.setattr(index, "_reindex", real)
+    index.refresh(w.store, w.settings)
+    assert not index.behind(w.store, w.settings)
+    resumed = _index_rows(w.store)
+    index.reindex_all(w.store, w.settings)
+    assert _index_rows(w.store) == resumed
+
+
+def _index_rows(store: Store) -> tuple[object, ...]:
+    from matome.store import search_index
+
+    with store.read() as conn:
+        listing = sorted(tuple(r) for r in conn.execute(select(site_index.site_listing)))
+        counts = sorted(tuple(r) for r in conn.execute(select(site_index.listing_counts)))
+        days = sorted(tuple(r) for r in conn.execute(select(site_index.listing_days)))
+        d = search_index.search_docs.c
+        docs = sorted(tuple(r) for r in conn.execute(select(d.kind, d.story, d.article, d.hash)))
+    return listing, counts, days, docs
+
+
+def test_site_build_on_the_command_line(world, tmp_path):
+    from tests.conftest import run_cli
+
+    w, out = world, tmp_path / "cli-site"
+    w.store.close()
+    first = run_cli("site", "build", "--out", str(out), db=tmp_path / "w.db", check=True)
+    assert "built" in first.stderr and (out / pages.MANIFEST).exists()
+    second = run_cli("site", "build", "--out", str(out), db=tmp_path / "w.db", check=True)
+    assert "updated 0 of 0" in second.stderr
+    third = run_cli("site", "build", "--out", str(out), "--full", db=tmp_path / "w.db", check=True)
+    assert "built" in third.stderr
+
+
+@pytest.mark.slow
+def test_after_process_the_incremental_build_is_the_full_build(tmp_path):
+    """The demo corpus in two deliveries, `process` after each, as `watch` would."""
+    import shutil
+
+    from matome import pipeline
+    from tests.conftest import demo_corpus, demo_settings
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for src in sorted(demo_corpus().rglob("*")):
+        if src.is_file():
+            early = "html" in src.parts and src.name.split("-")[1] <= "20260210"
+            dest = (first if early or src.parent.name == "feeds" else second) / src.name
+            dest.parent.mkdir(exist_ok=True)
+            shutil.copy(src, dest)
+    base = demo_settings()
+    settings = dataclasses.replace(base, site=dataclasses.replace(base.site, stories_per_page=2))
+    store = Store(db_url(str(tmp_path / "d.db")))
+    w = (store, settings)
+    out = tmp_path / "site"
+    pipeline.ingest(store, [str(first)], settings)
+    pipeline.process(store, settings)
+    assert _publish_and_compare(w, tmp_path, "0", out).full
+    pipeline.ingest(store, [str(second)], settings)
+    pipeline.process(store, settings)
+    done = _publish_and_compare(w, tmp_path, "1", out)
+    assert not done.full and done.written < len(_tree(out))
+    store.close()
