@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* when run
 import numpy as np
 from bench import archive_fill
 from bench.archive_steps import MODEL, EmbedStub, done_marks, run, serve_and_search
-from bench.archive_synth import START, Stream
+from bench.archive_synth import SHAPE, START, Stream, check_against_analyzer
 from rich.console import Console
 from rich.table import Table
 
@@ -263,7 +263,9 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
     full = ["site", "build", "--out", str(site)]
     step("site_full", [*full, *(["--full"] if args.has_full else [])])
     step("ingest", ["ingest", f"{manifest['new']}.jsonl"])
+    stub.found = stub.missed = 0
     step("process_new", ["process"])
+    got["embedded"] = f"{stub.found} by title, {stub.missed} other"
     step("site_incr", full)
     console.print(f"  {label}: serve + {args.requests} searches …", end=" ")
     s = serve_and_search(env, cwd, args.requests)
@@ -295,6 +297,7 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("settle_redid", "what the settling process redid", "", ""),
     ("store_gb", "store size on disk", "GB", ""),
     ("redone", "what process with nothing new redid", "", ""),
+    ("embedded", "texts the embeddings stub answered (1,000 new)", "", ""),
 ]
 
 
@@ -366,9 +369,14 @@ def main() -> None:
     help_text = subprocess.run([sys.executable, "-m", "matome", "site", "build", "--help"],
                                capture_output=True, text=True).stdout
     args.has_full = "--full" in help_text
-    console.print(f"archive_scale: sizes {sizes}, {backends}; synthetic stream of {args.per_day:,} "
-                  f"reports a day (see bench/archive_synth.py); embeddings from a stub at "
-                  f"{stub.base_url}; work in {args.work}")
+    console.print(f"archive_scale: sizes {sizes}, {backends}; work in {args.work}")
+    console.print(f"synthetic archive (bench/archive_synth.py): {SHAPE.format(per_day=args.per_day)}")
+    console.print(f"embeddings: matome's openai backend, answered at once by a stub at {stub.base_url}")
+    sample = list(Stream(args.per_day, args.seed).reports(40))
+    check = check_against_analyzer(sample)
+    console.print("synthetic analyses against matome's analyzer on the same 40 texts (mean, "
+                  "synthetic / analyzer): " + ", ".join(
+                      f"{k} {a:.3g} / {b:.3g}" for k, (a, b) in check.items()))
     for backend in backends:
         pg = None
         todo = [n for n in sizes if backend == "sqlite" or n <= args.pg_max]

@@ -40,6 +40,7 @@ class EmbedStub(http.server.ThreadingHTTPServer):
 
     def __init__(self) -> None:
         self.vectors: dict[str, list[float]] = {}
+        self.found = self.missed = 0  # texts answered with a report's vector, and others
         super().__init__(("127.0.0.1", 0), _EmbedHandler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -50,7 +51,9 @@ class EmbedStub(http.server.ThreadingHTTPServer):
     def vector(self, text: str) -> list[float]:
         title = text.removeprefix("passage: ").split("。", 1)[0]
         if title in self.vectors:
+            self.found += 1
             return self.vectors[title]
+        self.missed += 1
         seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
         v = np.random.default_rng(seed).standard_normal(384)
         return [float(x) for x in v / np.linalg.norm(v)]

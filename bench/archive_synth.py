@@ -43,6 +43,12 @@ import numpy as np
 
 from matome.records import Analysis
 
+SHAPE = ("a steady stream of {per_day:,} reports a day from 2023-01-01 JST; events told by 1-8 "
+         "outlets (mean ~2.9) within two days, 6% of reports copied word for word by another "
+         "outlet; 1,500 recurring situations (Zipf), runs of 1-8 events of one a storyline; "
+         "~450-character texts from ~30 templates filled with the event's names, topic words, days "
+         "and figures; analyses composed from pieces analysed by matome's analyzer; 384-d "
+         "embeddings around event centroids (same-event cosine ~0.9)")
 DIM = 384
 JST = timezone(timedelta(hours=9))
 START = datetime(2023, 1, 1, 6, 0, tzinfo=JST)

@@ -117,6 +117,13 @@ def lead3(story: dict[str, Any], texts: dict[str, tuple[str, str]]) -> Written:
     return Written("lead-3", title, "", "", [Section("本文", said)], Provenance("lead-3"))
 
 
+def set_of(origin: str) -> str:
+    """The evaluation set a page or report came from, by its stored origin."""
+    first = origin.split("/", 1)[0]
+    return first if first in {"ja_koron_extractarticle", "readability_testpages", "scrapinghub_aeb",
+                              "trafilatura_eval"} else "real_ja_events"
+
+
 def lint_all(written: list[Written]) -> tuple[Counter[str], list[tuple[str, str]]]:
     total: Counter[str] = Counter()
     examples: list[tuple[str, str]] = []
@@ -158,6 +165,10 @@ def run(root: Path, sample: int | None = None, show: int = 0, out: Any = sys.std
                      if any(origin.get(a["id"], "") in bad_pages for a in s["articles"])]
     ours = [w for fmts in written.values() for w in fmts.values()]
     mine, examples = lint_all(ours)
+    first = {s["id"]: set_of(origin.get(s["articles"][0]["id"], "")) for s in stories if s["articles"]}
+    per_set: dict[str, Counter[str]] = {}
+    for sid, fmts in written.items():
+        per_set.setdefault(first.get(sid, "?"), Counter()).update(lint_all(list(fmts.values()))[0])
     base, _ = lint_all([lead3(s, texts) for s in stories])
     reports = sum(1 for x in real.read_text("utf-8").splitlines() if x.strip()) if real.is_file() else 0
     print(f"\nwhole-pipeline run: {len(paths)} pages of {root / 'extraction'} + {reports} reports of "
@@ -175,6 +186,9 @@ def run(root: Path, sample: int | None = None, show: int = 0, out: Any = sys.std
             return 1000 * c[col] / max(1, c["sentences"])
         print(f"{col:28s} {rate(mine):10.1f} {mine[col]:8d} {rate(base):16.1f} {base[col]:8d}", file=out)
     print(f"{'sentences shown':28s} {mine['sentences']:10d} {'':8s} {base['sentences']:16d}", file=out)
+    print("\nmatome by set: sentences shown, problems of any kind (headlines included)", file=out)
+    for name, c in sorted(per_set.items()):
+        print(f"  {name:26s} {c['sentences']:6d} {sum(c[k] for k in COLUMNS):6d}", file=out)
     if show:
         print("\nexamples:", file=out)
         for problem, text in examples[:show]:

@@ -40,7 +40,7 @@ def clean(ingested, tmp_path_factory) -> list[dict]:
 
 
 @pytest.mark.parametrize("point", ["extract:7", "analyze:2", "dedupe:11", "cluster:1",
-                                   "cluster:9", "snapshot:46", "write:4"])
+                                   "cluster:9", "snapshot:1", "write:4"])
 def test_kill_at_a_stage_then_rerun(point, ingested, clean, tmp_path):
     db = tmp_path / "k.db"
     shutil.copy(ingested, db)

@@ -268,3 +268,14 @@ def test_after_process_the_incremental_build_is_the_full_build(tmp_path):
     done = _publish_and_compare(w, tmp_path, "1", out)
     assert not done.full and done.written < len(_tree(out))
     store.close()
+
+
+def test_a_stamped_directory_gets_only_what_changes_after_the_stamp(world, tmp_path):
+    w, out = world, tmp_path / "stamped"
+    index.refresh(w.store, w.settings)
+    build.stamp(w.store, out, w.settings)
+    w.story("s9", "a9", 9, "港北日報")
+    index.refresh(w.store, w.settings)
+    done = build.publish(w.store, out, w.settings)
+    assert not done.full and (out / "stories/s9.html").exists()
+    assert not (out / "stories/s1.html").exists()  # unchanged since the stamp: not written

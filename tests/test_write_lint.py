@@ -309,3 +309,41 @@ def test_the_page_of_a_story_from_one_report_shows_that_report(demo_catalog):
         assert full not in page, full
     page = site.render(f"stories/{many.id}.html") or ""
     assert "【詳細】" in page and "format-news" in page and 'class="source-report"' not in page
+
+
+# --- once the outcome is reported, the article tells it -------------------------------------
+
+PREVIEW = ("p1", "東都通信", "2026-05-27T09:00:00+09:00", "北浜市議会、きょう議長選挙へ",
+           "北浜市議会は28日、本会議を開き、新しい議長を選挙で選びます。現職の議長は今月で退任します。"
+           "議長選挙には2人が立候補する見通しです。")
+OUTCOMES = [
+    ("o1", "朝凪ニュース", "2026-05-28T15:00:00+09:00", "北浜市議会、新議長に佐伯健司氏",
+     "北浜市議会は28日の本会議で、新しい議長に佐伯健司氏を選出した。佐伯氏は当選5回で、"
+     "議長就任は初めて。任期は2年となる。投票では佐伯氏が24票、対立候補が12票を得た。"),
+    ("o2", "北海新報", "2026-05-28T16:00:00+09:00", "北浜市議会議長に佐伯氏",
+     "北浜市議会は28日、本会議で議長選挙を行い、佐伯健司氏を新しい議長に選んだ。"
+     "佐伯氏は就任あいさつで「開かれた議会を目指す」と述べた。副議長には山田太郎氏が選ばれた。"),
+]
+
+
+def test_once_the_outcome_is_reported_the_preview_is_history():
+    from datetime import datetime
+
+    from matome.language import analyze
+    from matome.records import Article
+    from matome.settings import WriterSettings
+    from matome.write import brief, news
+
+    arts = [Article(i, f"https://{i}.example/n", title, text, outlet, "ja",
+                    published=datetime.fromisoformat(when))
+            for i, outlet, when, title, text in [PREVIEW, *OUTCOMES]]
+    analyses = {a.id: analyze.analyze(a, analyze.gazetteer()) for a in arts}
+    for w in (brief.write_brief(arts, analyses, WriterSettings()),
+              news.write_news(arts, analyses, WriterSettings())):
+        shown = [t for _, t in lint.shown(w)] + [w.lead]
+        assert "選びます" not in "".join(shown) and "見通しです" not in "".join(shown), w.format
+        assert w.headline in {"北浜市議会、新議長に佐伯健司氏", "北浜市議会議長に佐伯氏"}, w.headline
+        assert w.lead.startswith("北浜市議会は28日"), w.lead
+        assert not lint.headline_problems(w.subheadline)
+    # attribution only where a claim needs its source: none of these does
+    assert not any("によると、" in t for _, t in lint.shown(w))

@@ -59,14 +59,28 @@ def publish(store: Store, out: Path, settings: Settings, *, full: bool = False) 
         reader.close()
 
 
+def _manifest(conn: Connection, settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    """The manifest a build now leaves, and the index's state it is made from."""
+    state = site_index.get_state(conn)
+    identity = {"format": FORMAT, "epoch": state.get("epoch", ""), "settings": _settings_key(settings),
+                "templates": _templates_key()}
+    return {"identity": identity, "log": site_index.log_end(conn)}, state
+
+
+def stamp(store: Store, out: Path, settings: Settings) -> None:
+    """Leave in ``out`` the manifest a full build would leave, and no page: the next build
+    writes only what changes after now. For benches at sizes whose full build takes hours."""
+    with store.read() as conn:
+        manifest, _ = _manifest(conn, settings)
+    write_file(out / MANIFEST, json.dumps(manifest, sort_keys=True) + "\n")
+
+
 def _publish(store: Store, out: Path, settings: Settings, full: bool) -> Built:
     with DbCatalog.pinned(store, settings.writer.primary) as cat, cat.connect() as conn:
         site = Site(cat, settings)
-        state = site_index.get_state(conn)
-        end = site_index.log_end(conn)
-        identity = {"format": FORMAT, "epoch": state.get("epoch", ""), "settings": _settings_key(settings),
-                    "templates": _templates_key()}
-        manifest = {"identity": identity, "log": end}
+        manifest, state = _manifest(conn, settings)
+        end = manifest["log"]
+        identity = manifest["identity"]
         old = read_manifest(out)
         if (full or old is None or old.get("identity") != identity
                 or not int(state.get("floor", "0")) <= int(old.get("log", -1)) <= end):

@@ -78,7 +78,7 @@ class DbCatalog:
                  primary: str = "brief", cache: int = CACHE_STORIES) -> None:
         self.connect = connect
         self.primary = primary
-        self._cache: OrderedDict[str, StoryView | None] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[StoryView | None, bool]] = OrderedDict()  # (view, whole)
         self._room = cache
         self._lock = threading.Lock()  # the server's threads share one catalog per snapshot
 
@@ -98,33 +98,38 @@ class DbCatalog:
 
     # --- stories -------------------------------------------------------------------
 
-    def many(self, ids: Iterable[str]) -> dict[str, StoryView]:
-        """These stories (absent: no story by that id), from the cache or one read."""
+    def many(self, ids: Iterable[str], *, whole: bool = False) -> dict[str, StoryView]:
+        """These stories (absent: no story by that id), from the cache or one read.
+        ``whole``: with every written format (a story page, the API); else light
+        (``readmodel.load_stories``): what a listing, feed or timeline shows of them."""
         wanted = list(dict.fromkeys(ids))
         with self._lock:
-            got = {i: self._cache[i] for i in wanted if i in self._cache}
+            got = {i: self._cache[i][0] for i in wanted
+                   if i in self._cache and (self._cache[i][1] or not whole)}
             for i in got:
                 self._cache.move_to_end(i)
         missing = [i for i in wanted if i not in got]
         if missing:
             with self.connect() as conn:
-                loaded = readmodel.load_stories(conn, missing, self.primary)
+                loaded = readmodel.load_stories(conn, missing, self.primary, light=not whole)
             with self._lock:
                 for i in missing:
-                    got[i] = self._cache[i] = loaded.get(i)
+                    got[i] = loaded.get(i)
+                    self._cache[i] = (got[i], whole)
                 while len(self._cache) > self._room:
                     self._cache.popitem(last=False)
         return {i: s for i, s in got.items() if s is not None}
 
-    def in_order(self, ids: Sequence[str]) -> list[StoryView]:
-        found = self.many(ids)
+    def in_order(self, ids: Sequence[str], *, whole: bool = False) -> list[StoryView]:
+        found = self.many(ids, whole=whole)
         return [found[i] for i in ids if i in found]
 
     def prefetch(self, ids: Iterable[str]) -> None:
-        self.many(ids)
+        """Story pages about to be rendered: read whole, a batch at a time."""
+        self.many(ids, whole=True)
 
     def story(self, sid: str) -> StoryView | None:
-        return self.many([sid]).get(sid)
+        return self.many([sid], whole=True).get(sid)
 
     @cached_property
     def stories(self) -> Listing:

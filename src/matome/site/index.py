@@ -72,10 +72,7 @@ def docs_of(s: StoryView) -> list[search_index.Doc]:
 
 
 def _reindex(conn: Connection, ids: list[str], primary: str, *, log: bool = True) -> None:
-    # the headline (primary format, else the brief, else any) and the brief are all that is
-    # indexed: other formats are read only for a story with neither
-    views = load_stories(conn, ids, primary, formats=[primary, "brief"])
-    views.update(load_stories(conn, [sid for sid, v in views.items() if not v.written], primary))
+    views = load_stories(conn, ids, primary, light=True)  # the headline and the brief are indexed
     site_index.place(conn, {sid: rows_of(views[sid]) if sid in views else {} for sid in ids}, log=log)
     search_index.replace(conn, ids, [d for s in views.values() for d in docs_of(s)])
 

@@ -261,15 +261,21 @@ def assemble(memberships: Iterable[Membership], articles: Iterable[Article],
 
 
 def load_stories(conn: Connection, ids: Iterable[str], primary: str = "brief", *,
-                 formats: Iterable[str] | None = None) -> dict[str, StoryView]:
-    """Just these stories, as :func:`load` would make them (those with no report: absent);
-    with ``formats``, only those of what was written (the rest is not read)."""
+                 light: bool = False) -> dict[str, StoryView]:
+    """Just these stories, as :func:`load` would make them (those with no report: absent).
+
+    ``light``: of what was written, only the primary format and the brief — all that a
+    listing, a feed, a timeline or search shows of a story (its headline, subheadline and
+    lead) — unless it has neither, when its headline comes from another format.
+    """
     ids = sorted(set(ids))
     ms = site_reads.memberships(conn, ids)
     arts = site_reads.articles(conn, {m.article_id for m in ms})
-    return assemble(ms, (arts[m.article_id] for m in ms if m.article_id in arts),
-                    site_reads.written(conn, ids, formats), site_reads.story_rows(conn, ids),
-                    site_reads.story_tags(conn, ids), primary)
+    written = site_reads.written(conn, ids, [primary, "brief"] if light else None)
+    if light:
+        written.update(site_reads.written(conn, [i for i in ids if i not in written]))
+    return assemble(ms, (arts[m.article_id] for m in ms if m.article_id in arts), written,
+                    site_reads.story_rows(conn, ids), site_reads.story_tags(conn, ids), primary)
 
 
 def load(store: Store, primary: str = "brief") -> Catalog:

@@ -29,7 +29,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -290,18 +290,16 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
     def json_body(obj: object) -> tuple[bytes, str]:
         return bytes(JSONResponse(obj).body), "application/json"
 
-    def listing(snap: Any, name: str, items: Sequence[Any], limit: int, offset: int,
-                as_json: Callable[[Any], object]) -> Response:
-        """One page of a list, at most 200 items, rendered once per snapshot."""
-        limit = max(1, min(limit, 200))
-        offset = max(0, min(offset, len(items)))
-        return snap.api.always(f"api/{name}?{limit}&{offset}", lambda: json_body({
-            "total": len(items), "items": [as_json(x) for x in items[offset : offset + limit]]}))
-
     @app.get("/api/stories")
     def api_stories(limit: int = 50, offset: int = 0) -> Response:
         snap = live.get()
-        return listing(snap, "stories", snap.catalog.stories, limit, offset, readmodel.story_json)
+        cat = snap.catalog
+        limit = max(1, min(limit, 200))
+        total = len(cat.stories)
+        offset = max(0, min(offset, total))
+        return snap.api.always(f"api/stories?{limit}&{offset}", lambda: json_body({
+            "total": total, "items": [readmodel.story_json(s) for s in cat.in_order(
+                cat.stories.ids(offset, offset + limit), whole=True)]}))
 
     @app.get("/api/stories/{story_id}")
     def api_story(story_id: str) -> Response:

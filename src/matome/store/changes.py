@@ -192,7 +192,8 @@ def after(conn: Connection, cursor: tuple[int, str, str], limit: int) -> list[tu
     backlog read a page at a time."""
     c = changes.c
     seq, kind, ident = cursor
-    later = (c.seq > seq) | ((c.seq == seq) & ((c.kind > kind) | ((c.kind == kind) & (c.id > ident))))
+    # a range of the seq index, then the ties within the first seq
+    later = (c.seq >= seq) & ((c.seq > seq) | (c.kind > kind) | ((c.kind == kind) & (c.id > ident)))
     return [(int(r.seq), r.kind, r.id) for r in conn.execute(
         select(c.seq, c.kind, c.id).where(later).order_by(c.seq, c.kind, c.id).limit(limit))]
 

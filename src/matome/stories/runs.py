@@ -148,7 +148,7 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
     res = resolver(store, settings)
     feats_of = featurer(store, res)
     clusterer, _ = window.restore(store, settings.cluster, feats_of)
-    seq, n = store.max_seq(), 0
+    seq, n, saves = store.max_seq(), 0, 0
     for chunk in chunked(pending, 200):
         feats = feats_of(chunk)
         for a in chunk:
@@ -172,7 +172,8 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
             progress.advance()
             checkpoint("cluster", n)
         window.save(store, settings.cluster, clusterer)
-        checkpoint("snapshot", n)
+        saves += 1
+        checkpoint("snapshot", saves)  # after the Nth snapshot of this run
     _place_copies(store, [a for a in articles if dup_of.get(a.id)], dup_of, seq)
     store.resolve_pending_redirects(store.story_of(store.pending_seeds()))
 

@@ -278,7 +278,7 @@ def from_title(title: str, limit: int = lint.HEADLINE_MAX) -> str | None:
 def english(title: str, limit: int = lint.HEADLINE_MAX) -> str:
     """A Latin-script title within ``limit``: whole, its first clause, or cut between words and
     not on a word that only joins (「… Directed Radar on」 is cut)."""
-    t = title.strip()
+    t = title.strip().rstrip("…:：;,-–— ").strip()   # a title the site cut, or a kicker
     if len(t) <= limit:
         return t
     for sep in (";", ":", " - ", " – ", ","):

@@ -171,7 +171,11 @@ _DANGLING = re.compile(r"(?:を|に|と)(?:受け|うけ|めぐり|巡り|通じ
                        r"加え|比べ|向け|よると|より|おいて|ついて|とって)$|(?:ており|ながら|つつ|ものの|"
                        r"うえで|上で)$")
 _EN_FUNCTION = {"a", "an", "the", "of", "on", "to", "for", "after", "before", "with", "and", "or",
-                "in", "at", "by", "from", "as", "over", "into", "amid", "about", "than", "its", "their"}
+                "in", "at", "by", "from", "as", "into", "amid", "about", "than", "its", "their"}
+
+
+def _kana_or_kanji(c: str) -> bool:
+    return "\u3041" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff"
 
 
 def cut_headline(text: str) -> bool:
@@ -183,7 +187,7 @@ def cut_headline(text: str) -> bool:
         return True
     if any(t.count(o) != t.count(c) for o, c in zip(_OPENERS, _CLOSERS, strict=True)):
         return True
-    if not textja.is_japanese(t):
+    if not textja.is_japanese(t) and not _kana_or_kanji(t[-1]):
         words = re.findall(r"[A-Za-z0-9']+", t)
         return bool(words) and words[-1].lower() in _EN_FUNCTION
     if _DANGLING.search(t):

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -307,9 +308,13 @@ def titles(p: Pool, settings: WriterSettings) -> tuple[str, str]:
 
 
 def _outlets_line(articles: list[Article]) -> str:
-    """「北海新報、東都通信の報道」: the outlets, when their names are names (not a page's title)."""
-    outlets = sorted({a.source for a in articles if a.source and len(a.source) <= 20
-                      and not re.search(r"://|[|｜•]", a.source)})
+    """「北海新報、東都通信の報道」: the outlets by name, or by their site's address when the name
+    the page gave is a sentence or a page title rather than a name."""
+    def name(a: Article) -> str:
+        if a.source and len(a.source) <= 20 and not re.search(r"://|[|｜•\-–—]\s", a.source):
+            return a.source
+        return (urlsplit(a.url).hostname or "").removeprefix("www.")
+    outlets = sorted({n for a in articles if (n := name(a))})
     return "、".join(outlets[:2]) + ("など" if len(outlets) > 2 else "") + "の報道" if outlets else ""
 
 
