@@ -428,6 +428,14 @@ class Filler:
         self._row("stage_state", {"stage": tags.STAGE.tag, "input_hash": key,
                                   "finished_at": self.ingested})
         self.flush()
+        if self.store.engine.dialect.name == "postgresql":
+            # raw_docs.id was given, not drawn from its sequence: move the sequence past it, or
+            # the next `ingest` draws an id the fill took
+            from sqlalchemy import text
+
+            with self.store.tx() as conn:
+                conn.execute(text("SELECT setval(pg_get_serial_sequence('raw_docs', 'id'), "
+                                  "(SELECT max(id) FROM raw_docs))"))
         return self.counts
 
 

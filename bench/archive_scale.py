@@ -146,7 +146,7 @@ def prepare(backend: str, size: int, args: argparse.Namespace, settings: Any, pg
         console.print("    settling: process, once, untimed …", end=" ")
         env = {**os.environ, "MATOME_DB": url, "MATOME_CONFIG": str(cfg)}
         before = done_marks(url)
-        secs, rss, _ = run(["process"], env, args.work / "run")
+        secs, rss, _, _ = run(["process"], env, args.work / "run")
         redid = [k for k, v in done_marks(url).items() if before[k] != v]
         manifest.update(settle_s=secs, settle_rss=rss, settle_redid=", ".join(redid) or "nothing")
         console.print(f"{secs:.0f} s, {rss:.0f} MiB; it redid {manifest['settle_redid']}")
@@ -248,9 +248,9 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
 
     def step(name: str, cli: list[str]) -> None:
         console.print(f"  {label}: {name} …", end=" ")
-        secs, rss, _ = run(cli, env, cwd)
-        got[f"{name}_s"], got[f"{name}_rss"] = secs, rss
-        console.print(f"{secs:.1f} s, {rss:.0f} MiB")
+        secs, rss, cpu, _ = run(cli, env, cwd)
+        got[f"{name}_s"], got[f"{name}_rss"], got[f"{name}_cpu"] = secs, rss, cpu
+        console.print(f"{secs:.1f} s ({cpu:.1f} s CPU), {rss:.0f} MiB")
 
     before = done_marks(url)
     step("process_idle", ["process"])
@@ -279,10 +279,13 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
 
 ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95": < 50 ms at largest)
     ("process_idle_s", "process, nothing new", "s", "ratio"),
+    ("process_idle_cpu", "process, nothing new: CPU", "s", "ratio"),
     ("process_idle_rss", "process, nothing new: peak RSS", "MiB", "ratio"),
     ("process_new_s", "process, 1,000 new", "s", "ratio"),
+    ("process_new_cpu", "process, 1,000 new: CPU", "s", "ratio"),
     ("process_new_rss", "process, 1,000 new: peak RSS", "MiB", "ratio"),
     ("site_incr_s", "site build after them", "s", "ratio"),
+    ("site_incr_cpu", "site build after them: CPU", "s", "ratio"),
     ("site_incr_rss", "site build after them: peak RSS", "MiB", "ratio"),
     ("search_p50", "search p50 (/api/search)", "ms", "ratio"),
     ("search_p95", "search p95 (/api/search)", "ms", "p95"),

@@ -90,14 +90,15 @@ if pid == 0:
     os.execv(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as f:
-    f.write(f"{time.perf_counter() - t0} {usage.ru_maxrss}")
+    f.write(f"{time.perf_counter() - t0} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 6 * 3600
-        ) -> tuple[float, float, str]:
-    """``python -m matome ARGS`` as a subprocess: (seconds, peak RSS in MiB, its output)."""
+        ) -> tuple[float, float, float, str]:
+    """``python -m matome ARGS`` as a subprocess: (wall seconds, peak RSS in MiB, CPU seconds
+    (user + system: what a step costs whatever else the machine is doing), its output)."""
     log, usage = cwd / "step.log", cwd / "step.usage"
     usage.unlink(missing_ok=True)
     with open(log, "wb") as out:
@@ -107,8 +108,8 @@ def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 6 * 36
     text = log.read_text("utf-8", "replace")
     if proc.returncode != 0:
         raise RuntimeError(f"matome {' '.join(args)} exited {proc.returncode}:\n{text[-3000:]}")
-    secs, kib = usage.read_text().split()
-    return float(secs), int(kib) / 1024, text
+    secs, kib, cpu = usage.read_text().split()
+    return float(secs), int(kib) / 1024, float(cpu), text
 
 
 def done_marks(url: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from matome.records import TagRow
 from matome.store import changes
@@ -177,15 +177,29 @@ def _upsert_tags(conn: Connection, rows: Sequence[Any]) -> None:
 
 
 def _move_totals(conn: Connection, delta: Mapping[tuple[str, str, str], int]) -> None:
+    """Add ``delta`` to the sums: one read per chunk of keys, then batched writes (a row per
+    statement compiled once), not a query per name."""
     s = t.tag_totals.c
-    for (k, f, v), n in sorted(delta.items()):
-        if n == 0:
-            continue
-        where = (s.key == k) & (s.field == f) & (s.value == v)
-        row = conn.execute(select(s.n).where(where)).first()
-        if row is None:
-            conn.execute(insert(t.tag_totals).values(key=k, field=f, value=v, n=n))
-        elif row.n + n <= 0:
-            conn.execute(delete(t.tag_totals).where(where))
+    moves = {k: n for k, n in delta.items() if n}
+    keys = sorted({k for k, _, _ in moves})
+    have: dict[tuple[str, str, str], int] = {}
+    for part in _chunks(keys):
+        have.update({(r.key, r.field, r.value): r.n for r in conn.execute(
+            select(t.tag_totals).where(s.key.in_(part)))})
+    new, changed, gone = [], [], []
+    for (k, f, v), n in sorted(moves.items()):
+        row = {"k": k, "f": f, "v": v}
+        if (k, f, v) not in have:
+            if n > 0:
+                new.append({"key": k, "field": f, "value": v, "n": n})
+        elif have[(k, f, v)] + n <= 0:
+            gone.append(row)
         else:
-            conn.execute(update(t.tag_totals).where(where).values(n=row.n + n))
+            changed.append({**row, "n_new": have[(k, f, v)] + n})
+    where = (s.key == bindparam("k")) & (s.field == bindparam("f")) & (s.value == bindparam("v"))
+    if gone:
+        conn.execute(delete(t.tag_totals).where(where), gone)
+    if changed:
+        conn.execute(update(t.tag_totals).where(where).values(n=bindparam("n_new")), changed)
+    if new:
+        conn.execute(insert(t.tag_totals), new)

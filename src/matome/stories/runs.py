@@ -99,11 +99,24 @@ def resolver_for(settings: Settings, analyses: list[Analysis]) -> Resolver:
 
 
 def featurer(store: Store, res: Resolver) -> window.Features:
+    """Features of a batch of reports; one whose features fail is left out (the assignment
+    loop asks for it alone, isolated, so its failure is its own recorded reject)."""
     def feats(arts: list[Article]) -> dict[str, cluster.Features]:
         got = store.analyses([a.id for a in arts])
-        return {a.id: cluster.features(a, *got[a.id], res.resolve(got[a.id][0].mentions))
-                for a in arts if a.id in got}
+        out = {}
+        for a in arts:
+            if a.id in got:
+                try:
+                    out[a.id] = cluster.features(a, *got[a.id], res.resolve(got[a.id][0].mentions))
+                except Exception:
+                    continue
+        return out
     return feats
+
+
+def _features(store: Store, res: Resolver, a: Article) -> cluster.Features:
+    an, vec = store.analyses([a.id])[a.id]
+    return cluster.features(a, an, vec, res.resolve(an.mentions))
 
 
 def cluster_inputs(store: Store, settings: Settings) -> tuple[
@@ -154,7 +167,7 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         for a in chunk:
             got = None
             with isolated(store, report, progress, "cluster", a.id, tag=tag, input_hash=hashes[a.id]):
-                got = clusterer.assign(feats[a.id])
+                got = clusterer.assign(feats[a.id] if a.id in feats else _features(store, res, a))
             store.dequeue("cluster", [a.id])
             if got is None:  # the failed assignment may have left the state half-changed
                 clusterer = window.rebuild(store, settings.cluster, feats_of)
