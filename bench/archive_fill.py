@@ -58,6 +58,12 @@ def fill_key(size: int, per_day: int, seed: int, settings: Settings) -> str:
     """What a filled store depends on: a cached one with another key is filled again. The
     code is part of it (every source file of matome): a fill is settled by the real ``process``
     (``archive_scale.prepare``), so a store settled by other code would measure a migration."""
+    return digest(FILL_VERSION, size, per_day, seed, code_digest(), embedder(settings),
+                  settings)[:16]
+
+
+def code_digest() -> str:
+    """A digest of matome's source (modules, templates, data): which code a figure is of."""
     import matome
 
     root = Path(matome.__file__).parent
@@ -65,8 +71,7 @@ def fill_key(size: int, per_day: int, seed: int, settings: Settings) -> str:
     for f in sorted(root.rglob("*")):
         if f.suffix in {".py", ".html", ".toml", ".css"} and "__pycache__" not in f.parts:
             code.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
-    return digest(FILL_VERSION, size, per_day, seed, code.hexdigest(), embedder(settings),
-                  settings)[:16]
+    return code.hexdigest()
 
 
 def embedder(settings: Settings) -> tuple[str, str, str]:

@@ -228,8 +228,9 @@ def _fill(url: str, size: int, args: argparse.Namespace, settings: Any, new_stem
     np.savez(f"{new_stem}.npz", titles=np.array(titles), vectors=np.stack([r.vector for r in new]))
     secs = time.perf_counter() - t0
     console.print(f"    filled in {secs:.0f} s: {counts}")
-    return {"counts": counts, "fill_s": secs, "new": str(new_stem), "span_days": round(
-        (new[0].published - START).total_seconds() / 86400, 1)}
+    return {"counts": counts, "fill_s": secs, "code": archive_fill.code_digest()[:12],
+            "new": str(new_stem),
+            "span_days": round((new[0].published - START).total_seconds() / 86400, 1)}
 
 
 def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: Path,
@@ -281,9 +282,9 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("process_idle_s", "process, nothing new", "s", "ratio"),
     ("process_idle_cpu", "process, nothing new: CPU", "s", "ratio"),
     ("process_idle_rss", "process, nothing new: peak RSS", "MiB", "ratio"),
-    ("process_new_s", "process, 1,000 new", "s", "ratio"),
-    ("process_new_cpu", "process, 1,000 new: CPU", "s", "ratio"),
-    ("process_new_rss", "process, 1,000 new: peak RSS", "MiB", "ratio"),
+    ("process_new_s", "process, {new:,} new", "s", "ratio"),
+    ("process_new_cpu", "process, {new:,} new: CPU", "s", "ratio"),
+    ("process_new_rss", "process, {new:,} new: peak RSS", "MiB", "ratio"),
     ("site_incr_s", "site build after them", "s", "ratio"),
     ("site_incr_cpu", "site build after them: CPU", "s", "ratio"),
     ("site_incr_rss", "site build after them: peak RSS", "MiB", "ratio"),
@@ -291,7 +292,7 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("search_p95", "search p95 (/api/search)", "ms", "p95"),
     ("serve_rss", "serve: peak RSS after the searches", "MiB", "ratio"),
     ("serve_ready_s", "serve: seconds to first answer", "s", ""),
-    ("ingest_s", "ingest 1,000 new (JSONL)", "s", ""),
+    ("ingest_s", "ingest {new:,} new (JSONL)", "s", ""),
     ("site_full_s", "site build, first (full)", "s", ""),
     ("site_full_rss", "site build, first (full): peak RSS", "MiB", ""),
     ("fill_s", "fill (synthetic, bulk; cached between runs)", "s", ""),
@@ -300,11 +301,11 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("settle_redid", "what the settling process redid", "", ""),
     ("store_gb", "store size on disk", "GB", ""),
     ("redone", "what process with nothing new redid", "", ""),
-    ("embedded", "texts the embeddings stub answered (1,000 new)", "", ""),
+    ("embedded", "texts the embeddings stub answered ({new:,} new)", "", ""),
 ]
 
 
-def table(backend: str, results: dict[int, dict[str, float | str]]) -> Table:
+def table(backend: str, results: dict[int, dict[str, float | str]], new: int) -> Table:
     sizes = sorted(results)
     small, large = sizes[0], sizes[-1]
     t = Table(title=f"{backend}: cost per cycle against archive size "
@@ -327,7 +328,7 @@ def table(backend: str, results: dict[int, dict[str, float | str]]) -> Table:
         elif goal == "p95" and isinstance(b, float):
             ok = b < GOAL_P95_MS and (ratio is None or ratio <= GOAL_RATIO)
             mark = "[green]pass[/]" if ok else "[red]FAIL[/]"
-        t.add_row(f"{label}" + (f" ({unit})" if unit else ""), *cells,
+        t.add_row(label.format(new=new) + (f" ({unit})" if unit else ""), *cells,
                   f"{ratio:.2f}" if ratio is not None else "", mark)
     return t
 
@@ -392,11 +393,15 @@ def main() -> None:
             for n in todo:
                 url, manifest = prepare(backend, n, args, settings, pg, cfg)
                 results[n] = measure(url, manifest, args, cfg, stub, f"{backend}-{_k(n)}")
+                # every measurement, kept: runs of other code versions compare against these
+                with open(args.work / "results.jsonl", "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "backend": backend,
+                                        "size": n, "code": manifest.get("code", ""), **results[n]}) + "\n")
         finally:
             if pg is not None:
                 pg.stop()
         if results:
-            console.print(table(backend, results))
+            console.print(table(backend, results, args.new))
     stub.shutdown()
 
 
