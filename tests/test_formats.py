@@ -68,8 +68,9 @@ def check_every_sentence(store: Store, llm_brief: bool = False) -> Counter[str]:
         assert set(written) == FORMATS, story["id"]
         for fmt, w in written.items():
             where = f"{story['id']}/{fmt}"
-            by_llm = llm_brief and fmt == "brief" and not w["provenance"].get("fallback")
             one_report = len(story["articles"]) < Settings().publish.min_sources
+            # a one-report story is published as its report whichever writer is configured
+            by_llm = llm_brief and fmt == "brief" and not one_report and not w["provenance"].get("fallback")
             writer = "llm/" if by_llm else SHORT_WRITER if one_report else WRITER
             assert w["provenance"]["writer"].startswith(writer), where
             assert 0 < len(w["headline"]) <= 40, where
