@@ -13,15 +13,21 @@ after a fill finds nothing to do:
   (a copy carries its original's), copies pointing at their original;
 - stories (one per event) and memberships in publication order, copies with
   their original's story, storylines and what each story follows;
-- tags: the real tags stage (``tags.build_tags``) run story by story once a
-  story has all its reports, and the tags stage's input hash;
+- tags: each story's entity tags by the tags stage's rule (``story_tags``) once
+  the story has all its reports, and the whole-archive input hash the tags stage
+  of matome up to issue 16 keeps (a version that tags by queue retags while settling);
 - written articles, every configured format: the real writers' output for a
   few stories of the stream, re-cited onto each story's own sentences (same
   sections and sentence counts), with the write stage's input hash.
 
-What mirrors the pipeline (the hashes, the order of rows) is in the functions
-named ``*_hash`` and ``*_rows`` here: when a stage changes how it decides what
-is done (a work queue, a snapshot), change them and bump ``FILL_VERSION``.
+What mirrors the pipeline (the hashes, the rows) is in the functions named
+``*_hash`` and ``*_rows`` here, written to work with matome before and after
+the incremental ``process`` of issue 16 (``_short``, ``_write``: a story too
+short to write is published as its report where matome does that). State the
+pipeline derives beyond these rows (queues, stage keys, snapshots, indexes) is
+left to matome: ``archive_scale`` runs ``process`` once over every fill
+("settling") and reports what it redid. When a stage changes what it hashes,
+change the mirror here; the fill cache is keyed by matome's source anyway.
 """
 
 from __future__ import annotations
