@@ -12,17 +12,20 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from matome.errors import RecordError, StoreError, UsageError
+from matome.settings import Settings
 from matome.store import Store
 
 T = TypeVar("T")
+X = TypeVar("X")
+Y = TypeVar("Y")
 
 
 class Progress(Protocol):
@@ -76,7 +79,7 @@ def isolated(store: Store, report: Report, progress: Progress, stage: str, origi
     except FATAL:
         raise
     except Exception as exc:
-        err = exc if isinstance(exc, RecordError) else RecordError(f"{type(exc).__name__}: {exc}"[:1000])
+        err = exc if isinstance(exc, RecordError) else RecordError(reason(exc))
         err.origin, err.location = origin, location
         reject(store, report, progress, err, stage, tag, input_hash)
 
@@ -110,3 +113,56 @@ class SetAside:
         """``item`` succeeded: a reject it had (recorded under ``origin``) no longer stands."""
         if item in self.failed:
             self.store.forget_rejects(origin or item, self.stage)
+
+
+# --- per-item work computed apart from where it is stored ---------------------
+
+
+def reason(exc: Exception) -> str:
+    """What an item's reject says of the exception it raised (``isolated``)."""
+    return exc.reason if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"[:1000]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """One item's result, or the reason it failed: computed where the work runs (here or on a
+    Ray worker), turned into the same recorded reject where it is stored (``get`` inside
+    ``isolated`` raises it)."""
+
+    value: T | None = None
+    error: str | None = None
+
+    def get(self) -> T:
+        if self.error is not None:
+            raise RecordError(self.error)
+        return self.value  # type: ignore[return-value]
+
+
+def attempt(fn: Callable[..., T], *args: object) -> Outcome[T]:
+    try:
+        return Outcome(fn(*args))
+    except FATAL:
+        raise
+    except Exception as exc:
+        return Outcome(error=reason(exc))
+
+
+class Engine(Protocol):
+    """Where per-item work runs: ``map`` yields each item with ``fn(item, settings)``, in the
+    order given, lazily (the caller stores each result before asking for the next window).
+    ``model``: ``fn`` loads a model, so it runs where one stays loaded (a Ray actor)."""
+
+    window: int  # items an engine wants at a time (a lease batch at least this large)
+
+    def map(self, fn: Callable[[X, Settings], Y], items: Iterable[X], settings: Settings, *,
+            model: bool = False) -> Iterator[tuple[X, Y]]: ...
+
+
+class Local:
+    """In this process, one item at a time as the caller asks (the default engine)."""
+
+    window = 0
+
+    def map(self, fn: Callable[[X, Settings], Y], items: Iterable[X], settings: Settings, *,
+            model: bool = False) -> Iterator[tuple[X, Y]]:
+        return ((x, fn(x, settings)) for x in items)

@@ -108,15 +108,31 @@ def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories
 
 
 @app.command()
-def process() -> None:
+def process(
+    engine: Annotated[str, typer.Option(help="Where extract and analyze run: 'local' (this process) "
+                                        "or 'ray' (a Ray cluster; docs/scaling.md).")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address for --engine ray "
+                                                "('auto', 'ray://HOST:10001'); none: a local one.")] = None,
+) -> None:
     """Run every stage over what is new, up to a publishable state."""
     from matome import pipeline
     from matome.site import build
 
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine: 'local' or 'ray', not {engine!r}")
     store = Store(state.db)
     settings = _settings()
-    with _progress() as progress:
-        pipeline.process(store, settings, progress)
+    runner = None
+    if engine == "ray":
+        from matome.scale.ray_engine import RayEngine
+
+        runner = RayEngine(settings.scale, address)
+    try:
+        with _progress() as progress:
+            pipeline.process(store, settings, progress, engine=runner)
+    finally:
+        if runner is not None:
+            runner.close()
     summary = pipeline.summary(store, lambda: build.page_count(store, settings))  # from counts
     _table("process", summary)
 

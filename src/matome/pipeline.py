@@ -12,16 +12,21 @@ can be killed anywhere and re-run to the same result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from matome import extract, stories
 from matome.batch import (
     FATAL,
+    Engine,
+    Local,
+    Outcome,
     Progress,
     Quiet,
     Report,
     SetAside,
+    attempt,
     checkpoint,
     chunked,
     isolated,
@@ -34,7 +39,7 @@ from matome.language import analyze, name_facts
 from matome.records import Analysis, Article, RawDoc, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
-from matome.store import Store
+from matome.store import Store, leases
 from matome.stories import reactions
 from matome.stories.runs import (
     cluster_inputs,
@@ -103,52 +108,104 @@ def keep(store: Store, item: RawDoc | RecordError, report: Report, progress: Pro
 # --- process -----------------------------------------------------------------
 
 
-def process(store: Store, settings: Settings, progress: Progress | None = None) -> Report:
+def process(store: Store, settings: Settings, progress: Progress | None = None, *,
+            engine: Engine | None = None, wait: bool = True) -> Report:
+    """Every stage over what is new. ``engine`` runs the per-article work (extract, analyze):
+    here by default, or on Ray (``matome.scale``).
+
+    On PostgreSQL several workers may run this at once: each takes batches of the per-article
+    queues under a lease (``store.leases``), then one at a time, holding the advisory lock,
+    runs the ordered stages once nothing is left for the others (``wait=False``: only when
+    the lock is free, as ``watch`` does). Story assignment and storylines depend on the order
+    reports arrive in, so they stay one writer, fed from everyone's stored results."""
     progress = progress or Quiet()
     report = Report()
-    # last: the site's listings and search take in what the stages changed (matome.site.index)
-    for stage in (run_extract, run_analyze, run_dedupe, run_cluster, run_tags, run_write, run_index):
-        stage(store, settings, progress, report)
+    engine = engine or Local()
+
+    def per_article(stage: Callable[..., None]) -> None:
+        stage(store, settings, progress, report, engine)
+
+    if not leases.shared(store):
+        per_article(run_extract)
+        per_article(run_analyze)
+        _ordered(store, settings, progress, report)
+        return report
+    worker = leases.Worker(store, settings.scale, batch=engine.window)
+
+    def drain() -> None:
+        for name, stage in (("extract", run_extract), ("analyze", run_analyze)):
+            while True:
+                with worker.holding(name) as items:
+                    if not items:
+                        break
+                    per_article(stage)
+
+    drain()
+    with worker.ordered_writer(wait) as writer:
+        if writer:
+            # the writer sees every report at once: what the others still hold is waited for
+            worker.wait_for_others(PER_ARTICLE, drain)
+            _ordered(store, settings, progress, report)
     return report
 
 
-def run_extract(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+PER_ARTICLE = ("extract", "analyze")
+
+
+def _ordered(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+    # last: the site's listings and search take in what the stages changed (matome.site.index)
+    for stage in (run_dedupe, run_cluster, run_tags, run_write, run_index):
+        stage(store, settings, progress, report)
+
+
+def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[Article]:
+    """One raw document's article, wherever the engine runs it."""
+    return attempt(extract.extract, task[1], settings.extract)
+
+
+def run_extract(store: Store, settings: Settings, progress: Progress, report: Report,
+                engine: Engine | None = None) -> None:
     tag = extract.STAGE.tag
     queued = sorted(queue(store, "extract", tag), key=int)
     aside = SetAside(store, "extract", tag)
     progress.start("extract", len(queued))
-    n = 0
-    for chunk in chunked(queued, 100):  # raw content is read a chunk at a time, never all at once
-        rows = {str(raw_id): (raw_id, doc, done) for raw_id, doc, done in store.raw_docs_by_id(chunk)}
-        for item in chunk:
-            n += 1
-            if item not in rows:  # removed since it was queued
-                store.dequeue("extract", [item])
-                continue
-            raw_id, doc, done = rows[item]
-            where = doc.origin + (f":{doc.location}" if doc.location else "")
-            if done == (tag, doc.content_hash) or aside.holds(where, doc.content_hash):
-                store.dequeue("extract", [item])
-                progress.advance()
-                continue
-            clash = False
-            with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
-                          input_hash=doc.content_hash):
-                try:
-                    article = extract.extract(doc, settings.extract)
-                    store.put_article(raw_id, article, tag, doc.content_hash, doc)
-                    if article.kind == "board" and doc.kind == "html":
-                        _keep_thread(store, article, doc)
-                    report.counts["extracted"] += 1
-                except IdClash as c:  # not set aside: tried again while the other holds the id
-                    clash = True
-                    reject(store, report, progress, RecordError(
-                        f"same article id as raw document #{c.raw_id}; kept that one",
-                        origin=doc.origin, location=doc.location), "extract")
-            if not clash:
-                store.dequeue("extract", [item])
-            progress.advance()
-            checkpoint("extract", n)
+
+    def todo() -> Iterator[tuple[int, RawDoc]]:
+        for chunk in chunked(queued, 100):  # raw content is read a chunk at a time, never all at once
+            rows = {str(raw_id): (raw_id, doc, done) for raw_id, doc, done in store.raw_docs_by_id(chunk)}
+            for item in chunk:
+                if item not in rows:  # removed since it was queued
+                    store.dequeue("extract", [item])
+                    continue
+                raw_id, doc, done = rows[item]
+                where = doc.origin + (f":{doc.location}" if doc.location else "")
+                if done == (tag, doc.content_hash) or aside.holds(where, doc.content_hash):
+                    store.dequeue("extract", [item])
+                    progress.advance()
+                    continue
+                yield raw_id, doc
+
+    work = (engine or Local()).map(extracted, todo(), settings)
+    for n, ((raw_id, doc), outcome) in enumerate(work, start=1):
+        clash = False
+        with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
+                      input_hash=doc.content_hash):
+            try:
+                article = outcome.get()
+                store.put_article(raw_id, article, tag, doc.content_hash, doc,
+                                  url_key=extract.canonical_url(article.url))
+                if article.kind == "board" and doc.kind == "html":
+                    _keep_thread(store, article, doc)
+                report.counts["extracted"] += 1
+            except IdClash as c:  # not set aside: tried again while the other holds the id
+                clash = True
+                reject(store, report, progress, RecordError(
+                    f"same article id as raw document #{c.raw_id}; kept that one",
+                    origin=doc.origin, location=doc.location), "extract")
+        if not clash:
+            store.dequeue("extract", [str(raw_id)])
+        progress.advance()
+        checkpoint("extract", n)
 
 
 def reports(store: Store) -> list[Article]:
@@ -169,7 +226,37 @@ def _keep_thread(store: Store, article: Article, doc: RawDoc) -> None:
     ingest_state.put_reactions(store, article.id, posts, discussed)
 
 
-def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+@dataclass(frozen=True)
+class Analyzed:
+    """One report's analysis and its vector, each its own outcome (no vector is asked of an
+    analysis that failed)."""
+
+    analysis: Outcome[Analysis]
+    vector: Outcome[Any] | None
+
+
+def analyzed(group: list[tuple[Article, str]], settings: Settings) -> list[Analyzed]:
+    """A batch of reports analysed and embedded, wherever the engine runs it; when the batch's
+    embedding fails, one report at a time, each failure its own."""
+    gaz = gazetteer(settings)
+    outs = [attempt(analyze.analyze, a, gaz) for a, _ in group]
+    ok = [(a, o.get()) for (a, _), o in zip(group, outs, strict=True) if o.error is None]
+    try:
+        vecs = [Outcome(v) for v in analyze.embed_batch(ok, settings.embed)]
+    except FATAL:
+        raise
+    except Exception:
+        vecs = [attempt(_embed_one, a, an, settings) for a, an in ok]
+    left = iter(vecs)
+    return [Analyzed(o, next(left) if o.error is None else None) for o in outs]
+
+
+def _embed_one(a: Article, an: Analysis, settings: Settings) -> Any:
+    return analyze.embed_batch([(a, an)], settings.embed)[0]
+
+
+def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report,
+                engine: Engine | None = None) -> None:
     aliases = sorted(settings.aliases.items())
     # the embedder is part of the input: another model means other vectors
     embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
@@ -178,50 +265,44 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     learn_names_once(store)
     aside = SetAside(store, "analyze", tag)
     progress.start("analyze", len(queued))
-    gaz = gazetteer(settings)
-    batch, n = 16, 0
-    for chunk in chunked(queued, 256):
-        articles = {a.id: a for a in stories.reports(store.reports_of(chunk))}
-        hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
-                  for aid, a in articles.items()}
-        stored = store.analysis_rows(list(articles))
-        todo = [aid for aid in articles
-                if stored.get(aid) != (tag, hashes[aid]) and not aside.holds(aid, hashes[aid])]
-        store.dequeue("analyze", [i for i in chunk if i not in todo])  # not reports, or done
-        progress.advance(len(chunk) - len(todo))
+    batch = 16
 
-        def guard(aid: str, hashes: dict[str, str] = hashes) -> Any:
-            return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=hashes[aid])
+    def groups() -> Iterator[list[tuple[Article, str]]]:
+        for chunk in chunked(queued, 256):
+            articles = {a.id: a for a in stories.reports(store.reports_of(chunk))}
+            hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
+                      for aid, a in articles.items()}
+            stored = store.analysis_rows(list(articles))
+            todo = [aid for aid in articles
+                    if stored.get(aid) != (tag, hashes[aid]) and not aside.holds(aid, hashes[aid])]
+            store.dequeue("analyze", [i for i in chunk if i not in todo])  # not reports, or done
+            progress.advance(len(chunk) - len(todo))
+            for i in range(0, len(todo), batch):
+                yield [(articles[aid], hashes[aid]) for aid in todo[i : i + batch]]
 
-        for i in range(0, len(todo), batch):
-            items = []
-            for aid in todo[i : i + batch]:
-                with guard(aid):
-                    items.append((articles[aid], analyze.analyze(articles[aid], gaz)))
-            for a, an, vec in _embedded(items, settings, guard):
-                store.put_analysis(a.id, an, vec, tag, hashes[a.id], names=name_facts(an.mentions))
+    def guard(aid: str, h: str) -> Any:
+        return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=h)
+
+    work = (engine or Local()).map(analyzed, groups(), settings, model=True)
+    for n, (group, results) in enumerate(work, start=1):
+        pairs = list(zip(group, results, strict=True))
+        for (a, h), r in pairs:  # rejects in the order the local loop always met them
+            if r.analysis.error is not None:
+                with guard(a.id, h):
+                    r.analysis.get()
+        for (a, h), r in pairs:
+            if r.vector is not None and r.vector.error is not None:
+                with guard(a.id, h):
+                    r.vector.get()
+        for (a, h), r in pairs:
+            if r.vector is not None and r.vector.error is None:
+                an = r.analysis.get()
+                store.put_analysis(a.id, an, r.vector.get(), tag, h, names=name_facts(an.mentions))
                 aside.passed(a.id)
                 report.counts["analyzed"] += 1
-            store.dequeue("analyze", todo[i : i + batch])  # stored, or rejected and set aside
-            n += 1
-            progress.advance(min(batch, len(todo) - i))
-            checkpoint("analyze", n)
-
-
-def _embedded(items: list[tuple[Article, Analysis]], settings: Settings,
-              guard: Callable[[str], Any]) -> list[tuple[Article, Analysis, Any]]:
-    """The batch's vectors; when the batch fails, one report at a time, each failure its own."""
-    try:
-        return [(a, an, v) for (a, an), v in zip(items, analyze.embed_batch(items, settings.embed),
-                                                 strict=True)]
-    except FATAL:
-        raise
-    except Exception:
-        out = []
-        for a, an in items:
-            with guard(a.id):
-                out.append((a, an, analyze.embed_batch([(a, an)], settings.embed)[0]))
-        return out
+        store.dequeue("analyze", [a.id for a, _ in group])  # stored, or rejected and set aside
+        progress.advance(len(group))
+        checkpoint("analyze", n)
 
 
 def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:
@@ -255,7 +336,9 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
     for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
         lines.setdefault(line_of.get(sid) or stories.storyline_id(sid), []).append(sid)
     # board posts linked to stories (■反応), never sources
-    posts = reactions.reactions_by_story(store.story_urls(sorted(written_from)), store.reaction_rows())
+    urls = store.story_urls(sorted(written_from))
+    posts = reactions.reactions_by_story(urls, store.reaction_rows(
+        [extract.canonical_url(u) for u, _ in urls]))  # only threads naming these reports
     aside = SetAside(store, "write", WRITTEN_STAGE)
     todo = []
     for sid, arts in sorted(written_from.items()):

@@ -220,6 +220,24 @@ class LLMSettings:
 
 
 @dataclass
+class ScaleSettings:
+    """Several workers on one PostgreSQL, and the Ray engine (docs/scaling.md)."""
+
+    lease_s: float = _opt(
+        300.0, "Seconds a worker holds the queue items it took (PostgreSQL); renewed as it stores "
+        "each result, so a killed worker's items are taken up by another this long after.")
+    lease_batch: int = _opt(100, "Queue items a worker takes at a time (PostgreSQL).")
+    ray_window: int = _opt(
+        1000, "Ray engine: raw documents (or reports) sent to the cluster at a time; their "
+        "results are stored before the next window goes.")
+    ray_extract_batch: int = _opt(32, "Ray engine: raw documents per extract task.")
+    ray_actors: int = _opt(
+        0, "Ray engine: analyze actors, each holding the embedder (0: one per CPU of the cluster).")
+    ray_actor_gpus: float = _opt(0.0, "Ray engine: GPUs each analyze actor asks for (0.25 packs four "
+                                 "on one GPU).")
+
+
+@dataclass
 class SourceSettings:
     name: str = _opt("", "Short name of the source (its identity in the database; keep it stable).")
     path: str = _opt("", "File, directory or URL to ingest: a feed, sitemap, URL list or page.")
@@ -257,6 +275,7 @@ class Settings:
     writer: WriterSettings = field(default_factory=WriterSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)
     sources: list[SourceSettings] = field(
         default_factory=list, metadata={"help": "Sources to ingest: [[sources]] tables."}
     )

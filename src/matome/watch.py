@@ -31,7 +31,7 @@ from matome.errors import MatomeError, RecordError
 from matome.ingest import poll, sources
 from matome.records import RawDoc
 from matome.settings import Settings, SourceSettings
-from matome.store import Store, ingest_state
+from matome.store import Store, ingest_state, leases
 
 BACKOFF_CAP = 16
 STOP_GRACE = 10.0  # seconds a stop waits for polls still fetching
@@ -48,6 +48,7 @@ class _Poll:
     source: SourceSettings
     counts: Counter[str] = field(default_factory=Counter)
     cleared: set[str] = field(default_factory=set)
+    renewed: float = field(default_factory=time.monotonic)
 
 
 def _now() -> datetime:
@@ -62,6 +63,7 @@ class Watcher:
         self.queue: queue.Queue[tuple[str, RawDoc | RecordError | _Done]] = queue.Queue(maxsize=1000)
         self.next_poll: dict[str, datetime | None] = {}
         self.streak: dict[str, int] = {}
+        self.worker: leases.Worker | None = None
 
     def _say(self, line: str) -> None:
         stamp = datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -85,8 +87,20 @@ class Watcher:
 
     def _due(self, running: dict[str, _Poll]) -> list[SourceSettings]:
         now = _now()
-        return [s for s in self.settings.sources if s.enabled and s.name not in running
-                and (self.next_poll.get(s.name) or now) <= now]
+        due = [s for s in self.settings.sources if s.enabled and s.name not in running
+               and (self.next_poll.get(s.name) or now) <= now]
+        if self.worker is None:
+            return due
+        # several watchers on one PostgreSQL: a source is polled by the one holding its lease
+        # (and not again before the next poll another watcher recorded)
+        mine = []
+        for s in due:
+            later = self.worker.claim_poll(s.name, schedule=not self.once)
+            if later is None:
+                mine.append(s)
+            else:
+                self.next_poll[s.name] = later
+        return mine
 
     def _finish(self, store: Store, p: _Poll, done: _Done) -> None:
         src, st, c = p.source, done.stats, p.counts
@@ -116,6 +130,8 @@ class Watcher:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
         store = Store(self.db)
+        if leases.shared(store):
+            self.worker = leases.Worker(store, self.settings.scale)
         # the schedule and error streaks, as the last run left them (read once, then kept here)
         health = ingest_state.health(store)
         self.streak = {n: h["error_streak"] for n, h in health.items()}
@@ -141,8 +157,14 @@ class Watcher:
                 if isinstance(item, _Done):
                     fetcher.flush(f"poll-{name}")  # all it fetched is stored by now
                     self._finish(store, running.pop(name), item)
+                    if self.worker is not None:
+                        self.worker.release_poll(name)
                 elif item is not None:
                     p = running[name]
+                    w = self.worker
+                    if w is not None and time.monotonic() - p.renewed > w.settings.lease_s / 3:
+                        w.renew_poll(name)  # a long poll keeps its source
+                        p.renewed = time.monotonic()
                     report = pipeline.Report()
                     pipeline.keep(store, item, report, pipeline.Quiet(), p.cleared)
                     p.counts.update(report.counts)
@@ -166,14 +188,15 @@ class Watcher:
         return 0
 
     def _publish(self, store: Store) -> None:
-        from matome.site import Site, readmodel
+        from matome.site import build
 
         started = time.monotonic()
         report = pipeline.process(store, self.settings)
         pages = 0
         if self.out_dir is not None:
-            catalog = readmodel.load(store, self.settings.writer.primary)
-            pages = Site(catalog, self.settings).build(self.out_dir)
+            # only the pages the cycle changed (the site index's log): a cycle costs what is
+            # new, not what the archive holds
+            pages = build.publish(store, self.out_dir, self.settings).written
         self._say(f"processed: {report.counts['extracted']} extracted, {report.counts['written']} "
                   f"written, {len(report.errors)} rejected, {pages} pages "
                   f"({time.monotonic() - started:.1f} s)")

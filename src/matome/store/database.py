@@ -8,6 +8,7 @@ read-only. The schema is created and upgraded by Alembic migrations.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
@@ -91,10 +92,19 @@ def _sqlite_connect(uri: str) -> Any:
     return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
 
 
+# pg_advisory_xact_lock's key for schema upgrades (any fixed 64-bit number of matome's own)
+MIGRATE_KEY = zlib.crc32(b"matome:migrate")
+
+
 def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", "matome.store:migrations")
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # workers started at once on a new database would each create the tables: one
+            # migrates, the others wait here, then find the schema current (SQLite's
+            # BEGIN IMMEDIATE already serialises this)
+            conn.execute(select(func.pg_advisory_xact_lock(MIGRATE_KEY)))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -267,7 +277,9 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
     # --- articles --------------------------------------------------------
 
     def put_article(self, raw_id: int, article: Article, stage_tag: str, input_hash: str,
-                    doc: RawDoc) -> None:
+                    doc: RawDoc, url_key: str | None = None) -> None:
+        """Store an extracted article (replacing its raw document's earlier one) and queue its
+        analysis; ``url_key`` is its canonical URL, by which board threads find it."""
         meta = {k: v for k, v in article.to_json().items()
                 if k not in {"id", "url", "title", "text", "source", "lang", "published"}}
         values = dict(raw_id=raw_id, url=article.url, title=article.title, text=article.text,
@@ -301,6 +313,8 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
                 enqueue(conn, "write", [old.story_id])
             conn.execute(delete(t.articles).where(t.articles.c.raw_id == raw_id))
             conn.execute(insert(t.articles).values(id=article.id, **values))
+            conn.execute(insert(t.report_urls).values(url=t.bounded(url_key or article.url),
+                                                       article_id=article.id))
             enqueue(conn, "analyze", [article.id])
             self.clear_reject(conn, doc.origin, doc.location, "extract")
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from matome.records import Post
 from matome.store import schema as t
 from matome.store.database import Store
+from matome.store.queue import enqueue
 
 
 def _now() -> datetime:
@@ -96,14 +97,31 @@ def health(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def put_reactions(store: Store, thread_article: str, posts: list[Post], discussed: list[str]) -> int:
-    """Replace a thread's stored posts (a re-fetched thread has more posts, same numbers)."""
+    """Replace a thread's stored posts (a re-fetched thread has more posts, same numbers).
+
+    ``discussed`` are canonical report URLs. The stories they belong to are queued to be
+    written again, in the same transaction: their ■反応 changed, even if their reports did not.
+    """
     rows = [dict(thread_article=thread_article, number=p.number, name=p.name, posted=p.posted or None,
                  poster_id=p.poster_id, body=p.body, replies=list(p.replies), discussed=discussed)
             for p in {p.number: p for p in posts}.values()]
+    keys = sorted({t.bounded(u) for u in discussed}) if rows else []
+    links = t.thread_links.c
     with store.tx() as conn:
+        # the stories it discussed before too: a thread may stop naming a report
+        before = conn.execute(select(links.url).where(links.thread_article == thread_article)).scalars()
+        touched = sorted({*before, *keys})
         conn.execute(delete(t.reactions).where(t.reactions.c.thread_article == thread_article))
+        conn.execute(delete(t.thread_links).where(links.thread_article == thread_article))
         if rows:
             conn.execute(insert(t.reactions), rows)
+        if keys:
+            conn.execute(insert(t.thread_links), [{"url": k, "thread_article": thread_article}
+                                                  for k in keys])
+        for i in range(0, len(touched), 500):
+            enqueue(conn, "write", conn.execute(select(t.memberships.c.story_id).distinct().join(
+                t.report_urls, t.report_urls.c.article_id == t.memberships.c.article_id)
+                .where(t.report_urls.c.url.in_(touched[i : i + 500]))).scalars().all())
     return len(rows)
 
 

@@ -262,6 +262,10 @@ work_queue = Table(
     metadata,
     Column("stage", String(16), primary_key=True),
     Column("item", _outside(200), primary_key=True),
+    # migration 0012: the worker holding the item and until when (several workers on one
+    # PostgreSQL, ``store.leases``); a lapsed lease is anyone's again
+    Column("leased_by", String(64)),
+    Column("lease_until", DateTime),
 )
 
 # State a stage keeps between runs (the clusterer's active window), saved after
@@ -312,3 +316,22 @@ tag_totals = Table(
 
 # which stories carry a tag: counted when a changed story may have been its last
 Index("ix_story_tags_tag", story_tags.c.tag_id)
+
+# URLs, canonical and bounded, indexed both ways, so a board thread finds the
+# stories it discusses and a story its threads without reading every post
+# (migration 0011): each report's own URL, and each URL a thread names.
+report_urls = Table(
+    "report_urls",
+    metadata,
+    Column("url", _outside(200), primary_key=True),
+    Column("article_id", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+)
+
+thread_links = Table(
+    "thread_links",
+    metadata,
+    Column("url", _outside(200), primary_key=True),
+    Column("thread_article", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
+           primary_key=True, index=True),
+)

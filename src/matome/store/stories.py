@@ -73,11 +73,20 @@ class StoryStore(_HasTx):
             return [(r.url, r.story_id) for i in range(0, len(ids), 500) for r in conn.execute(
                 query.where(t.memberships.c.story_id.in_(ids[i : i + 500])))]
 
-    def reaction_rows(self) -> list[Reaction]:
-        """Every stored board post with the report URLs its thread discusses, thread by thread."""
+    def reaction_rows(self, urls: Sequence[str] | None = None) -> list[Reaction]:
+        """Stored board posts with the report URLs their thread discusses, thread by thread:
+        every post, or (``urls``: canonical report URLs) the posts of threads naming one of them."""
+        query = select(t.reactions).order_by(t.reactions.c.thread_article, t.reactions.c.number)
         with self.read() as conn:
-            rows = conn.execute(select(t.reactions).order_by(t.reactions.c.thread_article,
-                                                             t.reactions.c.number)).mappings().all()
+            if urls is None:
+                rows = conn.execute(query).mappings().all()
+            else:
+                keys = sorted({t.bounded(u) for u in urls})
+                threads = sorted({r.thread_article for i in range(0, len(keys), 500)
+                                  for r in conn.execute(select(t.thread_links.c.thread_article)
+                                                        .where(t.thread_links.c.url.in_(keys[i : i + 500])))})
+                rows = [r for i in range(0, len(threads), 500) for r in conn.execute(
+                    query.where(t.reactions.c.thread_article.in_(threads[i : i + 500]))).mappings()]
         return [Reaction(r["thread_article"],
                          Post(number=r["number"], body=r["body"], name=r["name"],
                               posted=r["posted"] or "", poster_id=r["poster_id"],

@@ -8,14 +8,15 @@ archive: a ``process`` run with nothing new reads a few empty queues.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select
 
 from matome.records import Article, DedupeRow, Membership, RawDoc
 from matome.store import schema as t
 from matome.store.queue import CHUNK as _CHUNK
-from matome.store.queue import dequeue, enqueue, insert_ignore
+from matome.store.queue import db_now, dequeue, enqueue, insert_ignore, renew
 from matome.store.stories import _HasTx
 
 
@@ -33,23 +34,47 @@ def learn_names(conn: Connection, facts: Iterable[tuple[str, str, str]]) -> None
         insert_ignore(conn, t.name_facts, rows[i : i + _CHUNK])
 
 
+@dataclass
+class Held:
+    """The items of one stage a worker took (``store.leases``): what its stage run sees of the
+    queue while it holds them, and how long each store of a result renews the lease for."""
+
+    stage: str
+    worker: str
+    items: set[str]
+    lease_s: float
+
+
 class WorkStore(_HasTx):
     """Queues, snapshots and learnt names; mixed into ``Store``."""
+
+    held: Held | None = None  # set while a worker runs a stage over the items it leased
 
     # --- queues -------------------------------------------------------------
 
     def queued(self, stage: str) -> list[str]:
         q = t.work_queue.c
+        query = select(q.item).where(q.stage == stage)
+        held = self.held if self.held is not None and self.held.stage == stage else None
+        if held is not None:
+            query = query.where(q.leased_by == held.worker)
         with self.read() as conn:
-            return [r.item for r in conn.execute(select(q.item).where(q.stage == stage))]
+            items = [r.item for r in conn.execute(query)]
+        return [i for i in items if i in held.items] if held is not None else items
 
     def enqueue(self, stage: str, items: Iterable[str]) -> None:
         with self.tx() as conn:
             enqueue(conn, stage, items)
 
     def dequeue(self, stage: str, items: Iterable[str]) -> None:
+        held = self.held if self.held is not None and self.held.stage == stage else None
         with self.tx() as conn:
-            dequeue(conn, stage, items)
+            if held is None:
+                dequeue(conn, stage, items)
+                return
+            # only what this worker still holds; each result stored renews the rest
+            dequeue(conn, stage, items, held.worker)
+            renew(conn, stage, held.worker, held.items, db_now(conn) + timedelta(seconds=held.lease_s))
 
     def requeue_all(self, stage: str) -> None:
         """Queue every item of a stage (its code or settings changed): one pass over the archive."""
@@ -57,7 +82,7 @@ class WorkStore(_HasTx):
                   "tags": t.stories.c.id}.get(stage, t.articles.c.id)
         with self.tx() as conn:
             ids = [str(r[0]) for r in conn.execute(select(column))]
-            enqueue(conn, stage, ids)
+            enqueue(conn, stage, ids, release=False)  # what a worker holds, it keeps
 
     def stage_key(self, stage: str) -> str | None:
         """The key (code version and settings) a stage's queue was last filled under."""

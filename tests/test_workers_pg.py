@@ -1,0 +1,133 @@
+"""Several workers on one real PostgreSQL: leases, the advisory-lock writer, killed workers.
+
+Two ``process`` workers started at once share the per-article queues through
+``SELECT … FOR UPDATE SKIP LOCKED`` leases and one of them, holding the
+advisory lock, runs the ordered stages: the store equals one worker's on
+SQLite. A ``watch`` worker SIGKILLed while it holds leases leaves them to lapse
+(``scale.lease_s``, 3 s here) and another worker completes the work; a worker
+killed while it is the ordered writer loses the lock with its connection.
+Nothing is lost and nothing duplicated: the exports equal the reference's.
+Uses the throwaway server of ``tests/test_postgres.py`` (fails under
+``CI=true`` when it cannot run).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from matome.store import Store, ingest_state
+from matome.store import schema as t
+from tests.conftest import ROOT, demo_corpus
+from tests.test_postgres import (  # noqa: F401  # pg, sqlite_ref, sqlite_exports: fixtures
+    DEMO_CONFIG,
+    _diff,
+    _exports,
+    pg,
+    sqlite_exports,
+    sqlite_ref,
+)
+
+pytestmark = pytest.mark.slow
+
+LEASE_S = 3.0
+
+
+def _config(tmp: Path, *, sources: bool = False, batch: int = 6) -> Path:
+    text = DEMO_CONFIG.read_text("utf-8") + f"\n[scale]\nlease_s = {LEASE_S}\nlease_batch = {batch}\n"
+    if sources:
+        text += f'\n[[sources]]\nname = "demo"\npath = "{demo_corpus()}"\n'
+    path = tmp / "matome.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def _matome(url: str, config: Path, *args: str, fault: str | None = None) -> subprocess.Popen[str]:
+    env = {**os.environ, "CI": "true", "MATOME_DB": url, "MATOME_CONFIG": str(config)}
+    env.pop("MATOME_FAULT_AT", None)
+    if fault:
+        env["MATOME_FAULT_AT"] = fault
+    return subprocess.Popen([sys.executable, "-m", "matome", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _ok(proc: subprocess.Popen[str]) -> None:
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+
+
+def _killed(proc: subprocess.Popen[str]) -> None:
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == -signal.SIGKILL, stderr
+
+
+def _same(url: str, reference: dict[str, list[dict[str, Any]]]) -> None:
+    got = _exports(url)
+    for what in ("stories", "tags", "articles"):
+        assert got[what] == reference[what], f"{what}: {_diff(got[what], reference[what])}"
+    store = Store(url, readonly=True)
+    try:
+        with store.read() as conn:
+            left = conn.execute(select(t.work_queue.c.stage, t.work_queue.c.item)).all()
+        assert not left, left  # every queue drained: nothing left behind by the killed worker
+        assert not store.rejects()
+    finally:
+        store.close()
+
+
+def _leased(url: str) -> int:
+    store = Store(url, readonly=True)
+    try:
+        with store.read() as conn:
+            return len(conn.execute(select(t.work_queue.c.item)
+                                    .where(t.work_queue.c.leased_by.is_not(None))).all())
+    finally:
+        store.close()
+
+
+def test_two_workers_at_once_equal_one(pg: Any, sqlite_exports: Any, tmp_path: Path) -> None:  # noqa: F811
+    url, config = pg.createdb("two_workers"), _config(tmp_path)
+    _ok(_matome(url, config, "ingest", str(demo_corpus())))
+    workers = [_matome(url, config, "process") for _ in range(2)]
+    for w in workers:
+        _ok(w)
+    _same(url, sqlite_exports)
+
+
+def test_a_watch_worker_killed_holding_leases_then_another_worker(
+        pg: Any, sqlite_exports: Any, tmp_path: Path) -> None:  # noqa: F811
+    # a batch of 40 leased, killed after storing the first 16: 24 left held
+    url, config = pg.createdb("watch_killed"), _config(tmp_path, sources=True, batch=40)
+    _killed(_matome(url, config, "watch", "--once", fault="analyze:1"))
+    assert _leased(url) > 0  # the dead worker's: nobody takes them until they lapse
+    _ok(_matome(url, config, "process"))
+    _same(url, sqlite_exports)
+
+
+def test_the_ordered_writer_killed_then_another_worker(
+        pg: Any, sqlite_exports: Any, tmp_path: Path) -> None:  # noqa: F811
+    url, config = pg.createdb("writer_killed"), _config(tmp_path)
+    _ok(_matome(url, config, "ingest", str(demo_corpus())))
+    _killed(_matome(url, config, "process", fault="cluster:3"))  # holding the advisory lock
+    _ok(_matome(url, config, "process"))
+    _same(url, sqlite_exports)
+
+
+def test_two_watchers_at_once_poll_a_source_once(pg: Any, sqlite_exports: Any, tmp_path: Path) -> None:  # noqa: F811
+    url, config = pg.createdb("two_watchers"), _config(tmp_path, sources=True)
+    watchers = [_matome(url, config, "watch", "--once") for _ in range(2)]
+    for w in watchers:
+        _ok(w)
+    store = Store(url, readonly=True)
+    try:
+        assert ingest_state.health(store)["demo"]["polls"] == 1  # one of them polled it
+    finally:
+        store.close()
+    _same(url, sqlite_exports)
