@@ -17,7 +17,7 @@ PACKAGE = ROOT / "src" / "matome"
 README = ROOT / "README.md"
 START, END = "<!-- module map: made by scripts/module_map.py -->", "<!-- end of module map -->"
 # In the order the news flows through them; the top-level modules come last.
-FIELDS = ("ingest", "extract", "language", "stories", "write", "site", "store")
+FIELDS = ("ingest", "extract", "language", "stories", "write", "site", "store", "scale")
 TOP = ("pipeline", "batch", "cli", "watch", "records", "errors", "settings")
 
 

@@ -9,12 +9,18 @@ arrives, so a run reads what is new, not the archive.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -159,10 +165,95 @@ class Engine(Protocol):
 
 
 class Local:
-    """In this process, one item at a time as the caller asks (the default engine)."""
+    """On this machine: in this process, or — with ``workers`` > 1 and at least ``pool_min``
+    items to do — in that many worker processes, results still yielded in the order given.
+
+    Why processes: extraction (lxml, trafilatura) and analysis (Sudachi) hold the GIL, and the
+    embedder's own threads leave most of a second core idle on short leads; two processes
+    use two cores for the whole per-article path. A small batch (a ``watch`` cycle) stays in
+    this process: starting a worker (imports, Sudachi's dictionary, the embedder) costs
+    seconds. Workers start once per engine (``close`` ends them), by ``spawn`` (this process
+    may run fetch threads: ``fork`` would copy their locks). A worker that dies (a crash in a
+    C library, the memory killer) breaks the pool: what was in flight then runs here, one
+    item at a time, as before pools.
+    """
 
     window = 0
 
+    def __init__(self, workers: int = 1, pool_min: int = 64) -> None:
+        self.workers, self.pool_min = workers, pool_min
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False  # a worker died: the rest of this engine's work runs here
+
     def map(self, fn: Callable[[X, Settings], Y], items: Iterable[X], settings: Settings, *,
             model: bool = False) -> Iterator[tuple[X, Y]]:
-        return ((x, fn(x, settings)) for x in items)
+        if self.workers <= 1:
+            return ((x, fn(x, settings)) for x in items)
+        return self._pooled(fn, iter(items), settings)
+
+    def _pooled(self, fn: Callable[[X, Settings], Y], items: Iterator[X],
+                settings: Settings) -> Iterator[tuple[X, Y]]:
+        head = list(islice(items, self.pool_min))
+        if self._broken or (len(head) < self.pool_min and self._pool is None):
+            yield from ((x, fn(x, settings)) for x in chain(head, items))
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_start, initargs=(settings,))
+        pending: deque[tuple[X, Future[Y]]] = deque()
+        ahead = self.workers * 4  # enough to keep every worker busy, little read ahead
+        for x in chain(head, items):
+            pending.append((x, self._submit(fn, x, settings)))
+            while len(pending) > ahead or (pending and pending[0][1].done()):
+                yield self._result(fn, settings, *pending.popleft())
+        while pending:
+            yield self._result(fn, settings, *pending.popleft())
+
+    def _submit(self, fn: Callable[[X, Settings], Y], x: X, settings: Settings) -> Future[Y]:
+        if self._pool is not None:
+            try:
+                return self._pool.submit(_call, fn, x)
+            except BrokenProcessPool:
+                self._broken = True
+                self.close()
+        done: Future[Y] = Future()
+        done.set_result(fn(x, settings))
+        return done
+
+    def _result(self, fn: Callable[[X, Settings], Y], settings: Settings, x: X,
+                fut: Future[Y]) -> tuple[X, Y]:
+        try:
+            return x, fut.result()
+        except BrokenProcessPool:
+            self._broken = True
+            return x, fn(x, settings)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not self._broken, cancel_futures=True)
+            self._pool = None
+
+
+_SETTINGS: Settings | None = None
+
+
+def _worker_start(settings: Settings) -> None:
+    """A worker process: settings once (not pickled with every item), the embedder on one
+    thread (the other workers have the other cores), SIGINT left to the parent."""
+    global _SETTINGS
+    _SETTINGS = settings
+    os.environ["OMP_NUM_THREADS"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a parent killed outright (SIGKILL) leaves no one to stop us: go too
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
+
+
+def _call(fn: Callable[[X, Settings], Y], x: X) -> Y:
+    assert _SETTINGS is not None
+    return fn(x, _SETTINGS)

@@ -12,6 +12,7 @@ can be killed anywhere and re-run to the same result.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -111,7 +112,7 @@ def keep(store: Store, item: RawDoc | RecordError, report: Report, progress: Pro
 def process(store: Store, settings: Settings, progress: Progress | None = None, *,
             engine: Engine | None = None, wait: bool = True) -> Report:
     """Every stage over what is new. ``engine`` runs the per-article work (extract, analyze):
-    here by default, or on Ray (``matome.scale``).
+    on this machine's cores by default (``scale.workers``), or on Ray (``matome.scale``).
 
     On PostgreSQL several workers may run this at once: each takes batches of the per-article
     queues under a lease (``store.leases``), then one at a time, holding the advisory lock,
@@ -120,7 +121,12 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
     reports arrive in, so they stay one writer, fed from everyone's stored results."""
     progress = progress or Quiet()
     report = Report()
-    engine = engine or Local()
+    if engine is None:
+        local = Local(settings.scale.workers or (os.cpu_count() or 1), settings.scale.pool_min)
+        try:
+            return process(store, settings, progress, engine=local, wait=wait)
+        finally:
+            local.close()
 
     def per_article(stage: Callable[..., None]) -> None:
         stage(store, settings, progress, report, engine)

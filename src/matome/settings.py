@@ -223,6 +223,12 @@ class LLMSettings:
 class ScaleSettings:
     """Several workers on one PostgreSQL, and the Ray engine (docs/scaling.md)."""
 
+    workers: int = _opt(
+        0, "Processes that extract and analyze on this machine (0: one per CPU core; 1: all in "
+        "the main process). Used when a run has at least pool_min items of a stage to do.")
+    pool_min: int = _opt(
+        64, "Fewest items of a stage worth starting worker processes for (each takes seconds to "
+        "load the dictionary and the embedder): smaller runs, such as a watch cycle, stay in one.")
     lease_s: float = _opt(
         300.0, "Seconds a worker holds the queue items it took (PostgreSQL); renewed as it stores "
         "each result, so a killed worker's items are taken up by another this long after.")

@@ -5,6 +5,8 @@
 what ingestion remembers (fetch validators, source health, reactions),
 ``queue`` and ``work`` what each stage still has to do (work queues filled
 in the transaction that makes the work, snapshots, learnt names),
+``leases`` how several workers share those queues on PostgreSQL (leased
+items, one ordered writer),
 ``tagging`` tags changed one story at a time, ``changes`` the log of which
 stories' pages changed (written with each change), ``site_index`` and
 ``search_index`` the site's listings and the full-text index kept from it,

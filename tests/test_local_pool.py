@@ -1,0 +1,102 @@
+"""The local engine on several processes gives what one process gives.
+
+``scale.workers`` > 1 runs extract and analyze in spawned worker processes
+(``batch.Local``); results are stored in the order given, so the events
+fixture's stories, storylines, tags, written text and every vector equal the
+one-process run's bit for bit. A worker that dies mid-batch breaks the pool:
+what was in flight is computed in the main process and nothing is lost or
+reordered.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matome import pipeline
+from matome.batch import Local
+from matome.settings import Settings
+from matome.store import Store, db_url
+from tests.conftest import ROOT
+from tests.test_incremental import FIXTURE, _result
+
+pytestmark = pytest.mark.slow
+
+
+def _run(db: Path, workers: int) -> Store:
+    settings = Settings()
+    settings.scale.workers, settings.scale.pool_min = workers, 8
+    store = Store(db_url(str(db)))
+    pipeline.ingest(store, [str(FIXTURE)], settings)
+    pipeline.process(store, settings)
+    return store
+
+
+def test_two_processes_equal_one_on_the_events_fixture(tmp_path: Path) -> None:
+    one, two = _run(tmp_path / "one.db", 1), _run(tmp_path / "two.db", 2)
+    assert _result(two) == _result(one)
+    va, vb = one.analyses(), two.analyses()
+    assert va.keys() == vb.keys() and len(va) == 172
+    for k, (an, vec) in va.items():
+        assert an == vb[k][0] and np.array_equal(vec, vb[k][1]), k
+    one.close()
+    two.close()
+
+
+def _square_or_die(x: int, settings: Settings) -> int:
+    if x == 5 and multiprocessing.parent_process() is not None:
+        os._exit(1)  # a worker killed mid-batch (a crash in a C library, the memory killer)
+    return x * x
+
+
+def test_a_worker_that_dies_loses_nothing() -> None:
+    engine = Local(workers=2, pool_min=4)
+    try:
+        got = list(engine.map(_square_or_die, range(40), Settings()))
+    finally:
+        engine.close()
+    assert got == [(x, x * x) for x in range(40)]
+
+
+def test_a_small_batch_stays_in_this_process() -> None:
+    engine = Local(workers=2, pool_min=64)
+    got = list(engine.map(_square_or_die, range(10), Settings()))
+    assert got == [(x, x * x) for x in range(10)] and engine._pool is None
+
+
+_KILLED_PARENT = r'''
+import os
+from matome.batch import Local
+from matome.settings import Settings
+from tests.test_local_pool import _square_or_die
+engine = Local(2, 1)
+next(engine.map(_square_or_die, range(100), Settings()))
+print(" ".join(str(p) for p in engine._pool._processes), flush=True)
+os.kill(os.getpid(), 9)
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_go_when_their_parent_is_killed() -> None:
+    proc = subprocess.run([sys.executable, "-c", _KILLED_PARENT], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    pids = [int(p) for p in proc.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids)  # no orphan holding a model's memory forever
