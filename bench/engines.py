@@ -402,6 +402,9 @@ def main() -> None:
     parser.add_argument("--near-copies", action="store_true",
                         help="keep dedupe.near_threshold: replicas become near copies")
     parser.add_argument("--ray-first", action="store_true", help="time the Ray engine first")
+    parser.add_argument("--local-workers", type=int, default=os.cpu_count() or 1,
+                        help="processes of the local engine (default: one per core, as `process` "
+                        "runs; 1: all in one process)")
     parser.add_argument("--work", type=Path, default=None, help="keep the stores here (default: a temp dir)")
     args = parser.parse_args()
 
@@ -422,7 +425,13 @@ def main() -> None:
         console.print(f"[bold]{what}[/bold]; stores in {work}")
 
         def local() -> Run:
-            run = measure("local", Local(), settings, work / "warm", work / "corpus", work)
+            # as `matome process` runs by default: one worker process per core for extract and
+            # analyze (their start-up falls inside the timed run, as it does in every process)
+            engine = Local(args.local_workers, settings.scale.pool_min)
+            try:
+                run = measure("local", engine, settings, work / "warm", work / "corpus", work)
+            finally:
+                engine.close()
             console.print(f"local done: {run.process_s:.1f} s")
             return run
 

@@ -191,7 +191,10 @@ class Watcher:
         from matome.site import build
 
         started = time.monotonic()
-        report = pipeline.process(store, self.settings)
+        # with other workers on one PostgreSQL: the ordered stages only when no one else runs
+        # them (that worker, or this one's next cycle, takes in what this one stored), so polls
+        # are not held up waiting; a single pass (--once) waits, to leave everything done
+        report = pipeline.process(store, self.settings, wait=self.once)
         pages = 0
         if self.out_dir is not None:
             # only the pages the cycle changed (the site index's log): a cycle costs what is

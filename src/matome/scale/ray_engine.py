@@ -46,8 +46,9 @@ GROUP = 16
 
 @dataclass
 class Timing:
-    """Where a run's time went, per stage function: windows sent, items, seconds waiting on
-    the cluster (for ``bench/engines.py``: Ray's overhead per window)."""
+    """Where a run's time went, per stage function: windows sent, items, seconds from sending a
+    window to its last result (the caller's storing of each result included) and to its first
+    (for ``bench/engines.py``: Ray's overhead per window)."""
 
     windows: dict[str, int] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)

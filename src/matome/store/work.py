@@ -7,8 +7,9 @@ archive: a ``process`` run with nothing new reads a few empty queues.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select
@@ -43,6 +44,7 @@ class Held:
     worker: str
     items: set[str]
     lease_s: float
+    renewed: float = field(default_factory=time.monotonic)
 
 
 class WorkStore(_HasTx):
@@ -72,9 +74,14 @@ class WorkStore(_HasTx):
             if held is None:
                 dequeue(conn, stage, items)
                 return
-            # only what this worker still holds; each result stored renews the rest
-            dequeue(conn, stage, items, held.worker)
-            renew(conn, stage, held.worker, held.items, db_now(conn) + timedelta(seconds=held.lease_s))
+            # only what this worker still holds; the rest is renewed now and then (a third of
+            # the lease), not with every result: a batch of B items would cost B²/2 updates
+            done = [str(i) for i in items]
+            dequeue(conn, stage, done, held.worker)
+            held.items.difference_update(done)
+            if held.items and time.monotonic() - held.renewed > held.lease_s / 3:
+                renew(conn, stage, held.worker, held.items, db_now(conn) + timedelta(seconds=held.lease_s))
+                held.renewed = time.monotonic()
 
     def requeue_all(self, stage: str) -> None:
         """Queue every item of a stage (its code or settings changed): one pass over the archive."""
