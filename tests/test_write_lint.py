@@ -347,3 +347,29 @@ def test_once_the_outcome_is_reported_the_preview_is_history():
         assert not lint.headline_problems(w.subheadline)
     # attribution only where a claim needs its source: none of these does
     assert not any("によると、" in t for _, t in lint.shown(w))
+
+
+def test_a_report_without_outlet_or_link_still_has_a_subheadline():
+    # a file read from disk: no URL and no outlet's name; one report (Japanese, English),
+    # published as itself
+    from datetime import datetime
+
+    from matome.language import analyze
+    from matome.records import Article
+    from matome.settings import Settings
+    from matome.write import formats
+
+    _, _, when, title, text = OUTCOMES[0]
+    english = ("The city council of Kitahama elected Kenji Saeki as its new chair on Thursday. "
+               "Saeki won 24 votes against 12. He has served five terms on the council.")
+    arts = [Article("f1", "", title, text, "", "ja", published=datetime.fromisoformat(when)),
+            Article("f2", "", "Kitahama council elects new chair", english, "", "en",
+                    published=datetime.fromisoformat(when))]
+    analyses = {a.id: analyze.analyze(a, analyze.gazetteer()) for a in arts}
+    settings = Settings()
+    for one in arts:
+        for fmt in formats.wanted(settings.writer.formats):
+            w = formats.write_story(fmt, fmt.inputs([one], analyses, [], []), settings.writer,
+                                    settings.publish.min_sources)
+            assert w.headline and w.subheadline, (one.lang, fmt.name, w.subheadline)
+            assert not lint.headline_problems(w.subheadline), w.subheadline

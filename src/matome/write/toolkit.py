@@ -304,7 +304,8 @@ def titles(p: Pool, settings: WriterSettings) -> tuple[str, str]:
         [a for a in current if a.id != head_id]
     rest = [c.text for c in openings if headline.compress(c.text, limit) != head]
     sub, _ = headline.pick(sub_from, rest, limit, avoid=[head])
-    return head, sub or _outlets_line(current)   # no second fact: the outlets it rests on
+    # no second fact: the outlets it rests on (previews' too, when nothing else tells it)
+    return head, sub or _outlets_line(current or p.articles)
 
 
 def _outlets_line(articles: list[Article]) -> str:
@@ -315,7 +316,9 @@ def _outlets_line(articles: list[Article]) -> str:
             return a.source
         return (urlsplit(a.url).hostname or "").removeprefix("www.")
     outlets = sorted({n for a in articles if (n := name(a))})
-    return "、".join(outlets[:2]) + ("など" if len(outlets) > 2 else "") + "の報道" if outlets else ""
+    if not outlets:  # files without a link or an outlet's name: still a サブ見出し, and a true one
+        return f"{len(articles)}件の報道" if articles else ""
+    return "、".join(outlets[:2]) + ("など" if len(outlets) > 2 else "") + "の報道"
 
 
 def lead_of(cands: list[Candidate], overview: list[int],
