@@ -224,8 +224,9 @@ class Local:
                 fut: Future[Y]) -> tuple[X, Y]:
         try:
             return x, fut.result()
-        except BrokenProcessPool:
+        except BrokenProcessPool:  # as in _submit: the pool is gone, the rest runs here
             self._broken = True
+            self.close()
             return x, fn(x, settings)
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from matome.records import Post
 from matome.store import schema as t
 from matome.store.database import Store
-from matome.store.queue import enqueue
+from matome.store.queue import CHUNK, enqueue
 
 
 def _now() -> datetime:
@@ -118,10 +118,10 @@ def put_reactions(store: Store, thread_article: str, posts: list[Post], discusse
         if keys:
             conn.execute(insert(t.thread_links), [{"url": k, "thread_article": thread_article}
                                                   for k in keys])
-        for i in range(0, len(touched), 500):
+        for i in range(0, len(touched), CHUNK):
             enqueue(conn, "write", conn.execute(select(t.memberships.c.story_id).distinct().join(
                 t.report_urls, t.report_urls.c.article_id == t.memberships.c.article_id)
-                .where(t.report_urls.c.url.in_(touched[i : i + 500]))).scalars().all())
+                .where(t.report_urls.c.url.in_(touched[i : i + CHUNK]))).scalars().all())
     return len(rows)
 
 
