@@ -21,6 +21,7 @@ import pytest
 from matome import pipeline
 from matome.settings import Settings
 from matome.store import Store, db_url
+from matome.stories import window
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -102,8 +103,10 @@ def test_batches_with_snapshots_equal_one_run(tmp_path: Path, at_once: dict[str,
     store.close()
 
 
-def test_batches_rebuilding_the_window_equal_one_run(tmp_path: Path,
-                                                     at_once: dict[str, Any]) -> None:
+def test_batches_rebuilding_the_window_equal_one_run(tmp_path: Path, at_once: dict[str, Any],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the window is replayed a few reports at a time, as an archive's is, a chunk at a time
+    monkeypatch.setattr(window, "REPLAY_CHUNK", 3)
     store = _run(tmp_path / "rebuilt.db", _batches(tmp_path, 4), drop_snapshot=True)
     assert _result(store) == at_once
     store.close()

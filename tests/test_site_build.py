@@ -11,6 +11,7 @@ must have rendered fewer pages than there are.
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from matome.records import (
 )
 from matome.settings import Settings
 from matome.site import build, index, pages
+from matome.site.readmodel import outlet_id
 from matome.store import Store, db_url, site_index
 from matome.store import schema as t
 
@@ -173,6 +175,35 @@ def test_new_stories_leave_older_archive_pages_as_they_were(world, tmp_path):
     assert not done.full
     assert (oldest.stat().st_mtime_ns, oldest.read_bytes()) == before  # not even rewritten
     assert (out / "page-5.html").exists()  # 12 stories, 2 a page: front holds the newest 2 to 3
+
+
+def test_a_story_changed_in_place_renders_only_the_pages_showing_it(world, tmp_path):
+    """An old story rewritten (or re-placed because a tag it shows was renamed) keeps its
+    place in every listing: only the page holding it is rendered again, not every newer
+    page of the listing (at 100k articles that was thousands of pages a cycle)."""
+    w, out = world, tmp_path / "site"
+    for i in range(20, 32):
+        w.story(f"n{i}", f"b{i}", i, "港北日報")
+    _publish_and_compare(w, tmp_path, "0", out)
+    newer = out / "page-5.html"
+    before = newer.stat().st_mtime_ns, newer.read_bytes()
+    w.write("s1", "書き直した見出し", "a1")
+    index.refresh(w.store, w.settings)
+    with w.store.read() as conn:
+        old = json.loads((out / pages.MANIFEST).read_text())["log"]
+        entries = site_index.log_since(conn, old, site_index.log_end(conn))
+        with build.DbCatalog.pinned(w.store, w.settings.writer.primary) as cat:
+            site = pages.Site(cat, w.settings)
+            planned = build.plan(site, conn, entries)
+            shared = site.shared_paths()
+    listings = [p for p in planned if not p.startswith("stories/") and p not in shared]
+    # s1 is the oldest story: archive page 1 of the index and of its outlet; g1's front page
+    assert sorted(listings) == sorted(["page-1.html", f"outlets/{outlet_id('港北日報')}-p1.html",
+                                       "tags/g1.html", "tags/g1.atom", "tags/g1.json"]), listings
+    done = _publish_and_compare(w, tmp_path, "1", out)
+    assert "書き直した見出し" in (out / "page-1.html").read_text("utf-8")
+    assert (newer.stat().st_mtime_ns, newer.read_bytes()) == before
+    assert done.looked_at == len(planned)
 
 
 def test_a_build_from_another_settings_store_or_pruned_log_is_full(world, tmp_path):

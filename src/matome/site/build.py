@@ -15,6 +15,7 @@ files: the incremental build only skips pages that would come out the same.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from matome import __version__
 from matome.errors import StoreError
 from matome.settings import Settings
 from matome.site.dbview import DbCatalog
+from matome.site.feeds import FEED_SIZE
 from matome.site.pages import MANIFEST, Site, tag_bucket
 from matome.store import Store, site_index
 
@@ -138,6 +140,7 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
     lines: set[str] = set()
     tags: set[str] = set()
     moved: dict[str, tuple[int, int]] = {}  # listing -> (lowest key touched, size before)
+    spots: dict[str, set[int]] = {}  # listing -> keys of stories changed in place
     for e in entries:
         kind, _, name = e.listing.partition(":")
         if kind == "s":
@@ -146,6 +149,8 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
             lines.add(name)
         elif kind == "T":
             tags.add(name)
+        elif e.key is not None and e.before is None:
+            spots.setdefault(e.listing, set()).add(e.key)
         elif e.key is not None:
             low, before = moved.get(e.listing, (e.key, e.before or 0))
             moved[e.listing] = (min(low, e.key), before)
@@ -154,6 +159,10 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
     paths = [f"stories/{sid}.html" for sid in sorted(stories)]
     for listing, (low, before) in sorted(moved.items()):
         paths += _listing(site, conn, listing, low, before)
+    for listing, keys in sorted(spots.items()):
+        # pages from a moved listing's lowest key on are all rendered already
+        edge = moved[listing][0] if listing in moved else None
+        paths += _spots(site, conn, listing, sorted(k for k in keys if edge is None or k < edge))
     for tid in sorted(tags):  # its name, aliases or place among themes: all its pages
         listing = f"t:{tid}"
         n = max(site_index.size(conn, listing)[0], moved.get(listing, (0, 0))[1])
@@ -181,6 +190,33 @@ def _listing(site: Site, conn: Connection, listing: str, low: int, before: int) 
                 f"tags/{name}.atom", f"tags/{name}.json"]
     if kind == "o":
         return [f"outlets/{name}.html", *(f"outlets/{name}-p{k}.html" for k in pages)]
+    return []
+
+
+def _spots(site: Site, conn: Connection, listing: str, keys: list[int]) -> list[str]:
+    """The pages of a listing showing the stories at ``keys`` (which did not move)."""
+    if not keys:
+        return []
+    n = site_index.size(conn, listing)[0]
+    ks = site_index.keys_from(conn, listing, keys[0])
+    first = n - len(ks)  # the place, from the oldest, of ks[0]
+    archive = site.archive(n)
+    pages: set[int] = set()
+    in_feed = False
+    for k in keys:
+        lo, hi = bisect.bisect_left(ks, k), bisect.bisect_right(ks, k)
+        for place in (first + lo, first + hi - 1) if hi > lo else ():
+            page = place // site.per_page + 1
+            pages.add(page if page <= archive else 0)
+            in_feed = in_feed or place >= n - FEED_SIZE
+    kind, _, name = listing.partition(":")
+    if kind == "i":  # the site's feeds are among the shared paths, always rendered
+        return [f"page-{k}.html" if k else "index.html" for k in sorted(pages)]
+    if kind == "t":
+        return [f"tags/{name}-p{k}.html" if k else f"tags/{name}.html" for k in sorted(pages)] + \
+            ([f"tags/{name}.atom", f"tags/{name}.json"] if in_feed else [])
+    if kind == "o":
+        return [f"outlets/{name}-p{k}.html" if k else f"outlets/{name}.html" for k in sorted(pages)]
     return []
 
 

@@ -7,9 +7,11 @@ report's time; a storyline orders by its first). Oldest first is (key, story id)
 ascending, newest first descending, both one range scan of one index. Counts per listing
 and stories per day per tag are kept beside them, so a page never counts the archive.
 
-Each change appends to ``listing_log`` the lowest key it touched in each listing and the
-listing's size before it: a static build that built up to log entry N re-renders, per
-listing, only the pages from that key on (``matome.site.build``). The rows are written by
+Each change appends to ``listing_log`` the lowest key it moved in each listing (a story
+added, removed or moved) and the listing's size before it, and the key of each story that
+changed where it stands: a static build that built up to log entry N re-renders, per
+listing, the pages from the lowest moved key on and the pages showing the stories changed
+in place (``matome.site.build``). The rows are written by
 ``matome.site.index``, which decides what goes in them; here is only how they are kept.
 """
 
@@ -72,8 +74,8 @@ listing_log = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("listing", String(80), nullable=False),  # a listing, or s:<story>, T:<tag> (pages)
     Column("key", BigInteger),
-    Column("before", Integer),  # the listing's size before this change
-)
+    Column("before", Integer),  # the listing's size before this change; None: a story at
+)                               # ``key`` changed in place (only the page showing it differs)
 
 site_state = Table(
     "site_state",
@@ -138,10 +140,19 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
     days: Counter[tuple[str, int]] = Counter()
     names: dict[str, str] = {}
     low: dict[str, int] = {}
+    spots: set[tuple[str, int]] = set()  # (listing, key) of stories that changed in place
     for sid in ids:
         was_in, now_in = old.get(sid, {}), stories[sid]
         for lid in set(was_in) | set(now_in):
             was, now = was_in.get(lid), now_in.get(lid)
+            if was is not None and now is not None and (was.key, was.reports, was.day) == (
+                    now.key, now.reports, now.day):
+                # Same place, same counts: only the page showing it may differ (its title, say).
+                # Logged as the lowest key touched, a story re-placed because a tag it shows
+                # was renamed made every page after it be rendered again: at 100k articles
+                # thousands of archive pages a cycle that could not have changed.
+                spots.add((lid, now.key))
+                continue
             more[lid] += (now is not None) - (was is not None)
             reports[lid] += (now.reports if now else 0) - (was.reports if was else 0)
             if now is not None and now.name is not None:
@@ -156,7 +167,8 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
     if log:
         conn.execute(insert(listing_log), [
             *({"listing": f"s:{sid}", "key": None, "before": None} for sid in ids),
-            *({"listing": lid, "key": low[lid], "before": before.get(lid, 0)} for lid in listings)])
+            *({"listing": lid, "key": low[lid], "before": before.get(lid, 0)} for lid in listings),
+            *({"listing": lid, "key": key, "before": None} for lid, key in sorted(spots))])
     _counts(conn, listings, before, more, reports, names)
     _days(conn, {k: n for k, n in days.items() if n})
 
@@ -273,6 +285,14 @@ def oldest(conn: Connection, listing: str) -> list[str]:
     c = site_listing.c
     return [r.story_id for r in conn.execute(
         select(c.story_id).where(c.listing == listing).order_by(c.key, c.story_id))]
+
+
+def keys_from(conn: Connection, listing: str, key: int) -> list[int]:
+    """The keys of ``listing`` from ``key`` on, oldest first: where stories that changed in
+    place stand, read once per listing whatever their number."""
+    c = site_listing.c
+    return [int(r[0]) for r in conn.execute(select(c.key).where(
+        (c.listing == listing) & (c.key >= key)).order_by(c.key, c.story_id))]
 
 
 def at_or_after(conn: Connection, listing: str, key: int) -> int:
