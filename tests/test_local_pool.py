@@ -1,9 +1,9 @@
 """The local engine on several processes gives what one process gives.
 
-``scale.workers`` > 1 runs extract and analyze in spawned worker processes
-(``batch.Local``); results are stored in the order given, so the events
-fixture's stories, storylines, tags, written text and every vector equal the
-one-process run's bit for bit. A worker that dies mid-batch breaks the pool:
+``scale.workers`` > 1 runs extract, analyze and the extractive writing in
+spawned worker processes (``batch.Local``); results are stored in the order
+given, so the events fixture's stories, storylines, tags, written text and
+every vector equal the one-process run's bit for bit. A worker that dies mid-batch breaks the pool:
 what was in flight is computed in the main process and nothing is lost or
 reordered.
 """

@@ -109,7 +109,7 @@ def ingest(targets: Annotated[list[str], typer.Argument(help="Files, directories
 
 @app.command()
 def process(
-    engine: Annotated[str, typer.Option(help="Where extract and analyze run: 'local' (this process) "
+    engine: Annotated[str, typer.Option(help="Where extract, analyze and writing run: 'local' (here) "
                                         "or 'ray' (a Ray cluster; docs/scaling.md).")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --engine ray "
                                                 "('auto', 'ray://HOST:10001'); none: a local one.")] = None,

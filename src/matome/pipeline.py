@@ -134,7 +134,7 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
     if not leases.shared(store):
         per_article(run_extract)
         per_article(run_analyze)
-        _ordered(store, settings, progress, report)
+        _ordered(store, settings, progress, report, engine)
         return report
     worker = leases.Worker(store, settings.scale, batch=engine.window)
 
@@ -151,17 +151,20 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
         if writer:
             # the writer sees every report at once: what the others still hold is waited for
             worker.wait_for_others(PER_ARTICLE, drain)
-            _ordered(store, settings, progress, report)
+            _ordered(store, settings, progress, report, engine)
     return report
 
 
 PER_ARTICLE = ("extract", "analyze")
 
 
-def _ordered(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
+def _ordered(store: Store, settings: Settings, progress: Progress, report: Report,
+             engine: Engine | None = None) -> None:
     # last: the site's listings and search take in what the stages changed (matome.site.index)
-    for stage in (run_dedupe, run_cluster, run_tags, run_write, run_index):
+    for stage in (run_dedupe, run_cluster, run_tags):
         stage(store, settings, progress, report)
+    run_write(store, settings, progress, report, engine)  # each story apart: on the engine
+    run_index(store, settings, progress, report)
 
 
 def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[Article]:
@@ -319,8 +322,23 @@ def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, li
 WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
 
 
-def run_write(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
-    """Every configured format per story; the explainer and ■解説 read the storyline's earlier stories."""
+def written(task: tuple[str, Any], settings: Settings) -> Outcome[Any]:
+    """One story's format written extractively and verified, wherever the engine runs it."""
+    from matome.write import formats
+
+    fmt_name, inp = task
+    fmt = formats.FORMATS[fmt_name]
+    return attempt(lambda: verify.verify(
+        formats.write_story(fmt, inp, settings.writer, settings.publish.min_sources),
+        [*inp.articles, *(a for group in inp.earlier for a in group)], settings.writer,
+        settings.aliases))
+
+
+def run_write(store: Store, settings: Settings, progress: Progress, report: Report,
+              engine: Engine | None = None) -> None:
+    """Every configured format per story; the explainer and ■解説 read the storyline's earlier
+    stories. Each story's extractive writing and verification depend on its inputs alone, so
+    they run on the engine's workers (as extract and analyze do), stored here in order."""
     from dataclasses import asdict, replace
 
     from matome.write import formats, llm_writer
@@ -368,7 +386,9 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
     llm_out = llm_writer.write_all([(sid, inp.articles) for sid, _, inp, by_llm, _ in todo if by_llm],
                                    analyses, settings) if use_llm else iter(())
     progress.start("write", len(todo))
-    for n, (sid, fmt, inp, by_llm, h) in enumerate(todo, start=1):
+    extractive = (engine or Local()).map(
+        written, ((fmt.name, inp) for _, fmt, inp, by_llm, _ in todo if not by_llm), settings)
+    for n, (sid, fmt, _, by_llm, h) in enumerate(todo, start=1):
         if by_llm:
             got, checked = next(llm_out)  # already verified
             assert got == sid
@@ -377,11 +397,9 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
             store.put_written(sid, checked, WRITTEN_STAGE, h)
             report.counts["written"] += 1
         else:  # one story that trips a writer is its recorded reject; the others are written
+            _, outcome = next(extractive)
             with isolated(store, report, progress, "write", sid, fmt.name, tag=WRITTEN_STAGE, input_hash=h):
-                checked = verify.verify(formats.write_story(fmt, inp, settings.writer,
-                                                            settings.publish.min_sources),
-                                        [*inp.articles, *(a for group in inp.earlier for a in group)],
-                                        settings.writer, settings.aliases)
+                checked = outcome.get()
                 store.put_written(sid, checked, WRITTEN_STAGE, h)
                 aside.passed(f"{sid}:{fmt.name}", sid)
                 report.counts["written"] += 1

@@ -224,8 +224,9 @@ class ScaleSettings:
     """Several workers on one PostgreSQL, and the Ray engine (docs/scaling.md)."""
 
     workers: int = _opt(
-        0, "Processes that extract and analyze on this machine (0: one per CPU core; 1: all in "
-        "the main process). Used when a run has at least pool_min items of a stage to do.")
+        0, "Processes that extract, analyze and write stories on this machine (0: one per CPU "
+        "core; 1: all in the main process). Used when a run has at least pool_min items of a "
+        "stage to do.")
     pool_min: int = _opt(
         64, "Fewest items of a stage worth starting worker processes for (each takes seconds to "
         "load the dictionary and the embedder): smaller runs, such as a watch cycle, stay in one.")
