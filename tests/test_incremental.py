@@ -105,8 +105,9 @@ def test_batches_with_snapshots_equal_one_run(tmp_path: Path, at_once: dict[str,
 
 def test_batches_rebuilding_the_window_equal_one_run(tmp_path: Path, at_once: dict[str, Any],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # the window is replayed a few reports at a time, as an archive's is, a chunk at a time
+    # the window is replayed, and stories written, a few at a time (an archive's a chunk at a time)
     monkeypatch.setattr(window, "REPLAY_CHUNK", 3)
+    monkeypatch.setattr(pipeline, "WRITE_CHUNK", 3)
     store = _run(tmp_path / "rebuilt.db", _batches(tmp_path, 4), drop_snapshot=True)
     assert _result(store) == at_once
     store.close()

@@ -334,28 +334,60 @@ def written(task: tuple[str, Any], settings: Settings) -> Outcome[Any]:
         settings.aliases))
 
 
+WRITE_CHUNK = 500  # stories (whole storylines) written per read of their reports and analyses
+
+
 def run_write(store: Store, settings: Settings, progress: Progress, report: Report,
               engine: Engine | None = None) -> None:
     """Every configured format per story; the explainer and ■解説 read the storyline's earlier
     stories. Each story's extractive writing and verification depend on its inputs alone, so
-    they run on the engine's workers (as extract and analyze do), stored here in order."""
-    from dataclasses import asdict, replace
+    they run on the engine's workers (as extract and analyze do), stored here in order.
+
+    Storylines are taken a few hundred stories at a time: when every story is queued (the
+    writer's settings changed) one read of all their reports and analyses held the archive
+    in memory (4.4 GB for a first run over 100k articles)."""
+    from dataclasses import replace
 
     from matome.write import formats, llm_writer
 
-    use_llm = settings.writer.kind == "llm"
     queued = queue(store, "write", digest(WRITTEN_STAGE, toolkit.WRITER, llm_writer.WRITER,
                                            settings.writer, settings.publish,
                                            replace(settings.llm, api_key=""),
                                            sorted(settings.aliases.items())))
     # The queued stories with their whole storylines: a later story's explainer reads the earlier.
     line_of = store.storylines_with(queued)
-    members = store.memberships_of(sorted(line_of))
+    by_line: dict[str, list[str]] = {}
+    for sid, line in sorted(line_of.items()):
+        by_line.setdefault(line or stories.storyline_id(sid), []).append(sid)
+    progress.start("write", len(line_of) * len(formats.wanted(settings.writer.formats)))
+    aside = SetAside(store, "write", WRITTEN_STAGE)
+    done, chunk = 0, []
+    for line in sorted(by_line):
+        chunk += by_line[line]
+        if len(chunk) >= WRITE_CHUNK:
+            done = _write_stories(store, settings, progress, report, engine, chunk, line_of, aside, done)
+            chunk = []
+    if chunk:
+        _write_stories(store, settings, progress, report, engine, chunk, line_of, aside, done)
+    store.dequeue("write", queued)
+
+
+def _write_stories(store: Store, settings: Settings, progress: Progress, report: Report,
+                   engine: Engine | None, ids: list[str], line_of: dict[str, str | None],
+                   aside: SetAside, done: int) -> int:
+    """Write what changed of these stories (whole storylines); returns ``done`` plus how many
+    formats it wrote (the fault-injection count)."""
+    from dataclasses import asdict, replace
+
+    from matome.write import formats, llm_writer
+
+    use_llm = settings.writer.kind == "llm"
+    members = store.memberships_of(sorted(ids))
     written_from, _ = stories.story_articles(
         members, stories.reports(store.reports_of([m.article_id for m in members])))
     analyses = {k: an for k, (an, _) in store.analyses(
         sorted({a.id for arts in written_from.values() for a in arts})).items()}
-    done = store.written_hashes(sorted(written_from))
+    have = store.written_hashes(sorted(written_from))
     lines: dict[str, list[str]] = {}  # storyline -> its stories, oldest first
     for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
         lines.setdefault(line_of.get(sid) or stories.storyline_id(sid), []).append(sid)
@@ -363,7 +395,6 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
     urls = store.story_urls(sorted(written_from))
     posts = reactions.reactions_by_story(urls, store.reaction_rows(
         [extract.canonical_url(u) for u, _ in urls]))  # only threads naming these reports
-    aside = SetAside(store, "write", WRITTEN_STAGE)
     todo = []
     for sid, arts in sorted(written_from.items()):
         line = lines[line_of.get(sid) or stories.storyline_id(sid)]
@@ -379,16 +410,17 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
                        [asdict(p) for p in inp.posts], settings.writer,
                        replace(settings.llm, api_key="") if by_llm else None,  # never the key
                        sorted(settings.aliases.items()))  # verify finds names with them
-            if done.get((sid, fmt.name)) != (WRITTEN_STAGE, h) and not aside.holds(f"{sid}:{fmt.name}", h):
+            if have.get((sid, fmt.name)) != (WRITTEN_STAGE, h) and not aside.holds(f"{sid}:{fmt.name}", h):
                 todo.append((sid, fmt, inp, by_llm, h))
+            else:
+                progress.advance()
     # The LLM writes the formats it may write (requests in parallel, answers checked here, in
     # order); every other format is extractive.
     llm_out = llm_writer.write_all([(sid, inp.articles) for sid, _, inp, by_llm, _ in todo if by_llm],
                                    analyses, settings) if use_llm else iter(())
-    progress.start("write", len(todo))
     extractive = (engine or Local()).map(
         written, ((fmt.name, _own(inp)) for _, fmt, inp, by_llm, _ in todo if not by_llm), settings)
-    for n, (sid, fmt, _, by_llm, h) in enumerate(todo, start=1):
+    for n, (sid, fmt, _, by_llm, h) in enumerate(todo, start=done + 1):
         if by_llm:
             got, checked = next(llm_out)  # already verified
             assert got == sid
@@ -405,7 +437,7 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
                 report.counts["written"] += 1
         progress.advance()
         checkpoint("write", n)
-    store.dequeue("write", queued)
+    return done + len(todo)
 
 
 def _own(inp: Any) -> Any:
