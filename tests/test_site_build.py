@@ -206,6 +206,21 @@ def test_a_story_changed_in_place_renders_only_the_pages_showing_it(world, tmp_p
     assert done.looked_at == len(planned)
 
 
+def test_a_story_indexed_again_looking_the_same_renders_no_listing_page(world, tmp_path):
+    """Re-placed with nothing a listing shows changed (its card): its own page is logged,
+    no listing's page is."""
+    w, out = world, tmp_path / "site"
+    _publish_and_compare(w, tmp_path, "0", out)
+    with w.store.read() as conn:
+        start = site_index.log_end(conn)
+    index.reindex(w.store, ["s1", "s4"], w.settings)
+    with w.store.read() as conn:
+        logged = [e.listing for e in site_index.log_since(conn, start, site_index.log_end(conn))]
+    assert sorted(logged) == ["s:s1", "s:s4"]
+    done = _publish_and_compare(w, tmp_path, "1", out)
+    assert done.written == 0
+
+
 def test_a_build_from_another_settings_store_or_pruned_log_is_full(world, tmp_path):
     w, out = world, tmp_path / "site"
     _publish_and_compare(w, tmp_path, "0", out)

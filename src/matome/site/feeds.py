@@ -41,7 +41,7 @@ def _updated(stories: Sequence[StoryView]) -> str:
     return (iso(max(stamps)) if stamps else None) or datetime(1970, 1, 1, tzinfo=UTC).isoformat()
 
 
-def _lead(s: StoryView) -> str:
+def lead(s: StoryView) -> str:
     return s.brief.lead if s.brief and s.brief.lead else (s.articles[0].text[:160] if s.articles
                                                            else "")
 
@@ -66,7 +66,7 @@ def atom(site: SiteSettings, stories: StoryList, self_path: str,
         ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "href": url})
         ET.SubElement(entry, f"{{{ATOM}}}published").text = iso(s.first_published) or _updated([])
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = iso(s.last_published) or _updated([])
-        ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "text"}).text = _lead(s)
+        ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "text"}).text = lead(s)
         for t in s.tags:
             ET.SubElement(entry, f"{{{ATOM}}}category", {"term": t["id"], "label": t["name"]})
         for a in s.sources:
@@ -84,7 +84,7 @@ def json_feed(site: SiteSettings, stories: StoryList, self_path: str,
         "id": _abs(site, f"stories/{s.id}.html"),
         "url": _abs(site, f"stories/{s.id}.html"),
         "title": s.headline,
-        "content_text": _lead(s),
+        "content_text": lead(s),
         "date_published": iso(s.first_published),
         "date_modified": iso(s.last_published),
         "tags": [t["name"] for t in s.tags],

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from matome.settings import Settings
+from matome.site import feeds
 from matome.site.readmodel import StoryView, iso, jst_day, load_stories, outlet_id
 from matome.store import Store, changes, search_index, site_index, site_reads
 
@@ -34,17 +35,29 @@ def _version(settings: Settings) -> str:
     return f"{VERSION}/{search_index.VERSION}/{settings.writer.primary}"
 
 
+def card(s: StoryView) -> str:
+    """A digest of everything a listing, a feed or a storyline's timeline shows of a story
+    (``_story_item.html``, ``feeds``, ``story.html``'s timeline): a page listing the story
+    changes only if this does or the story moves."""
+    brief = s.brief
+    shown = [s.headline, brief.subheadline if brief else None, feeds.lead(s),
+             iso(s.first_published), iso(s.last_published), len(s.outlets), len(s.articles),
+             s.tags, s.follows, s.storyline, [(a.source, a.title, a.url) for a in s.sources]]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
 def rows_of(s: StoryView) -> dict[str, site_index.Row]:
     """The listings a story is in, with its place in each."""
     last = s.last_key
     first = s.first_published
     day = int(jst_day(first).strftime("%Y%m%d")) if first else None
-    rows = {"i": site_index.Row(last), f"l:{s.storyline}": site_index.Row(s.first_key)}
+    c = card(s)
+    rows = {"i": site_index.Row(last, card=c), f"l:{s.storyline}": site_index.Row(s.first_key, card=c)}
     for t in s.tags:
-        rows[f"t:{t['id']}"] = site_index.Row(last, day=day)
+        rows[f"t:{t['id']}"] = site_index.Row(last, day=day, card=c)
     for name in s.outlets:
         rows[f"o:{outlet_id(name)}"] = site_index.Row(
-            last, reports=sum(1 for a in s.articles if a.source == name), name=name)
+            last, reports=sum(1 for a in s.articles if a.source == name), name=name, card=c)
     return rows
 
 

@@ -48,6 +48,7 @@ site_listing = Table(
     Column("key", BigInteger, nullable=False),
     Column("reports", Integer, nullable=False),  # an outlet's reports in the story (0 elsewhere)
     Column("day", Integer),                      # a tag's: the story's first day (yyyymmdd, JST)
+    Column("card", String(16)),                  # a digest of what listings show of the story
     Index("ix_site_listing_order", "listing", "key", "story_id"),
 )
 
@@ -93,6 +94,7 @@ class Row:
     reports: int = 0
     day: int | None = None
     name: str | None = None  # the outlet's name, kept with its count
+    card: str | None = None  # a digest of what the listing shows of the story
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,11 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
     old: dict[str, dict[str, Row]] = {}
     for part in _parts(ids):
         for got in conn.execute(select(site_listing).where(c.story_id.in_(part))):
-            old.setdefault(got.story_id, {})[got.listing] = Row(got.key, got.reports, got.day)
+            old.setdefault(got.story_id, {})[got.listing] = Row(got.key, got.reports, got.day,
+                                                                card=got.card)
         conn.execute(delete(site_listing).where(c.story_id.in_(part)))
-    rows = [{"story_id": sid, "listing": lid, "key": r.key, "reports": r.reports, "day": r.day}
-            for sid in ids for lid, r in stories[sid].items()]
+    rows = [{"story_id": sid, "listing": lid, "key": r.key, "reports": r.reports, "day": r.day,
+             "card": r.card} for sid in ids for lid, r in stories[sid].items()]
     if rows:
         conn.execute(insert(site_listing), rows)
     more: Counter[str] = Counter()
@@ -147,11 +150,12 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
             was, now = was_in.get(lid), now_in.get(lid)
             if was is not None and now is not None and (was.key, was.reports, was.day) == (
                     now.key, now.reports, now.day):
-                # Same place, same counts: only the page showing it may differ (its title, say).
-                # Logged as the lowest key touched, a story re-placed because a tag it shows
-                # was renamed made every page after it be rendered again: at 100k articles
-                # thousands of archive pages a cycle that could not have changed.
-                spots.add((lid, now.key))
+                # Same place, same counts: only the page showing it may differ, and only when
+                # what it shows did (its card). Logged as the lowest key touched, a story
+                # re-placed because a tag it carries was renamed made every page after it be
+                # rendered again: at 100k articles thousands of archive pages a cycle.
+                if was.card is None or was.card != now.card:
+                    spots.add((lid, now.key))
                 continue
             more[lid] += (now is not None) - (was is not None)
             reports[lid] += (now.reports if now else 0) - (was.reports if was else 0)
