@@ -31,7 +31,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, Text, delete,
 from matome.store import schema as t
 
 CANDIDATES = 1000
-WINDOW = 20_000  # PostgreSQL: documents searched first, newest; then eight times as many
+WINDOW = 20_000  # documents searched first, the newest; then eight times as many, and so on
 VERSION = "1"  # of what is indexed and how: another value rebuilds the index
 
 search_docs = Table(
@@ -207,6 +207,9 @@ def candidates(conn: Connection, q: Query, cap: int | None = None) -> list[tuple
 
 def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
             args: dict[str, object]) -> list[tuple[int, str, str, float]]:
+    # Not in widening ranges of ids as on PostgreSQL: FTS5 walks a term's matches newest
+    # first and stops at ``cap``; ranges measured slower at 100k (a second query for most
+    # words, whose first range held fewer than ``cap`` matches).
     if shorts:
         args["short"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in shorts)
     if longs:
@@ -221,6 +224,22 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
                "JOIN search_docs d ON d.id = search_short.rowid WHERE search_short MATCH :short"
                + "".join(" AND " + w for w in where) + " ORDER BY search_short.rowid DESC LIMIT :cap")
     return [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
+
+
+def _newest(conn: Connection, sql: str, args: dict[str, object]) -> list[tuple[int, str, str, float]]:
+    """``sql``'s rows among the newest documents first, in widening ranges of ids (``:low``):
+    a common word finds its ``cap`` matches among the newest few thousand documents and reads
+    no further (the GIN index's matches are fetched only within the range), so its cost does
+    not grow with the archive. Fewer than ``cap`` in a range: the next, eight times wider
+    (the last is everything), so the result is the newest ``cap`` matches either way."""
+    top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar() or 0
+    span = WINDOW
+    while True:
+        args["low"] = top - span if span < top else -1
+        rows = [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
+        if len(rows) >= int(str(args["cap"])) or args["low"] == -1:
+            return rows
+        span *= 8
 
 
 def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
@@ -247,11 +266,6 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
     sql = (f"SELECT id, kind, published, score FROM (SELECT d.id, d.kind, d.published, {scored} AS score "
            f"FROM search_docs d WHERE {' AND '.join(where)} AND d.id > :low "
            "ORDER BY d.id DESC LIMIT :cap) AS found")
-    # The newest documents first, in widening ranges of ids: a common word finds its
-    # ``cap`` matches among the newest few thousand documents and reads no further, so its
-    # cost does not grow with the archive. Fewer than ``cap`` in a range: the next, wider
-    # one (the last is everything), so the result is the newest ``cap`` matches either way.
-    top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar() or 0
     # psycopg prepares a statement run five times; PostgreSQL's generic plan for it cannot
     # see which grams are asked for and, expecting many matches, walks the whole primary key
     # backwards (450 ms at 10k for a word with a few hundred matches, against 1 ms planned
@@ -260,13 +274,7 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
     kept = raw.prepare_threshold
     raw.prepare_threshold = None
     try:
-        span = WINDOW
-        while True:
-            args["low"] = top - span if span < top else -1
-            rows = [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
-            if len(rows) >= int(str(args["cap"])) or args["low"] == -1:
-                return rows
-            span *= 8
+        return _newest(conn, sql, args)
     finally:
         raw.prepare_threshold = kept
 
