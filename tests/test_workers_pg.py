@@ -131,3 +131,26 @@ def test_two_watchers_at_once_poll_a_source_once(pg: Any, sqlite_exports: Any, t
     finally:
         store.close()
     _same(url, sqlite_exports)
+
+
+def test_a_single_pass_skips_a_source_another_polled_since_it_started(pg: Any) -> None:  # noqa: F811
+    """Two `watch --once` started together poll a source once, however late the second one
+    asks: under load it found the first's poll lease already released (CI saw 2 polls)."""
+    from datetime import UTC, datetime, timedelta
+
+    from matome.settings import ScaleSettings
+    from matome.store import leases
+
+    store = Store(pg.createdb("single_pass"))
+    try:
+        started = datetime.now(UTC).replace(tzinfo=None)
+        first, second = (leases.Worker(store, ScaleSettings(), name=n) for n in ("w1", "w2"))
+        assert first.claim_poll("demo", schedule=False, since=started) is None  # polls it
+        ingest_state.record_poll(store, "demo", error=None, new=3, next_poll=None)
+        first.release_poll("demo")
+        assert second.claim_poll("demo", schedule=False, since=started) is not None  # done since
+        # a pass started after that poll polls again (cron running `watch --once` twice)
+        later = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1)
+        assert second.claim_poll("demo", schedule=False, since=later) is None
+    finally:
+        store.close()

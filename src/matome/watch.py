@@ -64,6 +64,7 @@ class Watcher:
         self.next_poll: dict[str, datetime | None] = {}
         self.streak: dict[str, int] = {}
         self.worker: leases.Worker | None = None
+        self.started = _now()  # a single pass's start: what others polled since counts as done
 
     def _say(self, line: str) -> None:
         stamp = datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -95,7 +96,8 @@ class Watcher:
         # (and not again before the next poll another watcher recorded)
         mine = []
         for s in due:
-            later = self.worker.claim_poll(s.name, schedule=not self.once)
+            later = self.worker.claim_poll(s.name, schedule=not self.once,
+                                           since=self.started if self.once else None)
             if later is None:
                 mine.append(s)
             else:
@@ -129,6 +131,7 @@ class Watcher:
             raise MatomeError("watch: every [[sources]] needs a name of its own")
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
+        self.started = _now()
         store = Store(self.db)
         if leases.shared(store):
             self.worker = leases.Worker(store, self.settings.scale)

@@ -92,10 +92,11 @@ class Worker:
 
     # --- polls (``matome watch``): one worker polls a source at a time ---------------
 
-    def claim_poll(self, source: str, *, schedule: bool = True) -> datetime | None:
+    def claim_poll(self, source: str, *, schedule: bool = True,
+                   since: datetime | None = None) -> datetime | None:
         """Lease the poll of ``source``: None when this worker may poll it now, else when to
-        look again (another worker holds it, or — with ``schedule`` — polled it already and
-        recorded its next poll)."""
+        look again (another worker holds it; with ``schedule``, polled it already and recorded
+        its next poll; with ``since`` (a single pass's start, naive UTC), polled it since)."""
         with self.store.tx() as conn:
             now = queue.db_now(conn)
             queue.enqueue(conn, "poll", [source], release=False)
@@ -103,10 +104,16 @@ class Worker:
                                now + timedelta(seconds=self.settings.lease_s), only=source):
                 return now + timedelta(seconds=min(self.settings.lease_s, 30.0))
             h = t.source_health.c
-            due = conn.execute(select(h.next_poll).where(h.name == source)).scalar()
+            row = conn.execute(select(h.next_poll, h.last_poll).where(h.name == source)).first()
+            due, last = (row.next_poll, row.last_poll) if row is not None else (None, None)
             if schedule and due is not None and due > now:
                 queue.dequeue(conn, "poll", [source], self.name)
                 return due
+            # two single passes (`watch --once`) started together poll a source once, however
+            # late the second gets here (under load it found the first's lease already gone)
+            if since is not None and last is not None and last >= since:
+                queue.dequeue(conn, "poll", [source], self.name)
+                return due or now
         return None
 
     def renew_poll(self, source: str) -> None:
