@@ -399,8 +399,11 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
     for sid, arts in sorted(written_from.items()):
         line = lines[line_of.get(sid) or stories.storyline_id(sid)]
         earlier = [written_from[x] for x in line[: line.index(sid)]]
+        # only its own reports' analyses (and its storyline's): each task goes to a worker by
+        # pickle, and the chunk's whole map sent with each made writing twelve times slower
+        own = {a.id: analyses[a.id] for group in [arts, *earlier] for a in group if a.id in analyses}
         for fmt in formats.wanted(settings.writer.formats):
-            inp = fmt.inputs(arts, analyses, earlier, posts.get(sid, []))  # what it reads
+            inp = fmt.inputs(arts, own, earlier, posts.get(sid, []))  # what it reads
             short = formats.short(inp, settings.publish.min_sources)  # published as its report
             by_llm = use_llm and fmt.llm and not short
             h = digest(llm_writer.WRITER if by_llm else toolkit.SHORT_WRITER if short else toolkit.WRITER,
@@ -419,7 +422,7 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
     llm_out = llm_writer.write_all([(sid, inp.articles) for sid, _, inp, by_llm, _ in todo if by_llm],
                                    analyses, settings) if use_llm else iter(())
     extractive = (engine or Local()).map(
-        written, ((fmt.name, _own(inp)) for _, fmt, inp, by_llm, _ in todo if not by_llm), settings)
+        written, ((fmt.name, inp) for _, fmt, inp, by_llm, _ in todo if not by_llm), settings)
     for n, (sid, fmt, _, by_llm, h) in enumerate(todo, start=done + 1):
         if by_llm:
             got, checked = next(llm_out)  # already verified
@@ -438,16 +441,6 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
         progress.advance()
         checkpoint("write", n)
     return done + len(todo)
-
-
-def _own(inp: Any) -> Any:
-    """A story's writing inputs with only its own reports' analyses (and its storyline's):
-    each task goes to a worker by pickle, and the stage's map of every queued story's
-    analyses sent with each made writing twelve times slower than in one process."""
-    from dataclasses import replace
-
-    ids = {a.id for a in inp.articles} | {a.id for group in inp.earlier for a in group}
-    return replace(inp, analyses={k: v for k, v in inp.analyses.items() if k in ids})
 
 
 def _first_seen(arts: list[Article]) -> str:

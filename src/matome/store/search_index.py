@@ -272,16 +272,16 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
     # backwards (450 ms at 10k for a word with a few hundred matches, against 1 ms planned
     # for its values). Searches are planned for what they ask.
     top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar() or 0  # by the index
+    was = conn.execute(text("SELECT current_setting('enable_indexscan')")).scalar()
     raw: Any = conn.connection.dbapi_connection
     kept = raw.prepare_threshold
-    raw.prepare_threshold = None
-    # Nor may it walk the primary key backwards and test each row's grams on the way: the
-    # test splits a long TOASTed text, about 30 µs a row, which the planner does not see
-    # (375 ms for 首相 at 100k). Without plain index scans it takes the grams index's matches
-    # AND the id range as bitmaps (10 ms). For this transaction only, then as it was.
-    was = conn.execute(text("SELECT current_setting('enable_indexscan')")).scalar()
-    conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
     try:
+        raw.prepare_threshold = None
+        # Nor may it walk the primary key backwards and test each row's grams on the way:
+        # the test splits a long TOASTed text, about 30 µs a row, which the planner does not
+        # see (375 ms for 首相 at 100k). Without plain index scans it takes the grams index's
+        # matches AND the id range as bitmaps (10 ms). For this transaction only, then as it was.
+        conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
         return _newest(conn, sql, args, top)
     finally:
         raw.prepare_threshold = kept
