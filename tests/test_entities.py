@@ -67,3 +67,20 @@ def test_latin_short_names_take_the_full_name_the_text_gives():
     assert keys["Wenger"] == keys["Arsene Wenger"]
     assert keys["Obama"] not in {keys["Michelle Obama"], keys["Barack Obama"]}  # two owners: left alone
     assert keys["FA"] == "fa"
+
+
+def test_latin_runs_are_cut_into_the_names_they_hold():
+    # a known body inside a run stands on its own, and an office makes the rest a person
+    got = {(m.key, m.kind) for m in _mentions("Bank of Japan Governor Ueda Kazuo spoke on Friday.")}
+    assert got == {("日本銀行", "organization"), ("uedakazuo", "person")}
+    # an office inside a run starts a person, and an abbreviated one alone names nobody
+    got = {m.key for m in _mentions("Vice Foreign Minister Takehiro Funakoshi met BOJ Gov. Kazuo Ueda.")}
+    assert got == {"takehirofunakoshi", "日本銀行", "kazuoueda"}
+    # a Title Case headline: its ordinary words (written in lower case below, or stop words)
+    # are not names
+    text = ("Japan Summons Chinese Ambassador After Fighter Jet Radar Lock Incident Near Okinawa\n"
+            "A Chinese fighter jet put a radar lock on a Japanese jet in the incident, and Japan "
+            "summons the ambassador.")
+    assert {m.key for m in _mentions(text)} == {"日本", "okinawa"}
+    # outside headlines, names of several words stay whole
+    assert "ministryofculture" in {m.key for m in _mentions("The Ministry of Culture said so.")}

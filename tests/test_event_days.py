@@ -37,3 +37,45 @@ def test_a_partial_day_read_against_the_stream_is_the_latest_that_fits():
     assert latest_fit((0, 5), date(2026, 2, 10)) == date(2026, 2, 5)
     assert latest_fit((0, 25), date(2026, 2, 10)) == date(2026, 1, 25)
     assert latest_fit((12, 24), date(2026, 1, 10)) == date(2025, 12, 24)
+
+
+def test_an_undated_full_day_that_sets_a_target_is_not_the_event_day():
+    # 「19日にも利上げ」 is what may happen, 「10日に公表」 is read the same way for want of tense;
+    # 「30日の会合で決めた」 is the event
+    assert _days("日本銀行(BOJ)は、2025年12月19日にも利上げを行う可能性があることを示した。") == []
+    assert _days("日銀は2025年10月30日の金融政策決定会合で、政策金利の維持を決めた。") == ["2025-10-30"]
+
+
+def test_an_undated_report_is_grouped_at_the_day_its_lead_names(tmp_path):
+    """Not after every dated report, when the events of weeks before have left the window."""
+    import json
+
+    from matome import pipeline
+    from matome.settings import Settings
+    from matome.store import Store, db_url
+    from matome.stories.members import in_order, reports
+    from matome.stories.runs import grouping_order
+
+    records = [
+        {"url": "https://news.example.jp/a", "title": "日銀、利上げを見送り",
+         "published": "2025-10-30T15:00:00+09:00",
+         "text": "日本銀行は30日の金融政策決定会合で、政策金利を0.5%に据え置くことを決めた。"},
+        {"url": "https://news.example.jp/b", "title": "日銀、金利を据え置き",
+         "published": "2026-01-23T15:00:00+09:00",
+         "text": "日本銀行は23日の金融政策決定会合で、政策金利を0.75%に据え置くことを決めた。"},
+        {"url": "https://feed.example.jp/c", "title": "日銀が現状維持",
+         "text": "日銀は2025年10月30日の金融政策決定会合で、政策金利の維持を決めました。"
+                 "米国の関税政策が日本経済に与える影響を見極める方針です。"},
+        {"url": "https://feed.example.jp/d", "title": "日銀の判断",
+         "text": "日銀は政策金利の据え置きを決めました。市場の予想通りでした。"
+                 "為替市場では円安が一段と進み、次の会合への関心が高まっています。"},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    store, settings = Store(db_url(str(tmp_path / "s.db"))), Settings()
+    pipeline.ingest(store, [str(src)], settings)
+    for stage in (pipeline.run_extract, pipeline.run_analyze):
+        stage(store, settings, pipeline.Quiet(), pipeline.Report())
+    order = grouping_order(store, in_order(reports(store.articles())), settings)
+    assert [a.url[-1] for a in order] == ["a", "c", "b", "d"]
+    store.close()

@@ -16,7 +16,7 @@ from matome.language import embed, entities, numerals, resolve, temporal, tempor
 from matome.records import Analysis, Article, Stage
 from matome.settings import EmbedSettings
 
-STAGE = Stage("analyze", 12)
+STAGE = Stage("analyze", 13)
 # Title + the lead's start: what identifies the event, not the background. The embedder's
 # cost follows the tokens; on the real event set (bench/real_eval.py, 5 folds by event) 200
 # characters (median 140 tokens) grouped as well as 400 (median 184): held-out events P/R
@@ -95,7 +95,10 @@ def event_day(times: list[temporal.TimeExpr], lead_end: int,
     """
     limit = (published + timedelta(days=1)).date() if published else None
     days = [e.day for e in times if e.kind in {"date", "relative"} and e.day is not None
-            and e.start < lead_end and (limit is None or e.day <= limit)]
+            and e.start < lead_end and (limit is None or e.day <= limit)
+            # with no publication day to bound them, targets and spans (「19日にも利上げ」,
+            # 「1日から」) are told apart by what follows; 「30日の会合で決めた」 is the event
+            and (limit is not None or text[e.end:e.end + 1] not in _TARGET)]
     if days:
         return [max(days).isoformat()]
     if published is None:
@@ -108,13 +111,15 @@ def event_day(times: list[temporal.TimeExpr], lead_end: int,
         # (「23日に解散」, a plan).
         partial = [e for e in times if e.kind == "date" and e.start < lead_end
                    and PARTIAL_DAY.fullmatch(e.value)]
-        told = [e for e in partial if text[e.end:e.end + 1] not in {"の", "に", "ま", "か"}]
+        told = [e for e in partial if text[e.end:e.end + 1] not in _NOT_TOLD]
         if told or partial:
             return [(told or partial)[0].value]
     return []
 
 
 PARTIAL_DAY = re.compile(r"XXXX-(?:XX|\d\d)-\d\d")
+_TARGET = frozenset("にまか")  # what follows a day that sets a target or opens a span
+_NOT_TOLD = _TARGET | {"の"}  # ... or qualifies a noun
 
 
 def embedding_text(article: Article, analysis: Analysis) -> str:

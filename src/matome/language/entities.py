@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-from matome.language import names
+from matome.language import latin, names
 from matome.language.textja import Token, nfkc
 from matome.records import Mention
 
@@ -34,43 +32,15 @@ _TITLE_RE = re.compile("(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) +
 # nothing of office and are left out. Verification and conflicts compare these.
 OFFICE_AFTER = re.compile(r"^(前|元|現|次期|新)?(" + "|".join(sorted(
     (t for t in TITLES if t not in {"氏", "さん", "様", "殿", "相"}), key=len, reverse=True)) + ")")
-# "Italian Foreign Minister Marco Valenti": an optional nationality, then the office.
-_EN_TITLES = re.compile(
-    r"^(?:[A-Z][a-z]+(?:an|ese|ish|ch|i)\s+)?"
-    r"(?:(?:Foreign|Prime|Finance|Defense|Defence|Trade|Economy|Chief\s+Cabinet)\s+Minister|"
-    r"Minister|(?:Vice\s+)?President|(?:Treasury\s+|Commerce\s+)?Secretary(?:\s+of\s+State)?|"
-    r"Governor|Chairman|Chairwoman|Chair|CEO|Mayor|Ambassador|Spokesperson|Spokesman|"
-    r"Mr\.?|Ms\.?|Mrs\.?|Dr\.?)\s+(?=[A-Z])")
 _ORG_SUFFIX = re.compile(
     r".{1,12}(?:省|庁|銀行|機構|委員会|党|協会|連盟|連合|機関|議会|裁判所|大学|研究所|組合|"
     r"公社|財団|グループ|ホールディングス|電機|自動車|製作所|通信|新聞|放送)$")
 _KATAKANA = re.compile(r"^[\u30a0-\u30ffー・]{2,}$")
-# Words of a name are joined by spaces on one line: a headline's last word and
-# the next paragraph's first are two names, not one.
-_LATIN = re.compile(r"[A-Z][A-Za-z0-9]*(?:[.&\-][A-Za-z0-9]+)*(?:[ \t]+(?:of[ \t]+)?[A-Z][A-Za-z0-9]*)*")
-# A capitalised word that opens a sentence or a line: "Even", "Although", "New".
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”'‘’「」()\n]\s*|\n)$")
-_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z][a-z]+(?![A-Za-z])")
 # 主要7カ国(G7): the long form is the run before the bracket with no kana
 # particles or punctuation in it (long forms of names are written in kanji,
 # katakana and digits; は・が・の before them belong to the sentence).
 _ALIAS_DEF = re.compile(
     r"([^\s\u3040-\u309f、。「」『』()（）【】・,.]{2,16})[（(]([A-Za-z][A-Za-z0-9\-]{1,9})[)）]")
-_EN_STOP_WORDS = """
-    The A An On In At It He She They We This That These Those But And For After Before While
-    According Japanese American Chinese Korean Italian French German British European Russian
-    Indian Its His Her Their Our Some Many Most Also However Meanwhile Officials Ministers
-    Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
-    June July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept
-    Oct Nov Dec Foreign Minister Ministers President Secretary Prime
-"""
-_EN_STOP = frozenset(_EN_STOP_WORDS.split())
-# Capitalised abbreviations that name things, not organisations.
-_ABBREVIATION_WORDS = """
-    CEO CFO COO CM TV PC IT AI CD DVD SNS GDP GNP FW GK MF DF OS PR NG OK ID SF IoT DX EV PCR USB
-    LED CPU GPU IC LNG LPG QR SDGs ESG IPO M&A PDF URL HP AM PM FM BS CS MVP BGM CG VR AR NFT
-"""
-_COMMON_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # A dateline: "ROME -" or "TOKYO (Kyodo) -" at the very start of an English report.
 _DATELINE = re.compile(r"^([A-Z]{3,}(?:\s+[A-Z]{3,})?)(?=\s*(?:\([^)]*\))?\s*[-\u2013\u2014])")
 # Country abbreviations used inside compounds (日米, 米中) and before offices (米国務省).
@@ -113,7 +83,7 @@ _V_SOUNDS = (("ヴァ", "バ"), ("ヴィ", "ビ"), ("ヴェ", "ベ"), ("ヴォ",
 
 
 def strip_title(name: str) -> str:
-    name = _EN_TITLES.sub("", name)
+    name = latin.strip_office(name)
     stripped = _TITLE_RE.sub("", name)
     return stripped if len(stripped) >= 2 else name
 
@@ -190,7 +160,7 @@ def _inside_word(text: str, start: int, end: int) -> bool:
 def find_mentions(text: str, tokens: list[Token], gazetteer: Gazetteer) -> list[Mention]:
     """Entity mentions in one article, longest span first where they overlap."""
     cands: list[Mention] = []
-    if (d := _DATELINE.match(text)) is not None:  # before _latin_mentions: it wins the tie
+    if (d := _DATELINE.match(text)) is not None:  # before the Latin names: it wins the tie
         city = d.group(1).title()
         entry = gazetteer.by_surface.get(city)
         name = entry.name if entry else city
@@ -213,7 +183,7 @@ def find_mentions(text: str, tokens: list[Token], gazetteer: Gazetteer) -> list[
         cands.append(Mention(fold(short), short, "organization", long_form, d.start(1), d.end(1)))
     cands += _token_mentions(tokens)
     cands += _country_runs(text)
-    cands += _latin_mentions(text)
+    cands += latin.latin_mentions(text, [(c.start, c.end) for c in cands if c.surface.isascii()], fold)
     cands.sort(key=lambda c: (c.start, -(c.end - c.start)))
     out: list[Mention] = []
     taken_until = -1
@@ -229,7 +199,7 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
     i = 0
     while i < len(tokens):
         t = tokens[i]
-        if t.surface.isascii():  # Latin text is read by _latin_mentions
+        if t.surface.isascii():  # Latin text is read by latin.latin_mentions
             i += 1
             continue
         nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
@@ -352,67 +322,3 @@ def _mention(name: str, kind: str, start: int, end: int, surface: str | None = N
 
 # English stop words that never begin a name ("Even Chelsea", "Have I"): scikit-learn's
 # list less the words that are also names or parts of one (Bill, Will, De, Fire).
-_NAME_WORDS = """
-    bill will de mill fire co con call found front top interest system side part name amount
-    detail thick thin back sincere cry move find full fill show mine un ie eg inc ltd etc
-"""
-_NOT_NAME_LEAD = ENGLISH_STOP_WORDS - frozenset(_NAME_WORDS.split())
-
-
-def _title_case(word: str) -> bool:
-    return word[:1].isupper() and word[1:].islower()
-
-
-def _common_word(word: str, lower_words: set[str] | None) -> bool:
-    """A Title-case word that is an ordinary word: one that begins no name, or
-    (at a sentence start) one the same text also writes in lower case
-    ("New rules…" beside "the new rules")."""
-    if not _title_case(word):
-        return False
-    low = word.lower()
-    return low in _NOT_NAME_LEAD or (lower_words is not None and low in lower_words)
-
-
-def _latin_mentions(text: str) -> list[Mention]:
-    # Capitalisation marks names in English except at the start of a sentence,
-    # where every word is capitalised. No English tagger ships offline here, so
-    # the text itself is the evidence: a sentence-opening word that the text
-    # also writes in lower case, or an English stop word (scikit-learn's list),
-    # is an ordinary word, not (the start of) a name.
-    in_text: set[str] | None = None  # the text's lower-case words, read at the first opener
-    out = []
-    for m in _LATIN.finditer(text):
-        raw = m.group(0)
-        words = raw.split()
-        opens = m.start() == 0 or bool(_SENTENCE_START.search(text, max(0, m.start() - 3), m.start()))
-        if opens and in_text is None:
-            in_text = set(_LOWER_WORD.findall(text))
-        while words and _common_word(words[0], in_text if opens else None) \
-                and not _EN_TITLES.match(" ".join(words) + " "):
-            words = words[1:]
-        while words and words[0] in _EN_STOP and not _EN_TITLES.match(" ".join(words) + " "):
-            words = words[1:]  # "Japanese Foreign Minister Kenji Saeki": keep the title
-        if not words:
-            continue
-        name = " ".join(words)
-        titled = strip_title(name)
-        person = titled != name
-        name = titled
-        if len(name) < 2 or name in _EN_STOP or all(w in _EN_STOP for w in name.split()):
-            continue
-        start = m.start() + raw.index(name.split()[0])
-        if person:
-            kind = "person"
-        elif name in _COMMON_ABBREVIATIONS:
-            kind = "other"
-        elif name.isupper() or any(c.isdigit() for c in name):
-            kind = "organization"
-        else:
-            kind = "other"
-        # Untitled two- or three-word names ("Aoi Saotome, 19, won…") may be people too: their
-        # sound lets cross_script_links find the one Japanese person they name, if any.
-        maybe_person = kind == "other" and 2 <= len(name.split()) <= 3 and all(
-            _title_case(w) and w.isalpha() for w in name.split())
-        sound = names.sound_of_latin(name) if kind == "person" or maybe_person else ""
-        out.append(Mention(fold(name), name, kind, text[start:m.end()], start, m.end(), sound))
-    return out

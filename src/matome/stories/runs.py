@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from matome.batch import Progress, Report, SetAside, checkpoint, chunked, isolated, queue
 from matome.language import Resolver, analyze, fold, name_facts, resolver_from_facts
@@ -124,7 +125,7 @@ def cluster_inputs(store: Store, settings: Settings) -> tuple[
     """What clustering reads, over the whole store (for benches): the reports in the order they
     are assigned, their analyses, each one's original when it is a copy (None: an original),
     and how a report becomes features."""
-    articles = in_order(reports(store.articles()))
+    articles = grouping_order(store, in_order(reports(store.articles())), settings)
     analyses = store.analyses()
     dup_of = {r.article_id: r.duplicate_of for r in store.dedupe_rows()}
     res = resolver(store, settings)
@@ -133,6 +134,32 @@ def cluster_inputs(store: Store, settings: Settings) -> tuple[
         an, vec = analyses[a.id]
         return cluster.features(a, an, vec, res.resolve(an.mentions))
     return articles, analyses, dup_of, feats
+
+
+def grouping_order(store: Store, articles: list[Article], settings: Settings) -> list[Article]:
+    """The order reports are grouped in: oldest first, and an undated report at the end of
+    the day its lead names in full (「2025年10月30日の決定会合で…」); one that names no full day
+    comes after every dated one, as before.
+
+    Undated reports (feed summaries, pasted lists, a backfill of pages without dates) all came
+    last: by then the events of weeks before had left the join window, so each such report
+    started a story of its own beside its event's (bench/real_eval.py, fold 1).
+    """
+    undated = [a.id for a in articles if a.published is None]
+    if not undated:
+        return articles
+    tz = ZoneInfo(settings.extract.default_timezone)
+    when: dict[str, datetime] = {}
+    for chunk in chunked(undated, 500):
+        for aid, (an, _vec) in store.analyses(chunk).items():
+            full = [d for d in an.event_days if not d.startswith("X")]
+            if full:
+                when[aid] = datetime.combine(date.fromisoformat(max(full)), time(23, 59, 59), tz)
+
+    def key(a: Article) -> tuple[bool, float, str]:
+        at = a.published or when.get(a.id)
+        return at is None, at.timestamp() if at else 0.0, a.id
+    return sorted(articles, key=key)
 
 
 def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
@@ -146,7 +173,7 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         store.drop_empty_stories()
         store.dequeue("stories", ["check-empty"])
     queued = store.queued("cluster")
-    articles = in_order(reports(store.reports_of(queued)))
+    articles = grouping_order(store, in_order(reports(store.reports_of(queued))), settings)
     dup_of = {aid: r.duplicate_of for aid, r in store.dedupe_rows_for([a.id for a in articles]).items()}
     placed = store.story_of([a.id for a in articles])
     store.dequeue("cluster", [i for i in queued if i in placed or i not in dup_of])
