@@ -46,8 +46,9 @@ def test_an_undated_full_day_that_sets_a_target_is_not_the_event_day():
     assert _days("日銀は2025年10月30日の金融政策決定会合で、政策金利の維持を決めた。") == ["2025-10-30"]
 
 
-def test_an_undated_report_is_grouped_at_the_day_its_lead_names(tmp_path):
-    """Not after every dated report, when the events of weeks before have left the window."""
+def test_an_undated_report_is_grouped_where_it_belongs_among_the_dated(tmp_path):
+    """At the day its lead names, or beside the dated report it is most like; not after every
+    dated report, when the events of weeks before have left the window."""
     import json
 
     from matome import pipeline
@@ -56,19 +57,31 @@ def test_an_undated_report_is_grouped_at_the_day_its_lead_names(tmp_path):
     from matome.stories.members import in_order, reports
     from matome.stories.runs import grouping_order
 
+    hold = "政策金利を{}に据え置くことを決めた。米国の関税政策が日本経済に与える影響を見極める。"
     records = [
         {"url": "https://news.example.jp/a", "title": "日銀、利上げを見送り",
          "published": "2025-10-30T15:00:00+09:00",
-         "text": "日本銀行は30日の金融政策決定会合で、政策金利を0.5%に据え置くことを決めた。"},
+         "text": "日本銀行は30日の金融政策決定会合で、" + hold.format("0.5%")},
         {"url": "https://news.example.jp/b", "title": "日銀、金利を据え置き",
          "published": "2026-01-23T15:00:00+09:00",
-         "text": "日本銀行は23日の金融政策決定会合で、政策金利を0.75%に据え置くことを決めた。"},
+         "text": "日本銀行は23日の金融政策決定会合で、" + hold.format("0.75%")},
+        {"url": "https://news.example.jp/x", "title": "H3ロケット打ち上げ",
+         "published": "2026-01-24T10:00:00+09:00",
+         "text": "宇宙航空研究開発機構は24日、H3ロケットを種子島宇宙センターから打ち上げた。"
+                 "搭載した衛星は予定の軌道に入った。"},
+        # names a full day: at the end of that day
         {"url": "https://feed.example.jp/c", "title": "日銀が現状維持",
          "text": "日銀は2025年10月30日の金融政策決定会合で、政策金利の維持を決めました。"
                  "米国の関税政策が日本経済に与える影響を見極める方針です。"},
-        {"url": "https://feed.example.jp/d", "title": "日銀の判断",
-         "text": "日銀は政策金利の据え置きを決めました。市場の予想通りでした。"
-                 "為替市場では円安が一段と進み、次の会合への関心が高まっています。"},
+        # names 「23日」: beside the report it is most like among those of a 23rd
+        {"url": "https://feed.example.jp/e", "title": "日銀の決定",
+         "text": "日本銀行は23日、金融政策決定会合で" + hold.format("現行の水準")},
+        # names no day: beside the dated report it is most like
+        {"url": "https://feed.example.jp/d", "title": "H3、軌道投入に成功",
+         "text": "H3ロケットが種子島宇宙センターから打ち上げられ、搭載した衛星が予定の軌道に入りました。"},
+        # like nothing dated in the batch: after every dated report
+        {"url": "https://feed.example.jp/f", "title": "Cup final",
+         "text": "The home side won the cup final after extra time, their first title in a decade."},
     ]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
@@ -77,5 +90,5 @@ def test_an_undated_report_is_grouped_at_the_day_its_lead_names(tmp_path):
     for stage in (pipeline.run_extract, pipeline.run_analyze):
         stage(store, settings, pipeline.Quiet(), pipeline.Report())
     order = grouping_order(store, in_order(reports(store.articles())), settings)
-    assert [a.url[-1] for a in order] == ["a", "c", "b", "d"]
+    assert [a.url[-1] for a in order] == ["a", "c", "b", "e", "x", "d", "f"]
     store.close()

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select
 
 from matome.records import Article, DedupeRow, Membership, RawDoc
@@ -126,6 +127,16 @@ class WorkStore(_HasTx):
     def analysis_rows(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """(stage, input hash) of the stored analysis of each of these articles."""
         return self._stage_rows(t.analyses, ids)
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored embedding of each of these articles, without parsing its analysis."""
+        a = t.analyses.c
+        out = {}
+        with self.read() as conn:
+            for chunk in _chunks(ids):
+                for r in conn.execute(select(a.article_id, a.embedding).where(a.article_id.in_(chunk))):
+                    out[r.article_id] = np.frombuffer(r.embedding, dtype=np.float32)
+        return out
 
     def dedupe_stage_rows(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         return self._stage_rows(t.dedupe, ids)

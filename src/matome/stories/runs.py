@@ -16,12 +16,15 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from matome.batch import Progress, Report, SetAside, checkpoint, chunked, isolated, queue
 from matome.language import Resolver, analyze, fold, name_facts, resolver_from_facts
 from matome.records import Analysis, Article, DedupeRow, digest
 from matome.settings import Settings
 from matome.store import Store
 from matome.stories import cluster, dedupe, tags, window
+from matome.stories.days import Partial, day_gap
 from matome.stories.members import in_order, reports, story_articles
 
 
@@ -137,29 +140,64 @@ def cluster_inputs(store: Store, settings: Settings) -> tuple[
 
 
 def grouping_order(store: Store, articles: list[Article], settings: Settings) -> list[Article]:
-    """The order reports are grouped in: oldest first, and an undated report at the end of
-    the day its lead names in full (「2025年10月30日の決定会合で…」); one that names no full day
-    comes after every dated one, as before.
+    """The order reports are grouped in: oldest first, each undated report placed where it
+    belongs among the dated ones.
 
     Undated reports (feed summaries, pasted lists, a backfill of pages without dates) all came
     last: by then the events of weeks before had left the join window, so each such report
-    started a story of its own beside its event's (bench/real_eval.py, fold 1).
+    started a story of its own beside its event's (bench/real_eval.py, fold 1). Now one whose
+    lead names a full day (「2025年10月30日の決定会合で…」) comes at the end of that day; one
+    that names none comes right after the dated report of this batch it is most like, among
+    those published on a day its partial days fit (「23日」: a 23rd, a day either side for time
+    zones). One like no dated report still comes last.
     """
     undated = [a.id for a in articles if a.published is None]
     if not undated:
         return articles
     tz = ZoneInfo(settings.extract.default_timezone)
     when: dict[str, datetime] = {}
+    unplaced: dict[str, tuple[np.ndarray, list[Partial]]] = {}
     for chunk in chunked(undated, 500):
-        for aid, (an, _vec) in store.analyses(chunk).items():
+        for aid, (an, vec) in store.analyses(chunk).items():
             full = [d for d in an.event_days if not d.startswith("X")]
             if full:
                 when[aid] = datetime.combine(date.fromisoformat(max(full)), time(23, 59, 59), tz)
+            else:
+                unplaced[aid] = (vec, [(0 if d[5:7] == "XX" else int(d[5:7]), int(d[8:10]))
+                                       for d in an.event_days])
+    if unplaced:
+        when.update(_beside_nearest(store, [a for a in articles if a.published], unplaced, tz,
+                                    settings.cluster.embedding_floor))
 
     def key(a: Article) -> tuple[bool, float, str]:
         at = a.published or when.get(a.id)
         return at is None, at.timestamp() if at else 0.0, a.id
     return sorted(articles, key=key)
+
+
+def _beside_nearest(store: Store, dated: list[Article], unplaced: dict[str, tuple[np.ndarray, list[Partial]]],
+                    tz: ZoneInfo, floor: float) -> dict[str, datetime]:
+    """Each undated report's place: just after the dated report it is most like (cosine at least
+    ``floor``) whose day fits its partial days. Dated embeddings are read a chunk at a time."""
+    ids = sorted(unplaced)
+    query = np.stack([unplaced[i][0] for i in ids])
+    best = np.full(len(ids), floor)
+    at: list[datetime | None] = [None] * len(ids)
+    for chunk in chunked(dated, 2000):
+        vecs = store.embeddings([a.id for a in chunk])
+        near = [a for a in chunk if a.id in vecs]
+        if not near:
+            continue
+        sims = query @ np.stack([vecs[a.id] for a in near]).T
+        days = [a.published.astimezone(tz).date() for a in near if a.published]
+        for row, aid in enumerate(ids):
+            if partial := unplaced[aid][1]:
+                fits = np.array([min(day_gap(p, d) for p in partial) <= 1 for d in days])
+                sims[row, ~fits] = -np.inf
+            col = int(np.argmax(sims[row]))
+            if sims[row, col] > best[row]:
+                best[row], at[row] = sims[row, col], near[col].published
+    return {aid: t + timedelta(milliseconds=1) for aid, t in zip(ids, at, strict=True) if t is not None}
 
 
 def run_cluster(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
