@@ -12,7 +12,9 @@ whole, punctuation and all.
 PostgreSQL: a GIN index on the same grams, stored as text, serves short terms and narrows
 long ones (their character pairs), which ``ILIKE '%term%'`` then confirms; a ``pg_trgm``
 GIN index on titles and bodies helps where the database's ``LC_CTYPE`` is UTF-8 (under
-``C`` it makes no trigram of a CJK character).
+``C`` it makes no trigram of a CJK character). Each document's entry in the grams index
+also holds a token of its id's bucket (``id:<id // BUCKET>``), so a range of the newest
+documents is taken inside the index (``_newest``).
 
 Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
 a search costs what those candidates cost, not the archive. Below that many matches
@@ -22,7 +24,7 @@ a search costs what those candidates cost, not the archive. Below that many matc
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ from matome.store import schema as t
 
 CANDIDATES = 1000
 WINDOW = 20_000  # documents searched first, the newest; then eight times as many, and so on
+BUCKET = 4096    # ids a bucket token of the grams index stands for (``grams_index``)
 VERSION = "1"  # of what is indexed and how: another value rebuilds the index
 
 search_docs = Table(
@@ -63,10 +66,20 @@ SQLITE_DDL = [
     "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN INSERT INTO search_tri"
     "(search_tri, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); END",
 ]
+
+
+def grams_index(row: str = "") -> str:
+    """What PostgreSQL's grams index holds of a document (of ``row``, a table's alias and a
+    dot): its grams and the token of its id's bucket, ``id:<id // BUCKET>`` (migration
+    0014). A token has three characters or more, a gram at most two: neither is taken for
+    the other. Queries name this expression as written, for PostgreSQL to use the index."""
+    return f"(string_to_array({row}grams, ' ') || ('id:' || ({row}id / {BUCKET})::text))"
+
+
 POSTGRES_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX ix_search_docs_trgm ON search_docs USING gin (title gin_trgm_ops, body gin_trgm_ops)",
-    "CREATE INDEX ix_search_docs_grams ON search_docs USING gin (string_to_array(grams, ' '))",
+    f"CREATE INDEX ix_search_docs_grams ON search_docs USING gin ({grams_index()})",
 ]
 _UNMANAGED = {"search_tri", "search_short", "ix_search_docs_trgm", "ix_search_docs_grams"}
 
@@ -226,26 +239,37 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
     return [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
 
 
-def _newest(conn: Connection, sql: str, args: dict[str, object],
+def _newest(conn: Connection, sql: Callable[[bool, bool], str], args: dict[str, object],
             top: int) -> list[tuple[int, str, str, float]]:
-    """``sql``'s rows among the newest documents first, in widening ranges of ids (``:low``)
-    below ``top``, the newest id:
-    a common word finds its ``cap`` matches among the newest few thousand documents and reads
-    no further (the GIN index's matches are fetched only within the range), so its cost does
-    not grow with the archive. Fewer than ``cap`` in a range: the next, eight times wider
-    (the last is everything), so the result is the newest ``cap`` matches either way."""
-    span = WINDOW
+    """The rows of ``sql(bucketed, bounded)`` among the newest documents first, in ranges of
+    ids below ``top``, the newest id: the newest ``WINDOW`` first, then the next seven times as
+    many, and so on (the last is all the older ones). A common word finds its ``cap`` matches
+    among the newest few thousand documents and reads no further, so its cost does not grow
+    with the archive. A range is taken inside the grams index (``:buckets``, the tokens of its
+    ids' buckets), so it reads only its own matches; it asks only for what the newer ranges
+    left to find (``:want``), above ``:low`` and up to ``:high``, so none is read twice. The
+    result is the newest ``cap`` matches, whatever the ranges."""
+    cap = int(str(args["cap"]))
+    rows: list[tuple[int, str, str, float]] = []
+    span, high = WINDOW, None
     while True:
-        args["low"] = top - span if span < top else -1
-        rows = [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
-        if len(rows) >= int(str(args["cap"])) or args["low"] == -1:
+        low = top - span if span < top else -1
+        # the newest range has no upper end (nor its buckets, one more), so what was added
+        # since ``top`` was read counts, as it did in one query; all that is left (low -1)
+        # needs no buckets
+        last = top // BUCKET + 2 if high is None else high // BUCKET + 1
+        args.update(low=low, high=high, want=cap - len(rows),
+                    buckets=[f"id:{b}" for b in range(max(low + 1, 0) // BUCKET, last)])
+        query = sql(low != -1, high is not None)
+        rows += [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(query), args)]
+        if len(rows) >= cap or low == -1:
             return rows
-        span *= 8
+        span, high = span * 8, low
 
 
 def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
               args: dict[str, object]) -> list[tuple[int, str, str, float]]:
-    score = []
+    score, confirm = [], []
     # Every term is first narrowed by the grams index: a long term's character pairs must
     # all be among a document's. pg_trgm alone cannot be relied on for Japanese: under a
     # ``C`` LC_CTYPE (initdb --no-locale, many images) it makes no trigram of a CJK
@@ -255,37 +279,61 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
         like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         args[f"p{i}"], args[f"t{i}"] = like, term.lower()
         needed.update(g for g in grams(term) if len(g) == 2)
-        where = [*where, f"(d.title ILIKE :p{i} OR d.body ILIKE :p{i})"]
+        # ``x ILIKE p`` is, by PostgreSQL's definition, ``lower(x) LIKE lower(p)``: said so,
+        # with the lowered texts made once for every term and the score
+        confirm.append(f"(r.lt LIKE lower(:p{i}) OR r.lb LIKE lower(:p{i}))")
         # occurrences, titles five times over, bodies damped by length: BM25's shape, simply
-        score.append(f"(5.0 * (length(d.title) - length(replace(lower(d.title), :t{i}, ''))) "
-                     f"+ (length(d.body) - length(replace(lower(d.body), :t{i}, ''))) "
-                     f"* 1000.0 / (1000 + length(d.body))) / length(:t{i})")
-    if needed:
-        args["grams"] = sorted(needed)
-        where = [*where, "string_to_array(d.grams, ' ') @> CAST(:grams AS text[])"]
-    scored = ("-(" + " + ".join(score) + ")") if score else "0.0"
-    sql = (f"SELECT id, kind, published, score FROM (SELECT d.id, d.kind, d.published, {scored} AS score "
-           f"FROM search_docs d WHERE {' AND '.join(where)} AND d.id > :low "
-           "ORDER BY d.id DESC LIMIT :cap) AS found")
+        score.append(f"(5.0 * (r.nt - length(replace(r.lt, :t{i}, ''))) "
+                     f"+ (r.nb - length(replace(r.lb, :t{i}, ''))) * 1000.0 / (1000 + r.nb)) / length(:t{i})")
+    args["grams"] = sorted(needed)
+    index = grams_index("d.")
+
+    def sql(bucketed: bool, bounded: bool) -> str:
+        found = [f"{index} @> CAST(:grams AS text[])", "d.id > :low", *where]
+        found += [f"{index} && CAST(:buckets AS text[])"] if bucketed else []
+        found += ["d.id <= :high"] if bounded else []
+        if not longs:  # the index's matches are the answer: the newest of them
+            return (f"SELECT d.id, d.kind, d.published, 0.0 FROM search_docs d WHERE {' AND '.join(found)} "
+                    "ORDER BY d.id DESC LIMIT :want")
+        # The index's matches in the range, newest first (only the place and id of each: a
+        # sort of small rows), and only then, one at a time, each read by its place (ctid),
+        # confirmed and scored, until ``:want`` are found. A long term's character pairs can
+        # match thousands of documents in a range, and confirming and scoring each of them,
+        # then sorting them whole, was most of its time (60 ms at 100k). Each level is kept
+        # as written (OFFSET 0): a body is decompressed once (``|| ''``; each use of the
+        # column would decompress it again, 2 µs) and lowered once, for every term and score.
+        return ("SELECT c.id, x.kind, x.published, x.score FROM (SELECT d.ctid AS at, d.id FROM "
+                f"search_docs d WHERE {' AND '.join(found)} ORDER BY d.id DESC OFFSET 0) AS c "
+                f"CROSS JOIN LATERAL (SELECT r.kind, r.published, -({' + '.join(score)}) AS score "
+                "FROM (SELECT t.kind, t.published, length(t.title) AS nt, length(t.body) AS nb, "
+                "lower(t.title) AS lt, lower(t.body) AS lb FROM (SELECT d.kind, d.published, "
+                "d.title || '' AS title, d.body || '' AS body FROM search_docs d WHERE d.ctid = c.at "
+                f"OFFSET 0) AS t OFFSET 0) AS r WHERE {' AND '.join(confirm)} OFFSET 0) AS x "
+                "ORDER BY c.id DESC LIMIT :want")
+
     # psycopg prepares a statement run five times; PostgreSQL's generic plan for it cannot
     # see which grams are asked for and, expecting many matches, walks the whole primary key
     # backwards (450 ms at 10k for a word with a few hundred matches, against 1 ms planned
     # for its values). Searches are planned for what they ask.
     top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar() or 0  # by the index
-    was = conn.execute(text("SELECT current_setting('enable_indexscan')")).scalar()
+    was = conn.execute(text("SELECT current_setting('enable_indexscan'), "
+                            "current_setting('enable_seqscan')")).one()
     raw: Any = conn.connection.dbapi_connection
     kept = raw.prepare_threshold
     try:
         raw.prepare_threshold = None
-        # Nor may it walk the primary key backwards and test each row's grams on the way:
-        # the test splits a long TOASTed text, about 30 µs a row, which the planner does not
-        # see (375 ms for 首相 at 100k). Without plain index scans it takes the grams index's
-        # matches AND the id range as bitmaps (10 ms). For this transaction only, then as it was.
-        conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
+        # Nor may it walk the primary key backwards, or read the whole table, and test each
+        # row's grams on the way: the test splits a long TOASTed text, about 30 µs a row,
+        # which the planner does not see (375 ms for 首相 at 100k walking the key, 370 ms at
+        # 10k reading the table). Without either it takes the grams index's matches in the
+        # range as a bitmap. For this transaction only, then as it was.
+        conn.execute(text("SELECT set_config('enable_indexscan', 'off', true), "
+                          "set_config('enable_seqscan', 'off', true)"))
         return _newest(conn, sql, args, top)
     finally:
         raw.prepare_threshold = kept
-        conn.execute(text("SELECT set_config('enable_indexscan', :was, true)"), {"was": was})
+        conn.execute(text("SELECT set_config('enable_indexscan', :i, true), "
+                          "set_config('enable_seqscan', :s, true)"), {"i": was[0], "s": was[1]})
 
 
 def fetch(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, str, str, str]]:

@@ -1,0 +1,132 @@
+"""PostgreSQL search in ranges of ids: the ranges, taken inside the grams index by the tokens
+of the ids' buckets (migration 0014), change what a search costs, never what it finds."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, insert, text
+
+from matome.store import Store, search_index
+from matome.store.search_index import Query, candidates, grams, search_docs
+from tests.test_postgres import pg  # noqa: F401  # the throwaway server, started once here
+
+pytestmark = pytest.mark.slow
+
+WORDS = ["気象庁は", "首相が", "大雨警報を", "Policy RATE", "policy rate", "経済安全保障", "円安",
+         "会見で", "発表した。", "100%_達成"]
+STEP = 997  # between ids: eighty documents over twenty buckets of the grams index
+QUERIES = [["気象庁"], ["首相"], ["円安"], ["policy"], ["RATE", "気象庁"], ["経済安全保障", "円安"],
+           ["100%_"], ["存在しない"]]
+
+
+def _rows(n: int = 80) -> list[dict[str, Any]]:
+    rnd = random.Random(14)
+    rows = []
+    for k in range(n):
+        title, body = "".join(rnd.choices(WORDS, k=2)), "".join(rnd.choices(WORDS, k=6))
+        rows.append({"id": 1 + k * STEP, "kind": rnd.choice(["story", "report"]), "story": f"s{k}",
+                     "article": None, "published": f"2026-03-{1 + k % 28:02d}T09:00:00+09:00",
+                     "hash": str(k), "source": "港北日報", "title": title, "body": body,
+                     "grams": " ".join(grams(title, body))})
+    return rows
+
+
+def _expected(rows: list[dict[str, Any]], terms: list[str], cap: int, since: str = "") -> set[int]:
+    """The newest ``cap`` documents holding every term (case aside)."""
+    hits = [r["id"] for r in rows if r["published"] >= since and all(
+        t.lower() in r["title"].lower() or t.lower() in r["body"].lower() for t in terms)]
+    return set(sorted(hits, reverse=True)[:cap])
+
+
+def _alembic(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome.store:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        step(cfg, revision)
+
+
+def _index_definition(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT indexdef FROM pg_indexes "
+                                     "WHERE indexname = 'ix_search_docs_grams'")).scalar())
+
+
+@pytest.fixture(scope="module")
+def filled(pg: Any) -> Iterator[tuple[Engine, list[dict[str, Any]]]]:  # noqa: F811
+    store = Store(pg.createdb("windows"))
+    rows = _rows()
+    with store.engine.begin() as conn:
+        conn.execute(insert(search_docs), rows)
+        conn.exec_driver_sql("ANALYZE search_docs")
+    try:
+        yield store.engine, rows
+    finally:
+        store.close()
+
+
+def test_ranges_of_ids_find_the_newest_matches_whatever_their_size(filled, monkeypatch):
+    engine, rows = filled
+    ran: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM search_docs d WHERE" in statement and "max(id)" not in statement:
+            ran.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for terms in QUERIES:
+            for cap in (1, 3, 10, 1000):
+                for since in ("", "2026-03-15"):
+                    q = Query(terms, since=since or None)
+                    results = []
+                    for window in (10**9, 20_000, 5000, 1500):  # one query; then more, smaller ranges
+                        monkeypatch.setattr(search_index, "WINDOW", window)
+                        with engine.connect() as conn:
+                            results.append(candidates(conn, q, cap))
+                    assert {r[0] for r in results[0]} == _expected(rows, terms, cap, since), (terms, cap)
+                    assert all(r == results[0] for r in results), (terms, cap, since)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert any(" && " in s for s in ran) and any("d.id <= " in s for s in ran)  # ranges were read
+
+
+def test_the_grams_index_answers_a_range_of_ids(filled):
+    engine, _ = filled
+    d = search_index.grams_index("d.")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(text(
+            f"EXPLAIN SELECT d.id FROM search_docs d WHERE {d} @> ARRAY['気象'] AND {d} && ARRAY['id:3']")))
+    cond = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert "ix_search_docs_grams" in plan and cond and "&&" in cond[0], plan
+
+
+def test_the_migration_rebuilds_the_grams_index_of_an_existing_database(pg):  # noqa: F811
+    engine = create_engine(pg.createdb("upgrade"))
+    try:
+        _alembic(engine, command.upgrade, "0013")
+        rows = _rows(40)
+        with engine.begin() as conn:
+            # the index as 0010 made it before 0014 (0010 makes search_index's current one)
+            conn.exec_driver_sql("DROP INDEX ix_search_docs_grams")
+            conn.exec_driver_sql("CREATE INDEX ix_search_docs_grams ON search_docs "
+                                 "USING gin (string_to_array(grams, ' '))")
+            conn.execute(insert(search_docs), rows)
+        _alembic(engine, command.upgrade, "head")  # what `matome process` does on start
+        assert "'id:'" in _index_definition(engine)
+        with engine.connect() as conn:
+            got = candidates(conn, Query(["気象庁"]), 5)
+        assert {r[0] for r in got} == _expected(rows, ["気象庁"], 5)
+        _alembic(engine, command.downgrade, "0013")
+        assert "'id:'" not in _index_definition(engine)
+        _alembic(engine, command.upgrade, "head")
+        assert "'id:'" in _index_definition(engine)
+    finally:
+        engine.dispose()
