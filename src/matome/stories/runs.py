@@ -47,12 +47,18 @@ def learn_names_once(store: Store) -> None:
 def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     cfg, tag = settings.dedupe, dedupe.STAGE.tag
     queued = queue(store, "dedupe", digest(tag, cfg))
-    articles = in_order(reports(store.reports_of(queued)))
-    hashes = {a.id: dedupe.text_hash(a.text) for a in articles}
-    stored = store.dedupe_stage_rows(list(hashes))
     aside = SetAside(store, "dedupe", tag)
-    todo = {aid for aid, h in hashes.items() if stored.get(aid) != (tag, h) and not aside.holds(aid, h)}
-    store.dequeue("dedupe", [i for i in queued if i not in todo])  # not reports, or done
+    # What is done already is found a chunk at a time, and only what is left is read whole:
+    # a new analysis queues every report again, and reading every text at once was GBs.
+    hashes: dict[str, str] = {}
+    for chunk in chunked(queued, 2000):
+        mine = {a.id: dedupe.text_hash(a.text) for a in reports(store.reports_of(chunk))}
+        stored = store.dedupe_stage_rows(list(mine))
+        left = {aid: h for aid, h in mine.items() if stored.get(aid) != (tag, h) and not aside.holds(aid, h)}
+        store.dequeue("dedupe", [i for i in chunk if i not in left])  # not reports, or done
+        hashes.update(left)
+    todo = set(hashes)
+    articles = in_order(store.reports_of(sorted(todo)))
     progress.start("dedupe", len(todo))
     if not todo:
         return
@@ -178,25 +184,34 @@ def grouping_order(store: Store, articles: list[Article], settings: Settings) ->
 def _beside_nearest(store: Store, dated: list[Article], unplaced: dict[str, tuple[np.ndarray, list[Partial]]],
                     tz: ZoneInfo, floor: float) -> dict[str, datetime]:
     """Each undated report's place: just after the dated report it is most like (cosine at least
-    ``floor``) whose day fits its partial days. Dated embeddings are read a chunk at a time."""
+    ``floor``) whose day fits its partial days.
+
+    Dated embeddings are read a chunk at a time and compared with the undated reports a block
+    at a time, so memory stays a few MB whatever the batch; the cost is one product per pair,
+    small beside grouping itself unless a batch holds tens of thousands of undated reports.
+    """
     ids = sorted(unplaced)
     query = np.stack([unplaced[i][0] for i in ids])
+    partial = [unplaced[i][1] for i in ids]
     best = np.full(len(ids), floor)
     at: list[datetime | None] = [None] * len(ids)
     for chunk in chunked(dated, 2000):
         vecs = store.embeddings([a.id for a in chunk])
-        near = [a for a in chunk if a.id in vecs]
+        near = [a for a in chunk if a.id in vecs and a.published]
         if not near:
             continue
-        sims = query @ np.stack([vecs[a.id] for a in near]).T
+        matrix = np.stack([vecs[a.id] for a in near]).T
         days = [a.published.astimezone(tz).date() for a in near if a.published]
-        for row, aid in enumerate(ids):
-            if partial := unplaced[aid][1]:
-                fits = np.array([min(day_gap(p, d) for p in partial) <= 1 for d in days])
-                sims[row, ~fits] = -np.inf
-            col = int(np.argmax(sims[row]))
-            if sims[row, col] > best[row]:
-                best[row], at[row] = sims[row, col], near[col].published
+        for lo in range(0, len(ids), 1000):
+            sims = query[lo:lo + 1000] @ matrix
+            for row in range(sims.shape[0]):
+                if partial[lo + row]:
+                    fits = [min(day_gap(p, d) for p in partial[lo + row]) <= 1 for d in days]
+                    sims[row, ~np.array(fits)] = -np.inf
+            cols = np.argmax(sims, axis=1)
+            top = sims[np.arange(len(cols)), cols]
+            for better in np.flatnonzero(top > best[lo:lo + len(cols)]):
+                best[lo + better], at[lo + better] = top[better], near[int(cols[better])].published
     return {aid: t + timedelta(milliseconds=1) for aid, t in zip(ids, at, strict=True) if t is not None}
 
 
@@ -211,10 +226,14 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         store.drop_empty_stories()
         store.dequeue("stories", ["check-empty"])
     queued = store.queued("cluster")
-    articles = grouping_order(store, in_order(reports(store.reports_of(queued))), settings)
-    dup_of = {aid: r.duplicate_of for aid, r in store.dedupe_rows_for([a.id for a in articles]).items()}
-    placed = store.story_of([a.id for a in articles])
-    store.dequeue("cluster", [i for i in queued if i in placed or i not in dup_of])
+    # Placed reports, and those not deduplicated yet, are told by their ids alone: a new
+    # analysis queues every report again, and reading every text to dequeue it was GBs.
+    placed = store.story_of(queued)
+    deduped = store.dedupe_rows_for([i for i in queued if i not in placed])
+    left = [i for i in queued if i not in placed and i in deduped]
+    articles = grouping_order(store, in_order(reports(store.reports_of(left))), settings)
+    dup_of = {a.id: deduped[a.id].duplicate_of for a in articles}
+    store.dequeue("cluster", [i for i in queued if i not in dup_of])  # placed, not ready, not reports
     aside = SetAside(store, "cluster", tag)
     rows = store.analysis_rows([a.id for a in articles])
     hashes = {a.id: rows[a.id][1] if a.id in rows else None for a in articles}
