@@ -37,10 +37,10 @@ from matome.batch import (
 from matome.errors import IdClash, RecordError
 from matome.ingest import sources
 from matome.language import analyze, name_facts
-from matome.records import Analysis, Article, RawDoc, digest
+from matome.records import Analysis, Article, RawDoc, Thread, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
-from matome.store import Store, leases
+from matome.store import Store, ingest_state, leases
 from matome.stories import reactions
 from matome.stories.runs import (
     cluster_inputs,
@@ -167,9 +167,9 @@ def _ordered(store: Store, settings: Settings, progress: Progress, report: Repor
     run_index(store, settings, progress, report)
 
 
-def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[Article]:
-    """One raw document's article, wherever the engine runs it."""
-    return attempt(extract.extract, task[1], settings.extract)
+def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[tuple[Article, Thread | None]]:
+    """One raw document's article (and a board page's thread), wherever the engine runs it."""
+    return attempt(extract.extract_with_thread, task[1], settings.extract)
 
 
 def run_extract(store: Store, settings: Settings, progress: Progress, report: Report,
@@ -200,11 +200,11 @@ def run_extract(store: Store, settings: Settings, progress: Progress, report: Re
         with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
                       input_hash=doc.content_hash):
             try:
-                article = outcome.get()
+                article, thread = outcome.get()
                 store.put_article(raw_id, article, tag, doc.content_hash, doc,
                                   url_key=extract.canonical_url(article.url))
-                if article.kind == "board" and doc.kind == "html":
-                    _keep_thread(store, article, doc)
+                if thread is not None:  # a board page's posts, stored as reactions
+                    ingest_state.put_reactions(store, article.id, thread.posts, thread.discussed)
                 report.counts["extracted"] += 1
             except IdClash as c:  # not set aside: tried again while the other holds the id
                 clash = True
@@ -220,19 +220,6 @@ def run_extract(store: Store, settings: Settings, progress: Progress, report: Re
 def reports(store: Store) -> list[Article]:
     """Articles that may be a story's sources (``stories.reports``)."""
     return stories.reports(store.articles())
-
-
-def _keep_thread(store: Store, article: Article, doc: RawDoc) -> None:
-    """A board page's posts, stored as reactions to the reports it discusses."""
-    from matome.extract import boards, charset
-    from matome.store import ingest_state
-
-    try:
-        html, _, _ = charset.decode(doc.content, doc.hints.get("content_type"))
-    except RecordError:
-        return
-    _, posts, discussed = boards.parse(html, article.url)
-    ingest_state.put_reactions(store, article.id, posts, discussed)
 
 
 @dataclass(frozen=True)

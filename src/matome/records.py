@@ -117,6 +117,15 @@ class Post:
     replies: list[int] = field(default_factory=list)   # >>N anchors in the body
 
 
+@dataclass
+class Thread:
+    """A board page's posts and the canonical URLs of the reports it discusses, as extraction
+    read them (the page is parsed once: the pipeline stores these as reactions)."""
+
+    posts: list[Post]
+    discussed: list[str]
+
+
 @dataclass(frozen=True)
 class Sentence:
     """A sentence as a span [start, end) of its article's text."""

@@ -12,7 +12,7 @@ to the time of ingest kept raw, taken as unknown and flagged).
 
 from matome.extract.charset import LABELS, MOJIBAKE, REASONS, declarations, decode, mojibake, normalize_label
 from matome.extract.dates import JST
-from matome.extract.page import STAGE, drop_repeated_blocks, extract, fragment_text
+from matome.extract.page import STAGE, drop_repeated_blocks, extract, extract_with_thread, fragment_text
 from matome.extract.urls import canonical_url
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "decode",
     "drop_repeated_blocks",
     "extract",
+    "extract_with_thread",
     "fragment_text",
     "mojibake",
     "normalize_label",

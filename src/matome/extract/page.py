@@ -31,11 +31,11 @@ from matome.errors import ExtractError
 from matome.extract import boards, charset, dates, jsonld, pagekind
 from matome.extract.urls import canonical_url
 from matome.language import textja
-from matome.records import Article, RawDoc, Stage
+from matome.records import Article, RawDoc, Stage, Thread
 from matome.settings import ExtractSettings
 
 __all__ = ["STAGE", "article_id", "canonical_url", "drop_repeated_blocks", "extract", "extract_page",
-           "fragment_text"]
+           "extract_with_thread", "fragment_text"]
 
 STAGE = Stage("extract", 6)  # 6: ruby keeps its base text, drops its reading
 _HTML_HINT = re.compile(r"<!doctype\s+html|<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
@@ -47,13 +47,19 @@ _TITLE_SEP = re.compile(r"\s*(?:[|｜]|\s[-－–—:]\s|：)\s*")
 
 def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
     """One raw document to an Article; raises ExtractError with the reason."""
+    return extract_with_thread(doc, settings)[0]
+
+
+def extract_with_thread(doc: RawDoc, settings: ExtractSettings) -> tuple[Article, Thread | None]:
+    """One raw document to an Article, and a board page's thread as extraction read it."""
     tz = dates.tz_of(settings.default_timezone)
     now = dates.parse(doc.fetched, UTC) or _fetched(doc.hints)
+    thread = None
     if doc.kind == "html":
         url = doc.hints.get("url") or Path(doc.origin).absolute().as_uri()
         with _deadline(settings.max_seconds):
-            article = extract_page(doc.content, url, doc.hints.get("content_type"), settings,
-                                   ref=dates.parse(str(doc.hints.get("feed_published") or ""), tz) or now)
+            article, thread = _page(doc.content, url, doc.hints.get("content_type"), settings,
+                                    ref=dates.parse(str(doc.hints.get("feed_published") or ""), tz) or now)
         _with_source_hints(article, doc.hints, tz)
     elif doc.kind == "record":
         article = _from_record(json.loads(doc.content), tz)
@@ -75,7 +81,7 @@ def extract(doc: RawDoc, settings: ExtractSettings) -> Article:
         article.flags.append("implausible-date")
     if len(article.text.strip()) < settings.min_text_chars and article.kind != "teaser":
         raise ExtractError(f"near-empty text ({len(article.text.strip())} characters)")
-    return article
+    return article, thread
 
 
 def _with_source_hints(article: Article, hints: dict[str, Any], tz: Any) -> None:
@@ -182,6 +188,12 @@ def _lang(declared: str | None, text: str) -> str:
 def extract_page(data: bytes, url: str, content_type: str | None, settings: ExtractSettings,
                  ref: datetime | None = None) -> Article:
     """One HTML page to an Article. ``ref`` (feed date or fetch time) resolves partial dates."""
+    return _page(data, url, content_type, settings, ref)[0]
+
+
+def _page(data: bytes, url: str, content_type: str | None, settings: ExtractSettings,
+          ref: datetime | None = None) -> tuple[Article, Thread | None]:
+    """The page's Article, and its thread when it is a board page (parsed here, once)."""
     if b"\x00" in data[:2048]:
         raise ExtractError("not HTML: binary data")
     text, encoding, reason = charset.decode(data, content_type)
@@ -195,7 +207,7 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
     ld = jsonld.read(tree)  # read once: paywall, page kind and dates all look at it
     tz = dates.tz_of(settings.default_timezone)
     kind, flags = "news", []
-    title_b, posts, _discussed = boards.parse(text, url) if _maybe_board(text) else ("", [], [])
+    title_b, posts, discussed = boards.parse(text, url) if _maybe_board(text) else ("", [], [])
     doc = trafilatura.bare_extraction(text, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, deduplicate=False)
     found: dict[str, Any] = _as_dict(doc)
@@ -227,7 +239,7 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
     body = _without_heading(body, title, _clean(str(found.get("title") or "")))
     if outlet == title:   # blogs put the entry title in og:site_name
         outlet = ""
-    return Article(
+    article = Article(
         id=article_id(canonical), url=canonical, title=title, text=body,
         source=outlet or (urlsplit(canonical).hostname or ""),
         lang=_lang(tree.get("lang"), body),
@@ -236,6 +248,7 @@ def extract_page(data: bytes, url: str, content_type: str | None, settings: Extr
         encoding=encoding, encoding_reason=reason, kind=kind, flags=flags,
         updated=found_dates.updated.isoformat() if found_dates.updated else "",
     )
+    return article, Thread(posts, discussed) if posts else None
 
 
 def _maybe_board(text: str) -> bool:
