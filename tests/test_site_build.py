@@ -30,7 +30,7 @@ from matome.records import (
     WrittenSentence,
 )
 from matome.settings import Settings
-from matome.site import build, index, pages
+from matome.site import build, feeds, index, pages
 from matome.site.readmodel import outlet_id
 from matome.store import Store, db_url, site_index
 from matome.store import schema as t
@@ -219,6 +219,45 @@ def test_a_story_indexed_again_looking_the_same_renders_no_listing_page(world, t
     assert sorted(logged) == ["s:s1", "s:s4"]
     done = _publish_and_compare(w, tmp_path, "1", out)
     assert done.written == 0
+
+
+def test_storylines_found_to_be_one_render_their_pages_and_feeds_not_listing_pages(
+        world, tmp_path, monkeypatch):
+    """Storylines found to be one change what every story of them shows on its own page
+    (the timeline) and in a feed (JSON Feed names the storyline), not what a listing's page
+    shows: no archive page is rendered for them (at 100k articles that was most archive
+    pages of every listing, each cycle), and a tag's feed only when one is among its newest."""
+    monkeypatch.setattr(feeds, "FEED_SIZE", 2)
+    monkeypatch.setattr(build, "FEED_SIZE", 2)
+    w, out = world, tmp_path / "site"
+    for i in range(20, 32):
+        w.story(f"n{i}", f"b{i}", i, "港北日報")
+    # s1 (storyline l1) is among g1's two newest with s2 (s4 is g1's newest), and not g3's
+    w.store.replace_tags([TagRow("g1", "計画", "theme", []), TagRow("g3", "港湾", "theme", [])],
+                         {"s1": [("g1", 2.0), ("g3", 1.0)], "s2": [("g1", 1.0)], "s4": [("g1", 1.0)],
+                          "n30": [("g3", 1.0)], "n31": [("g3", 1.0)]}, "tags/test", "2")
+    _publish_and_compare(w, tmp_path, "0", out)
+    w.article("a40", 40, "南海新聞")
+    w.seq += 1
+    w.store.put_membership("a40", "n40", "member", w.seq, {"score": 1.0}, "cluster/test",
+                           new_story=True, storyline="l2", relinked=[("l1", "l2")])
+    w.write("n40", "n40の見出し", "a40")
+    index.refresh(w.store, w.settings)
+    with w.store.read() as conn:
+        old = json.loads((out / pages.MANIFEST).read_text())["log"]
+        entries = site_index.log_since(conn, old, site_index.log_end(conn))
+        with build.DbCatalog.pinned(w.store, w.settings.writer.primary) as cat:
+            planned = build.plan(pages.Site(cat, w.settings), conn, entries)
+    assert {"stories/s1.html", "stories/s2.html", "stories/s3.html", "stories/n40.html"} <= set(planned)
+    assert {"tags/g1.atom", "tags/g1.json"} <= set(planned)
+    assert not [p for p in planned if p.startswith(("tags/g1.", "tags/g1-")) and p.endswith(".html")]
+    assert not [p for p in planned if p.startswith("tags/g3")]
+    # the new story's place in the index and its outlet; nothing where s1-s3 stand
+    assert "page-1.html" not in planned and "page-2.html" not in planned
+    assert not [p for p in planned if p.startswith(f"outlets/{outlet_id('港北日報')}")], planned
+    done = _publish_and_compare(w, tmp_path, "1", out)
+    assert done.looked_at == len(planned)
+    assert '"storyline": "l2"' in (out / "tags/g1.json").read_text("utf-8")
 
 
 def test_a_build_from_another_settings_store_or_pruned_log_is_full(world, tmp_path):

@@ -141,6 +141,7 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
     tags: set[str] = set()
     moved: dict[str, tuple[int, int]] = {}  # listing -> (lowest key touched, size before)
     spots: dict[str, set[int]] = {}  # listing -> keys of stories changed in place
+    fed: dict[str, set[int]] = {}  # listing -> keys of stories changed only in its feed
     for e in entries:
         kind, _, name = e.listing.partition(":")
         if kind == "s":
@@ -151,6 +152,9 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
             tags.add(name)
         elif e.key is not None and e.before is None:
             spots.setdefault(e.listing, set()).add(e.key)
+        elif e.key is not None and e.before == site_index.FEED:
+            if kind == "t":  # the index's feeds are shared paths, always rendered
+                fed.setdefault(e.listing, set()).add(e.key)
         elif e.key is not None:
             low, before = moved.get(e.listing, (e.key, e.before or 0))
             moved[e.listing] = (min(low, e.key), before)
@@ -163,6 +167,9 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
         # pages from a moved listing's lowest key on are all rendered already
         edge = moved[listing][0] if listing in moved else None
         paths += _spots(site, conn, listing, sorted(k for k in keys if edge is None or k < edge))
+    for listing, keys in sorted(fed.items()):
+        if listing not in moved:  # else its feeds are planned already
+            paths += _feeds(conn, listing, keys)
     for tid in sorted(tags):  # its name, aliases or place among themes: all its pages
         listing = f"t:{tid}"
         n = max(site_index.size(conn, listing)[0], moved.get(listing, (0, 0))[1])
@@ -217,6 +224,17 @@ def _spots(site: Site, conn: Connection, listing: str, keys: list[int]) -> list[
             ([f"tags/{name}.atom", f"tags/{name}.json"] if in_feed else [])
     if kind == "o":
         return [f"outlets/{name}-p{k}.html" if k else f"outlets/{name}.html" for k in sorted(pages)]
+    return []
+
+
+def _feeds(conn: Connection, listing: str, keys: set[int]) -> list[str]:
+    """A tag's feeds, when one of ``keys`` (stories changed only in what a feed shows of
+    them) is among its newest: one read of the feed's few keys."""
+    newest = site_index.newest(conn, listing, 0, FEED_SIZE)
+    # a key equal to the feed's oldest may be its story or one just past it: render
+    if newest and max(keys) >= newest[-1][1]:
+        name = listing.partition(":")[2]
+        return [f"tags/{name}.atom", f"tags/{name}.json"]
     return []
 
 

@@ -35,15 +35,29 @@ def _version(settings: Settings) -> str:
     return f"{VERSION}/{search_index.VERSION}/{settings.writer.primary}"
 
 
-def card(s: StoryView) -> str:
-    """A digest of everything a listing, a feed or a storyline's timeline shows of a story
-    (``_story_item.html``, ``feeds``, ``story.html``'s timeline): a page listing the story
-    changes only if this does or the story moves."""
-    brief = s.brief
-    shown = [s.headline, brief.subheadline if brief else None, feeds.lead(s),
-             iso(s.first_published), iso(s.last_published), len(s.outlets), len(s.articles),
-             s.tags, s.follows, s.storyline, [(a.source, a.title, a.url) for a in s.sources]]
+def _digest(shown: list[Any]) -> str:
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def card(s: StoryView) -> str:
+    """A digest of what a listing's page shows of a story (``_story_item.html``): a page of the
+    index, a tag or an outlet changes only if this does or the story moves. Only what the item
+    shows: with the storyline in it, every story of two storylines found to be one was logged
+    changed in every listing, and at 100k articles that was most archive pages of each cycle."""
+    brief = s.brief
+    return _digest([s.headline, brief.subheadline if brief else None, brief.lead if brief else None,
+                    iso(s.last_published), len(s.outlets), len(s.articles), s.tags[:4]])
+
+
+def feed_card(s: StoryView) -> str:
+    """A digest of what a feed entry shows of a story (``feeds.atom``, ``feeds.json_feed``)."""
+    return _digest([s.headline, feeds.lead(s), iso(s.first_published), iso(s.last_published), s.tags,
+                    s.storyline, [(a.source, a.title, a.url) for a in s.sources]])
+
+
+def line_card(s: StoryView) -> str:
+    """A digest of what a storyline's timeline (``story.html``) shows of a story."""
+    return _digest([s.headline, iso(s.first_published), s.follows])
 
 
 def rows_of(s: StoryView) -> dict[str, site_index.Row]:
@@ -52,9 +66,13 @@ def rows_of(s: StoryView) -> dict[str, site_index.Row]:
     first = s.first_published
     day = int(jst_day(first).strftime("%Y%m%d")) if first else None
     c = card(s)
-    rows = {"i": site_index.Row(last, card=c), f"l:{s.storyline}": site_index.Row(s.first_key, card=c)}
+    # the index's feeds are rendered every build and outlets have none: only a tag's feed
+    # needs telling apart from its pages
+    rows = {"i": site_index.Row(last, card=c),
+            f"l:{s.storyline}": site_index.Row(s.first_key, card=line_card(s))}
+    f = feed_card(s) if s.tags else None
     for t in s.tags:
-        rows[f"t:{t['id']}"] = site_index.Row(last, day=day, card=c)
+        rows[f"t:{t['id']}"] = site_index.Row(last, day=day, card=c, feed=f)
     for name in s.outlets:
         rows[f"o:{outlet_id(name)}"] = site_index.Row(
             last, reports=sum(1 for a in s.articles if a.source == name), name=name, card=c)

@@ -9,9 +9,11 @@ and stories per day per tag are kept beside them, so a page never counts the arc
 
 Each change appends to ``listing_log`` the lowest key it moved in each listing (a story
 added, removed or moved) and the listing's size before it, and the key of each story that
-changed where it stands: a static build that built up to log entry N re-renders, per
-listing, the pages from the lowest moved key on and the pages showing the stories changed
-in place (``matome.site.build``). The rows are written by
+changed where it stands (told by digests of what the listing's pages and its feed show of
+the story, kept in its row: a change neither shows is not logged at all): a static build
+that built up to log entry N re-renders, per listing, the pages from the lowest moved key
+on, the pages showing the stories changed in place and, when they are among its newest,
+its feed (``matome.site.build``). The rows are written by
 ``matome.site.index``, which decides what goes in them; here is only how they are kept.
 """
 
@@ -49,6 +51,7 @@ site_listing = Table(
     Column("reports", Integer, nullable=False),  # an outlet's reports in the story (0 elsewhere)
     Column("day", Integer),                      # a tag's: the story's first day (yyyymmdd, JST)
     Column("card", String(16)),                  # a digest of what listings show of the story
+    Column("feed", String(16)),                  # and of what the listing's feed shows (tags')
     Index("ix_site_listing_order", "listing", "key", "story_id"),
 )
 
@@ -76,7 +79,9 @@ listing_log = Table(
     Column("listing", String(80), nullable=False),  # a listing, or s:<story>, T:<tag> (pages)
     Column("key", BigInteger),
     Column("before", Integer),  # the listing's size before this change; None: a story at
-)                               # ``key`` changed in place (only the page showing it differs)
+)                               # ``key`` changed in place (only the page showing it differs);
+                                # FEED: only what the listing's feed shows of it changed
+FEED = -1
 
 site_state = Table(
     "site_state",
@@ -95,6 +100,7 @@ class Row:
     day: int | None = None
     name: str | None = None  # the outlet's name, kept with its count
     card: str | None = None  # a digest of what the listing shows of the story
+    feed: str | None = None  # a digest of what the listing's feed shows of it (None: no feed)
 
 
 @dataclass(frozen=True)
@@ -132,10 +138,10 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
     for part in _parts(ids):
         for got in conn.execute(select(site_listing).where(c.story_id.in_(part))):
             old.setdefault(got.story_id, {})[got.listing] = Row(got.key, got.reports, got.day,
-                                                                card=got.card)
+                                                                card=got.card, feed=got.feed)
         conn.execute(delete(site_listing).where(c.story_id.in_(part)))
     rows = [{"story_id": sid, "listing": lid, "key": r.key, "reports": r.reports, "day": r.day,
-             "card": r.card} for sid in ids for lid, r in stories[sid].items()]
+             "card": r.card, "feed": r.feed} for sid in ids for lid, r in stories[sid].items()]
     if rows:
         conn.execute(insert(site_listing), rows)
     more: Counter[str] = Counter()
@@ -144,6 +150,7 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
     names: dict[str, str] = {}
     low: dict[str, int] = {}
     spots: set[tuple[str, int]] = set()  # (listing, key) of stories that changed in place
+    fed: set[tuple[str, int]] = set()  # ... of those whose change only the listing's feed shows
     for sid in ids:
         was_in, now_in = old.get(sid, {}), stories[sid]
         for lid in set(was_in) | set(now_in):
@@ -156,6 +163,10 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
                 # rendered again: at 100k articles thousands of archive pages a cycle.
                 if was.card is None or was.card != now.card:
                     spots.add((lid, now.key))
+                elif was.feed != now.feed:
+                    # a feed holds a listing's newest few: most such changes (a storyline
+                    # found to be one with another) touch no page at all
+                    fed.add((lid, now.key))
                 continue
             more[lid] += (now is not None) - (was is not None)
             reports[lid] += (now.reports if now else 0) - (was.reports if was else 0)
@@ -172,7 +183,8 @@ def place(conn: Connection, stories: Mapping[str, Mapping[str, Row]], *, log: bo
         conn.execute(insert(listing_log), [
             *({"listing": f"s:{sid}", "key": None, "before": None} for sid in ids),
             *({"listing": lid, "key": low[lid], "before": before.get(lid, 0)} for lid in listings),
-            *({"listing": lid, "key": key, "before": None} for lid, key in sorted(spots))])
+            *({"listing": lid, "key": key, "before": None} for lid, key in sorted(spots)),
+            *({"listing": lid, "key": key, "before": FEED} for lid, key in sorted(fed))])
     _counts(conn, listings, before, more, reports, names)
     _days(conn, {k: n for k, n in days.items() if n})
 
