@@ -29,13 +29,13 @@ def install() -> None:
     from matome import extract
     from matome.language import analyze
 
-    real_extract = extract.extract
+    real_extract = extract.extract_with_thread
 
     def extract_(doc: Any, settings: Any) -> Any:
         _fire("extract")
         return real_extract(doc, settings)
 
-    extract.extract = extract_  # type: ignore[assignment]
+    extract.extract_with_thread = extract_  # type: ignore[assignment]
     analyze.analyze = poisoned(analyze.analyze, os.environ.get("MATOME_TEST_POISON", ""))
 
 

@@ -13,6 +13,7 @@ developer's machine and fail under ``CI=true``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, st
     faults = tmp_path_factory.mktemp("ray-faults")
     ctx = ray.init(num_cpus=2, address="local", include_dashboard=False, log_to_driver=False,
                    logging_level="WARNING", _node_ip_address="127.0.0.1",
-                   runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "MATOME_TEST_POISON": POISON,
+                   # the checkout's matome first: an installed one may be another's (a worktree's)
+                   runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+                                             "MATOME_TEST_POISON": POISON,
                                              "MATOME_TEST_RAY_DIR": str(faults)},
                                 "worker_process_setup_hook": "tests.ray_hooks.install"})
     try:
@@ -141,3 +144,26 @@ def test_the_events_fixture_equals_the_local_engine_through_the_cli(
     _same(remote, local)
     local.close()
     remote.close()
+
+
+def test_a_new_analyze_version_keeps_the_vectors_as_the_local_engine_does(
+        cluster: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a re-analysis may keep travels with each report to the actors (``language.reuse``):
+    every report analysed again, none embedded again, the same vectors as before."""
+    from matome.records import Stage
+
+    rows = [json.loads(line) for line in _records(tmp_path).read_text("utf-8").splitlines()]
+    src = tmp_path / "plain.jsonl"
+    src.write_text("".join(json.dumps({**r, "id": f"plain-{i}"}, ensure_ascii=False) + "\n"
+                           for i, r in enumerate(rows)), "utf-8")  # no poison among them
+    settings = Settings()
+    store = Store(db_url(str(tmp_path / "ray.db")))
+    pipeline.ingest(store, [str(src)], settings)
+    engine = _engine(settings)
+    pipeline.process(store, settings, engine=engine)
+    before = {k: vec.tobytes() for k, (_, vec) in store.analyses().items()}
+    monkeypatch.setattr(analyze, "STAGE", Stage("analyze", analyze.STAGE.version + 1))
+    report = pipeline.process(store, settings, engine=engine)
+    assert report.counts["analyzed"] == len(rows) == report.counts["embeddings reused"]
+    assert {k: vec.tobytes() for k, (_, vec) in store.analyses().items()} == before
+    store.close()

@@ -36,7 +36,7 @@ from matome.batch import (
 )
 from matome.errors import IdClash, RecordError
 from matome.ingest import sources
-from matome.language import analyze, name_facts
+from matome.language import analyze, name_facts, reuse
 from matome.records import Analysis, Article, RawDoc, Thread, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
@@ -223,28 +223,44 @@ def reports(store: Store) -> list[Article]:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A report to analyse, its input hash, and its stored vector that may be kept (``reuse``)."""
+
+    article: Article
+    input_hash: str
+    prior: reuse.Prior | None = None
+
+
+@dataclass(frozen=True)
 class Analyzed:
     """One report's analysis and its vector, each its own outcome (no vector is asked of an
-    analysis that failed)."""
+    analysis that failed); ``reused``: the stored vector, not embedded again."""
 
     analysis: Outcome[Analysis]
     vector: Outcome[Any] | None
+    reused: bool = False
 
 
-def analyzed(group: list[tuple[Article, str]], settings: Settings) -> list[Analyzed]:
-    """A batch of reports analysed and embedded, wherever the engine runs it; when the batch's
-    embedding fails, one report at a time, each failure its own."""
+def analyzed(group: list[Queued], settings: Settings) -> list[Analyzed]:
+    """A batch of reports analysed and embedded, wherever the engine runs it: only the texts
+    no stored vector was made from; when the batch's embedding fails, one report at a time,
+    each failure its own."""
     gaz = gazetteer(settings)
-    outs = [attempt(analyze.analyze, a, gaz) for a, _ in group]
-    ok = [(a, o.get()) for (a, _), o in zip(group, outs, strict=True) if o.error is None]
+    outs = [attempt(analyze.analyze, q.article, gaz) for q in group]
+    # per analysed report: its stored vector when the new analysis embeds the same text
+    kept = {i: reuse.kept(q.prior, q.article, o.get())
+            for i, (q, o) in enumerate(zip(group, outs, strict=True)) if o.error is None}
+    new = [(group[i].article, outs[i].get()) for i, v in kept.items() if v is None]
     try:
-        vecs = [Outcome(v) for v in analyze.embed_batch(ok, settings.embed)]
+        fresh = [Outcome(v) for v in analyze.embed_batch(new, settings.embed)] if new else []
     except FATAL:
         raise
     except Exception:
-        vecs = [attempt(_embed_one, a, an, settings) for a, an in ok]
-    left = iter(vecs)
-    return [Analyzed(o, next(left) if o.error is None else None) for o in outs]
+        fresh = [attempt(_embed_one, a, an, settings) for a, an in new]
+    embedded = iter(fresh)
+    return [Analyzed(o, None) if i not in kept
+            else Analyzed(o, Outcome(v), reused=True) if (v := kept[i]) is not None
+            else Analyzed(o, next(embedded)) for i, o in enumerate(outs)]
 
 
 def _embed_one(a: Article, an: Analysis, settings: Settings) -> Any:
@@ -263,7 +279,7 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     progress.start("analyze", len(queued))
     batch = 16
 
-    def groups() -> Iterator[list[tuple[Article, str]]]:
+    def groups() -> Iterator[list[Queued]]:
         for chunk in chunked(queued, 256):
             articles = {a.id: a for a in stories.reports(store.reports_of(chunk))}
             hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
@@ -273,8 +289,11 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
                     if stored.get(aid) != (tag, hashes[aid]) and not aside.holds(aid, hashes[aid])]
             store.dequeue("analyze", [i for i in chunk if i not in todo])  # not reports, or done
             progress.advance(len(chunk) - len(todo))
+            # made from this input by an earlier version: its vector may be kept (``reuse``)
+            priors = reuse.priors(store, articles, {aid: hashes[aid] for aid in todo
+                                                    if aid in stored and stored[aid][1] == hashes[aid]})
             for i in range(0, len(todo), batch):
-                yield [(articles[aid], hashes[aid]) for aid in todo[i : i + batch]]
+                yield [Queued(articles[aid], hashes[aid], priors.get(aid)) for aid in todo[i : i + batch]]
 
     def guard(aid: str, h: str) -> Any:
         return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=h)
@@ -282,21 +301,23 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     work = (engine or Local()).map(analyzed, groups(), settings, model=True)
     for n, (group, results) in enumerate(work, start=1):
         pairs = list(zip(group, results, strict=True))
-        for (a, h), r in pairs:  # rejects in the order the local loop always met them
+        for q, r in pairs:  # rejects in the order the local loop always met them
             if r.analysis.error is not None:
-                with guard(a.id, h):
+                with guard(q.article.id, q.input_hash):
                     r.analysis.get()
-        for (a, h), r in pairs:
+        for q, r in pairs:
             if r.vector is not None and r.vector.error is not None:
-                with guard(a.id, h):
+                with guard(q.article.id, q.input_hash):
                     r.vector.get()
-        for (a, h), r in pairs:
+        for q, r in pairs:
             if r.vector is not None and r.vector.error is None:
                 an = r.analysis.get()
-                store.put_analysis(a.id, an, r.vector.get(), tag, h, names=name_facts(an.mentions))
-                aside.passed(a.id)
+                store.put_analysis(q.article.id, an, r.vector.get(), tag, q.input_hash,
+                                   names=name_facts(an.mentions), embedded=reuse.embedded(q.article, an))
+                aside.passed(q.article.id)
                 report.counts["analyzed"] += 1
-        store.dequeue("analyze", [a.id for a, _ in group])  # stored, or rejected and set aside
+                report.counts["embeddings reused"] += r.reused
+        store.dequeue("analyze", [q.article.id for q in group])  # stored, or rejected and set aside
         progress.advance(len(group))
         checkpoint("analyze", n)
 

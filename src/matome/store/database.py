@@ -341,15 +341,16 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
 
     def put_analysis(self, article_id: str, analysis: Analysis, embedding: np.ndarray,
                      stage_tag: str, input_hash: str,
-                     names: Sequence[tuple[str, str, str]] = ()) -> None:
-        """Store an analysis with the name facts it teaches (``learn_names``), in one transaction."""
+                     names: Sequence[tuple[str, str, str]] = (), embedded: str | None = None) -> None:
+        """Store an analysis with the name facts it teaches (``learn_names``), in one transaction;
+        ``embedded``: the digest of the text the embedding is of."""
         with self.tx() as conn:
             learn_names(conn, names)
             conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
             conn.execute(insert(t.analyses).values(
                 article_id=article_id, data=analysis.to_json(),
                 embedding=embedding.astype(np.float32).tobytes(), stage=stage_tag,
-                input_hash=input_hash))
+                input_hash=input_hash, embedded=embedded))
             enqueue(conn, "dedupe", [article_id])
 
     def analyses(self, ids: Sequence[str] | None = None) -> dict[str, tuple[Analysis, np.ndarray]]:

@@ -169,6 +169,9 @@ analyses = Table(
     Column("embedding", LargeBinary, nullable=False),
     Column("stage", String(40), nullable=False),
     Column("input_hash", String(64), nullable=False),
+    # migration 0016: the digest of the text the embedding is of, so a re-analysis that would
+    # embed the same text keeps it (``language.reuse``); none in rows stored before
+    Column("embedded", String(64)),
 )
 
 dedupe = Table(

@@ -7,15 +7,16 @@ archive: a ``process`` run with nothing new reads a few empty queues.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select
 
-from matome.records import Article, DedupeRow, Membership, RawDoc
+from matome.records import Analysis, Article, DedupeRow, Membership, RawDoc
 from matome.store import schema as t
 from matome.store.queue import CHUNK as _CHUNK
 from matome.store.queue import db_now, dequeue, enqueue, insert_ignore, renew
@@ -34,6 +35,17 @@ def learn_names(conn: Connection, facts: Iterable[tuple[str, str, str]]) -> None
             if len(a.encode()) <= t.KEY_BYTES and len(b.encode()) <= t.KEY_BYTES]
     for i in range(0, len(rows), _CHUNK):
         insert_ignore(conn, t.name_facts, rows[i : i + _CHUNK])
+
+
+@dataclass
+class StoredVector:
+    """An article's stored embedding, the stage version that made it, the digest of the text
+    it is of (none when stored before that was kept: then its analysis, if it still reads)."""
+
+    vector: np.ndarray
+    stage: str
+    embedded: str | None
+    analysis: Analysis | None = None
 
 
 @dataclass
@@ -136,6 +148,28 @@ class WorkStore(_HasTx):
             for chunk in _chunks(ids):
                 for r in conn.execute(select(a.article_id, a.embedding).where(a.article_id.in_(chunk))):
                     out[r.article_id] = np.frombuffer(r.embedding, dtype=np.float32)
+        return out
+
+    def vectors_from(self, inputs: Mapping[str, str]) -> dict[str, StoredVector]:
+        """The stored embedding of each of these articles (id: input hash) made from that input,
+        whatever the stage version: what a re-analysis may keep (``language.reuse``). The
+        analysis is read only for a row stored without its text's digest, and left out when it
+        no longer reads as an ``Analysis`` (a record a later version changed)."""
+        a = t.analyses.c
+        out, unrecorded = {}, []
+        with self.read() as conn:
+            for chunk in _chunks(list(inputs)):
+                for r in conn.execute(select(a.article_id, a.embedding, a.stage, a.input_hash, a.embedded)
+                                      .where(a.article_id.in_(chunk))):
+                    if r.input_hash == inputs[r.article_id]:
+                        out[r.article_id] = StoredVector(np.frombuffer(r.embedding, dtype=np.float32),
+                                                         r.stage, r.embedded)
+                        if r.embedded is None:
+                            unrecorded.append(r.article_id)
+            for chunk in _chunks(unrecorded):
+                for aid, data in conn.execute(select(a.article_id, a.data).where(a.article_id.in_(chunk))):
+                    with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                        out[aid].analysis = Analysis.from_json(data)
         return out
 
     def dedupe_stage_rows(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:

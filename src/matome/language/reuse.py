@@ -1,0 +1,77 @@
+"""Keeping the vectors a re-analysis would only make again.
+
+A new version of the analyze stage (entity finding changed, say) runs every
+stored report again, and the e5 embedding is most of that stage's cost (about
+90 ms a lead on one core: a day for a million reports). What is embedded is
+``analyze.embedding_text``, the title and the lead's first sentences, which a
+new version nearly never changes. So a report whose stored analysis was made
+from the same input (the same input hash: title, text, date, aliases and the
+embedder, so never another embedder's vector) and whose new analysis embeds
+the same text keeps its stored vector.
+
+The text is compared by the digest stored with each vector (``embedded``), not
+by what the stored analysis would give today: a version that changes how the
+text is made (``EMBED_CHARS`` went from 400 to 200 in analyze 12) would find
+old vectors "of the same text" that were not. A vector stored before the
+digest was is of the text analyze 12 and 13 made (``_text_of_12``); older
+ones are embedded again.
+
+The engine's workers have no store: the driver reads what may be kept
+(``priors``, a chunk of the queue at a time) and it travels with each report
+to the worker, which embeds only the texts that changed (``kept``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from matome.language.analyze import embedding_text
+from matome.records import Analysis, Article, digest
+from matome.store import Store
+
+# The versions whose stored vectors carry no digest, and the text they embedded.
+UNRECORDED = frozenset({"analyze/12", "analyze/13"})
+
+
+def _text_of_12(article: Article, analysis: Analysis) -> str:
+    """``embedding_text`` as analyze 12 and 13 made it; kept as it was (not imported) so that a
+    later change to that function cannot make their vectors look like its own."""
+    lead = "".join(s.text for s in analysis.sentences[:3])
+    return f"{article.title}。{lead}"[:200]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A report's stored vector and the digest of the text it is of."""
+
+    embedded: str
+    vector: np.ndarray
+
+
+def embedded(article: Article, analysis: Analysis) -> str:
+    """The digest of the text this analysis has embedded (stored with its vector)."""
+    return digest(embedding_text(article, analysis))
+
+
+def priors(store: Store, articles: Mapping[str, Article], inputs: Mapping[str, str]) -> dict[str, Prior]:
+    """The stored vector of each of these reports (by id) made from the input hash given for it,
+    with what it is of; one whose text is not known is left out (embedded again)."""
+    out = {}
+    for aid, row in store.vectors_from(inputs).items():
+        if row.embedded is not None:
+            out[aid] = Prior(row.embedded, row.vector)
+        elif row.stage in UNRECORDED and row.analysis is not None:
+            # the report as it is now has the stored one's title: the input hash covers it
+            out[aid] = Prior(digest(_text_of_12(articles[aid], row.analysis)), row.vector)
+    return out
+
+
+def kept(prior: Prior | None, article: Article, analysis: Analysis) -> np.ndarray | None:
+    """The stored vector when the new analysis embeds the same text (the embedder's vector of
+    a text depends on the text alone), else none: the text is embedded again."""
+    if prior is not None and prior.embedded == embedded(article, analysis):
+        return prior.vector
+    return None
