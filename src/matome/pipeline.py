@@ -248,7 +248,8 @@ def analyzed(group: list[Queued], settings: Settings) -> list[Analyzed]:
     gaz = gazetteer(settings)
     outs = [attempt(analyze.analyze, q.article, gaz) for q in group]
     # per analysed report: its stored vector when the new analysis embeds the same text
-    kept = {i: reuse.kept(q.prior, q.article, o.get())
+    who = reuse.embedder(settings.embed)
+    kept = {i: reuse.kept(q.prior, q.article, o.get(), who)
             for i, (q, o) in enumerate(zip(group, outs, strict=True)) if o.error is None}
     new = [(group[i].article, outs[i].get()) for i, v in kept.items() if v is None]
     try:
@@ -273,6 +274,7 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     # the embedder is part of the input: another model means other vectors
     embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
     tag = analyze.STAGE.tag
+    who = reuse.embedder(settings.embed)  # recorded with each vector: which build made it
     queued = queue(store, "analyze", digest(tag, aliases, embedder))
     learn_names_once(store)
     aside = SetAside(store, "analyze", tag)
@@ -291,7 +293,7 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
             progress.advance(len(chunk) - len(todo))
             # made from this input by an earlier version: its vector may be kept (``reuse``)
             priors = reuse.priors(store, articles, {aid: hashes[aid] for aid in todo
-                                                    if aid in stored and stored[aid][1] == hashes[aid]})
+                                                    if aid in stored and stored[aid][1] == hashes[aid]}, who)
             for i in range(0, len(todo), batch):
                 yield [Queued(articles[aid], hashes[aid], priors.get(aid)) for aid in todo[i : i + batch]]
 
@@ -313,7 +315,7 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
             if r.vector is not None and r.vector.error is None:
                 an = r.analysis.get()
                 store.put_analysis(q.article.id, an, r.vector.get(), tag, q.input_hash,
-                                   names=name_facts(an.mentions), embedded=reuse.embedded(q.article, an))
+                                   names=name_facts(an.mentions), embedded=reuse.embedded(q.article, an, who))
                 aside.passed(q.article.id)
                 report.counts["analyzed"] += 1
                 report.counts["embeddings reused"] += r.reused

