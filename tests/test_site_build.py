@@ -177,6 +177,17 @@ def test_new_stories_leave_older_archive_pages_as_they_were(world, tmp_path):
     assert (out / "page-5.html").exists()  # 12 stories, 2 a page: front holds the newest 2 to 3
 
 
+def _planned_since(w, out):
+    """What an incremental build of ``out`` would render now (from its manifest's log entry
+    on), and the paths every build renders."""
+    with w.store.read() as conn:
+        old = json.loads((out / pages.MANIFEST).read_text())["log"]
+        entries = site_index.log_since(conn, old, site_index.log_end(conn))
+        with build.DbCatalog.pinned(w.store, w.settings.writer.primary) as cat:
+            site = pages.Site(cat, w.settings)
+            return build.plan(site, conn, entries), site.shared_paths()
+
+
 def test_a_story_changed_in_place_renders_only_the_pages_showing_it(world, tmp_path):
     """An old story rewritten (or re-placed because a tag it shows was renamed) keeps its
     place in every listing: only the page holding it is rendered again, not every newer
@@ -189,13 +200,7 @@ def test_a_story_changed_in_place_renders_only_the_pages_showing_it(world, tmp_p
     before = newer.stat().st_mtime_ns, newer.read_bytes()
     w.write("s1", "書き直した見出し", "a1")
     index.refresh(w.store, w.settings)
-    with w.store.read() as conn:
-        old = json.loads((out / pages.MANIFEST).read_text())["log"]
-        entries = site_index.log_since(conn, old, site_index.log_end(conn))
-        with build.DbCatalog.pinned(w.store, w.settings.writer.primary) as cat:
-            site = pages.Site(cat, w.settings)
-            planned = build.plan(site, conn, entries)
-            shared = site.shared_paths()
+    planned, shared = _planned_since(w, out)
     listings = [p for p in planned if not p.startswith("stories/") and p not in shared]
     # s1 is the oldest story: archive page 1 of the index and of its outlet; g1's front page
     assert sorted(listings) == sorted(["page-1.html", f"outlets/{outlet_id('港北日報')}-p1.html",
@@ -243,11 +248,7 @@ def test_storylines_found_to_be_one_render_their_pages_and_feeds_not_listing_pag
                            new_story=True, storyline="l2", relinked=[("l1", "l2")])
     w.write("n40", "n40の見出し", "a40")
     index.refresh(w.store, w.settings)
-    with w.store.read() as conn:
-        old = json.loads((out / pages.MANIFEST).read_text())["log"]
-        entries = site_index.log_since(conn, old, site_index.log_end(conn))
-        with build.DbCatalog.pinned(w.store, w.settings.writer.primary) as cat:
-            planned = build.plan(pages.Site(cat, w.settings), conn, entries)
+    planned, _ = _planned_since(w, out)
     assert {"stories/s1.html", "stories/s2.html", "stories/s3.html", "stories/n40.html"} <= set(planned)
     assert {"tags/g1.atom", "tags/g1.json"} <= set(planned)
     assert not [p for p in planned if p.startswith(("tags/g1.", "tags/g1-")) and p.endswith(".html")]

@@ -31,7 +31,7 @@ import numpy as np
 
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
-from matome.stories.days import Partial, day_gap, latest_fit, top_days
+from matome.stories.days import Partial, day_gap, latest_fit, read_days, top_days
 from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
@@ -64,9 +64,7 @@ def features(article: Article, analysis: Analysis, embedding: np.ndarray,
              mentions: list[Mention]) -> Features:
     lemmas = frozenset(analysis.head_lemmas)
     ents = frozenset(m.key for m in mentions if m.name not in COMMON_ENTITIES)
-    days = frozenset(date.fromisoformat(d) for d in analysis.event_days if not d.startswith("X"))
-    partial = frozenset((0 if d[5:7] == "XX" else int(d[5:7]), int(d[8:10]))
-                        for d in analysis.event_days if d.startswith("X"))
+    days, partial = read_days(analysis.event_days)
     return Features(article.id, article.lang, article.published, embedding, lemmas, ents, days,
                     partial)
 

@@ -16,6 +16,15 @@ _T = TypeVar("_T")
 Partial = tuple[int, int]
 
 
+def read_days(event_days: list[str]) -> tuple[frozenset[date], frozenset[Partial]]:
+    """An analysis's event days (``2025-10-30``, ``XXXX-XX-05``, ``XXXX-10-30``): full dates,
+    and partial days as (month or 0, day of month)."""
+    full = frozenset(date.fromisoformat(d) for d in event_days if not d.startswith("X"))
+    partial = frozenset((0 if d[5:7] == "XX" else int(d[5:7]), int(d[8:10]))
+                        for d in event_days if d.startswith("X"))
+    return full, partial
+
+
 def day_gap(a: date | Partial, b: date | Partial) -> int:
     """Days between two event days, where either may be partial (month 0: not named).
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from matome.records import Analysis, Article, DedupeRow, digest
 from matome.settings import Settings
 from matome.store import Store
 from matome.stories import cluster, dedupe, tags, window
-from matome.stories.days import Partial, day_gap
+from matome.stories.days import Partial, day_gap, read_days
 from matome.stories.members import in_order, reports, story_articles
 
 
@@ -51,14 +51,17 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
     # What is done already is found a chunk at a time, and only what is left is read whole:
     # a new analysis queues every report again, and reading every text at once was GBs.
     hashes: dict[str, str] = {}
+    articles: list[Article] = []
     for chunk in chunked(queued, 2000):
-        mine = {a.id: dedupe.text_hash(a.text) for a in reports(store.reports_of(chunk))}
+        arts = reports(store.reports_of(chunk))
+        mine = {a.id: dedupe.text_hash(a.text) for a in arts}
         stored = store.dedupe_stage_rows(list(mine))
         left = {aid: h for aid, h in mine.items() if stored.get(aid) != (tag, h) and not aside.holds(aid, h)}
         store.dequeue("dedupe", [i for i in chunk if i not in left])  # not reports, or done
         hashes.update(left)
+        articles += [a for a in arts if a.id in left]
     todo = set(hashes)
-    articles = in_order(store.reports_of(sorted(todo)))
+    articles = in_order(articles)
     progress.start("dedupe", len(todo))
     if not todo:
         return
@@ -165,12 +168,11 @@ def grouping_order(store: Store, articles: list[Article], settings: Settings) ->
     unplaced: dict[str, tuple[np.ndarray, list[Partial]]] = {}
     for chunk in chunked(undated, 500):
         for aid, (an, vec) in store.analyses(chunk).items():
-            full = [d for d in an.event_days if not d.startswith("X")]
+            full, partial = read_days(an.event_days)
             if full:
-                when[aid] = datetime.combine(date.fromisoformat(max(full)), time(23, 59, 59), tz)
+                when[aid] = datetime.combine(max(full), time(23, 59, 59), tz)
             else:
-                unplaced[aid] = (vec, [(0 if d[5:7] == "XX" else int(d[5:7]), int(d[8:10]))
-                                       for d in an.event_days])
+                unplaced[aid] = (vec, sorted(partial))
     if unplaced:
         when.update(_beside_nearest(store, [a for a in articles if a.published], unplaced, tz,
                                     settings.cluster.embedding_floor))
@@ -237,8 +239,9 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
     aside = SetAside(store, "cluster", tag)
     rows = store.analysis_rows([a.id for a in articles])
     hashes = {a.id: rows[a.id][1] if a.id in rows else None for a in articles}
-    pending = [a for a in articles if a.id not in placed and a.id in dup_of and dup_of[a.id] is None
-               and a.id in rows and not aside.holds(a.id, hashes[a.id])]
+    # (placed reports are not among ``articles``: they were dequeued above)
+    pending = [a for a in articles if dup_of[a.id] is None and a.id in rows
+               and not aside.holds(a.id, hashes[a.id])]
     progress.start("cluster", len(pending))
     if not pending and not any(a.id in dup_of and dup_of[a.id] for a in articles):
         return
