@@ -115,7 +115,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=0, help="only the first N pages (0: all)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--dump", type=Path, help="also write the raw profile here (snakeviz, pstats)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="scale.workers of the profiled run (default 1: every step in this "
+                             "process, where cProfile sees it; the wall table uses the default)")
     args = parser.parse_args()
+    profiled = Settings()
+    profiled.scale.workers = args.workers
     work = Path(tempfile.mkdtemp(prefix="matome-profile-"))
     console = Console(width=140)
     try:
@@ -153,7 +158,7 @@ def main() -> None:
         store = fresh("prof")
         prof = cProfile.Profile()
         prof.enable()
-        pipeline.process(store, Settings())
+        pipeline.process(store, profiled)
         prof.disable()
         store.close()
     finally:

@@ -332,16 +332,21 @@ def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, li
 WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
 
 
-def written(task: tuple[str, Any], settings: Settings) -> Outcome[Any]:
-    """One story's format written extractively and verified, wherever the engine runs it."""
+def written(task: list[tuple[str, Any]], settings: Settings) -> list[Outcome[Any]]:
+    """One story's formats (name, inputs) written extractively and verified, wherever the
+    engine runs it: one task per story, so its formats share one sentence pool and one
+    conflict search (``toolkit.one_story``); each format's failure is its own outcome."""
     from matome.write import formats
 
-    fmt_name, inp = task
-    fmt = formats.FORMATS[fmt_name]
-    return attempt(lambda: verify.verify(
-        formats.write_story(fmt, inp, settings.writer, settings.publish.min_sources),
-        [*inp.articles, *(a for group in inp.earlier for a in group)], settings.writer,
-        settings.aliases))
+    def one(fmt_name: str, inp: Any) -> Any:
+        return verify.verify(
+            formats.write_story(formats.FORMATS[fmt_name], inp, settings.writer,
+                                settings.publish.min_sources),
+            [*inp.articles, *(a for group in inp.earlier for a in group)], settings.writer,
+            settings.aliases)
+
+    with toolkit.one_story():
+        return [attempt(one, fmt_name, inp) for fmt_name, inp in task]
 
 
 WRITE_CHUNK = 500  # stories (whole storylines) written per read of their reports and analyses
@@ -431,8 +436,12 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
     # order); every other format is extractive.
     llm_out = llm_writer.write_all([(sid, inp.articles) for sid, _, inp, by_llm, _ in todo if by_llm],
                                    analyses, settings) if use_llm else iter(())
-    extractive = (engine or Local()).map(
-        written, ((fmt.name, inp) for _, fmt, inp, by_llm, _ in todo if not by_llm), settings)
+    per_story: dict[str, list[tuple[str, Any]]] = {}  # a story's formats travel as one task
+    for sid, fmt, inp, by_llm, _ in todo:
+        if not by_llm:
+            per_story.setdefault(sid, []).append((fmt.name, inp))
+    extractive = (outcome for _, outcomes in (engine or Local()).map(
+        written, per_story.values(), settings) for outcome in outcomes)
     for n, (sid, fmt, _, by_llm, h) in enumerate(todo, start=done + 1):
         if by_llm:
             got, checked = next(llm_out)  # already verified
@@ -442,7 +451,7 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
             store.put_written(sid, checked, WRITTEN_STAGE, h)
             report.counts["written"] += 1
         else:  # one story that trips a writer is its recorded reject; the others are written
-            _, outcome = next(extractive)
+            outcome = next(extractive)
             with isolated(store, report, progress, "write", sid, fmt.name, tag=WRITTEN_STAGE, input_hash=h):
                 checked = outcome.get()
                 store.put_written(sid, checked, WRITTEN_STAGE, h)

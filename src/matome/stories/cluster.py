@@ -160,11 +160,15 @@ def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0, least: int = 
         shared: float = sum(min(1.0, 2 * b[k] / reports) for k in a if k in b)
     else:
         shared = len(a & b.keys())
-    for k in a - b.keys():
-        if len(k) >= 2 and not k.isascii() and any(
-            (o.startswith(k) or k.startswith(o)) and len(o) >= 2 and not o.isascii() for o in b
-        ):
-            shared += 1
+    missing = [k for k in a - b.keys() if len(k) >= 2 and not k.isascii()]
+    if missing:
+        # k begins a key of b when it is one of their prefixes; a key of b begins k when one
+        # of k's prefixes is a key. Set lookups, not every key of b against every k: the
+        # pairwise scan was most of story assignment (a big story names hundreds of lemmas).
+        begun = {o[:i] for o in b if len(o) >= 2 and not o.isascii() for i in range(2, len(o) + 1)}
+        for k in missing:
+            if k in begun or any(k[:i] in b and not k[:i].isascii() for i in range(2, len(k))):
+                shared += 1
     return min(1.0, shared / max(min(len(a), len(b)), least))
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from matome.language import numerals
 from matome.records import Analysis, Article, Section, Written
 from matome.settings import WriterSettings
-from matome.write import conflicts, toolkit
+from matome.write import toolkit
 
 NAME = "brief"
 OVERVIEW, DETAILS, POINTS, SOURCES = "概要", "詳細", "要点", "引用・参照・底本"
@@ -39,7 +39,7 @@ def write_brief(articles: list[Article], analyses: dict[str, Analysis],
         rest = {i for i in all_idx - set(overview) - set(details) if cands[i].text not in said}
         points += toolkit.mmr(cands, vecs, [*overview, *details, *points],
                               settings.points - len(points), rest - set(points))
-    disputes = conflicts.find_conflicts(p.articles, analyses)
+    disputes = toolkit.disputes(p.articles, analyses)
     used = toolkit.used_articles(p, [*overview, *details, *points], toolkit.conflict_ids(disputes))
     sections = [
         Section(OVERVIEW, [toolkit.sentence_of(cands[i], False) for i in overview]),

@@ -12,7 +12,7 @@ from datetime import datetime
 from matome.language import numerals
 from matome.records import Analysis, Article, Section, Written, WrittenSentence
 from matome.settings import WriterSettings
-from matome.write import conflicts, lint, toolkit
+from matome.write import lint, toolkit
 
 NAME = "explainer"
 # Questions that assert nothing: the answer under them is the cited fact.
@@ -35,7 +35,7 @@ def _section(p: toolkit.Pool, question: str, analyses: dict[str, Analysis],
                  for s in (toolkit.sentence_of(p.cands[i], False) for i in answer)]
     sentences += [WrittenSentence(s.text, s.citations, "point")
                   for s in (toolkit.sentence_of(p.cands[i], False) for i in points)]
-    disputes = conflicts.find_conflicts(p.articles, analyses)
+    disputes = toolkit.disputes(p.articles, analyses)
     sentences += [WrittenSentence(s.text, s.citations, "narrative")
                   for s in toolkit.attributed([p.cands[i] for i in narrative], p, disputes)]
     sentences += toolkit.conflict_sentences(disputes)
@@ -80,7 +80,7 @@ def write_explainer(storyline: list[list[Article]], analyses: dict[str, Analysis
         began = toolkit.titles(pools[0], settings)[0]  # where the storyline began
         sub = began if began and not lint.near_duplicate(began, headline) else sub
     everything = [a for arts in stories for a in arts]
-    disputes = conflicts.find_conflicts(latest.articles, analyses)
+    disputes = toolkit.disputes(latest.articles, analyses)
     return Written(NAME, headline, sub, lead, sections,
                    toolkit.provenance(used, built, everything), lead_cites, disputes)
 

@@ -26,12 +26,13 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from matome.errors import BudgetSpent, LLMError
 from matome.settings import LLMSettings
+
+if TYPE_CHECKING:
+    import openai
 
 MODES = ("json_schema", "json_object", "text")
 # Local servers (llama.cpp, Ollama, vLLM without --api-key) accept any key,
@@ -136,6 +137,8 @@ class LLMClient:
                  client: openai.OpenAI | None = None) -> None:
         if settings.json_mode not in ("auto", *MODES):
             raise LLMError(f"llm.json_mode must be auto, {', '.join(MODES)}; got {settings.json_mode!r}")
+        import openai  # here, not at the top: its import took 0.6 s in every worker process
+
         self.settings = settings
         self.budget = budget or TokenBudget(settings.token_budget)
         self._key = api_key(settings)
@@ -162,6 +165,8 @@ class LLMClient:
     def chat_json(self, messages: list[dict[str, str]], schema: dict[str, Any],
                   name: str = "answer") -> Reply:
         """Send ``messages``; the answer's JSON object, in the best form the server takes."""
+        import openai
+
         while True:
             mode = self.mode
             try:
@@ -184,6 +189,8 @@ class LLMClient:
 
     def _call(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str,
               mode: str) -> Reply:
+        import openai
+
         s = self.settings
         extra: dict[str, Any] = {}
         if mode == "json_schema":
@@ -231,6 +238,8 @@ class LLMClient:
                      prompt_t, completion_t, reported, finish, notes)
 
     def _reason(self, exc: Exception) -> str:
+        import openai
+
         s = self.settings
         if isinstance(exc, openai.APITimeoutError):
             return f"timed out after {s.timeout:g} s ({s.retries} retries)"

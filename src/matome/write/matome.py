@@ -18,7 +18,7 @@ from typing import Any
 from matome.language import fold, nfkc
 from matome.records import Analysis, Article, Citation, Post, Section, Written
 from matome.settings import WriterSettings
-from matome.write import conflicts, lint, toolkit
+from matome.write import lint, toolkit
 
 NAME = "matome"
 REACTIONS_LABEL = "ネット上の反応"
@@ -52,7 +52,7 @@ def write_matome(articles: list[Article], analyses: dict[str, Analysis],
     rest = {i for i, c in enumerate(p.cands) if c.text not in in_lead and len(c.text) <= 120}
     summary = toolkit.mmr(p.cands, p.vecs, lead_idx, settings.points, rest)   # nothing the lead says
     summary.sort(key=lambda i: toolkit.order(p.cands[i]))
-    disputes = conflicts.find_conflicts(p.articles, analyses)
+    disputes = toolkit.disputes(p.articles, analyses)
     sections.append(Section("要約", toolkit.attributed([p.cands[i] for i in summary], p, disputes)
                             + toolkit.conflict_sentences(disputes)))
     used = toolkit.used_articles(p, summary, [c.article for c in lead_cites] + toolkit.conflict_ids(disputes))

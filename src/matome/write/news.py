@@ -11,7 +11,7 @@ from datetime import datetime
 
 from matome.records import Analysis, Article, Section, Written
 from matome.settings import WriterSettings
-from matome.write import conflicts, toolkit
+from matome.write import toolkit
 
 NAME = "news"
 
@@ -28,7 +28,7 @@ def write_news(articles: list[Article], analyses: dict[str, Analysis],
     rest = {i for i in all_idx if p.cands[i].text not in in_lead}
     body = toolkit.mmr(p.cands, p.vecs, lead_idx, 3, rest, lam=0.6)   # nothing the lead says
     body.sort(key=lambda i: toolkit.order(p.cands[i]))
-    disputes = conflicts.find_conflicts(p.articles, analyses)
+    disputes = toolkit.disputes(p.articles, analyses)
     sentences = toolkit.attributed([p.cands[i] for i in body], p, disputes)
     sentences += toolkit.conflict_sentences(disputes)
     headline, sub = toolkit.titles(p, settings)

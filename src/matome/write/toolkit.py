@@ -27,10 +27,13 @@ sentences (at most ``writer.lead_max_chars``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -211,7 +214,47 @@ def _opening_tense(cands: list[Candidate]) -> dict[str, str]:
     return out
 
 
+T = TypeVar("T")
+# What a story's formats would each build alike (its sentence pool, its storyline's pools, its
+# conflicts), built once per story while ``one_story`` holds: the four formats of a story
+# re-cut the same candidates, and the pool (Sudachi lemmas, TF-IDF) was most of writing.
+_SHARED: ContextVar[dict[tuple[str, tuple[str, ...]], Any] | None] = ContextVar(
+    "matome_write_shared", default=None)
+
+
+@contextmanager
+def one_story() -> Iterator[None]:
+    """Within: every format written is of one story (same reports, same analyses), so pools
+    and conflicts over the same reports are built once and shared (nothing mutates them)."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _once(kind: str, articles: Sequence[Article], build: Callable[[], T]) -> T:
+    memo = _SHARED.get()
+    if memo is None:
+        return build()
+    key = (kind, tuple(a.id for a in articles))
+    if key not in memo:
+        memo[key] = build()
+    got: T = memo[key]
+    return got
+
+
+def disputes(articles: list[Article], analyses: dict[str, Analysis]) -> list[Conflict]:
+    """``conflicts.find_conflicts``, once per story while ``one_story`` holds."""
+    return _once("conflicts", articles, lambda: conflicts.find_conflicts(articles, analyses))
+
+
 def pool(articles: list[Article], analyses: dict[str, Analysis]) -> Pool:
+    """The candidates of ``articles`` with their centrality (once per story, see ``one_story``)."""
+    return _once("pool", articles, lambda: _pool(articles, analyses))
+
+
+def _pool(articles: list[Article], analyses: dict[str, Analysis]) -> Pool:
     japanese = [a for a in articles if a.lang == "ja"] or articles
     cands = _candidates(japanese, analyses)
     opening = _opening_tense(cands)
