@@ -2,7 +2,11 @@
 
 Prints one table: trafilatura extraction alone on the same HTML pages (the
 baseline, measured in this same run) next to matome's ingest and process,
-stage by stage. Both are warmed up first, untimed, on a few of the pages (a
+stage by stage, and the e5 embedder alone on the texts matome embedded (the
+floor under analysis: every report's title and lead is embedded). Baseline and
+matome alternate ``--rounds`` times (default 3) and the round with the median
+ratio is shown: this machine's speed drifts by half within minutes, and a
+ratio from one pair of timings moved between 0.30 and 0.38 on the same code. Both are warmed up first, untimed, on a few of the pages (a
 cold trafilatura pays its imports and first-call set-up inside the timing,
 which overstated matome's ratio about twofold).
 
@@ -14,7 +18,7 @@ those real pages (``*.html`` or ``*.html.gz``).
 but the same text, so the dedupe stage marks them as copies — extraction and
 analysis run on every replica, clustering and writing on the originals only.
 
-    .venv/bin/python bench/throughput.py [--real DIR ... | --demo --copies 20]
+    .venv/bin/python bench/throughput.py [--real DIR ... | --demo --copies 20] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from rich.table import Table
 
 from matome import pipeline
 from matome.extract import decode
-from matome.language import analyze
+from matome.language import analyze, embed
 from matome.settings import Settings
 from matome.store import Store, db_url
 
@@ -137,14 +141,58 @@ def warm_up(pages: list[Path], work: Path) -> None:
     analyze.forget_recent()  # the timed run reuses nothing the warm-up analysed
 
 
+def _baseline(pages: list[Path]) -> float:
+    """Seconds trafilatura alone takes over the pages (decoded as matome decodes them)."""
+    t0 = time.perf_counter()
+    for p in pages:
+        text, _enc, _why = decode(p.read_bytes())
+        trafilatura.bare_extraction(text, with_metadata=True)
+    return time.perf_counter() - t0
+
+
+def _matome(work: Path, k: int) -> tuple[float, float, StageTimer, dict[str, int], list[str]]:
+    """One matome run (ingest, then process) on a fresh store: its times, counts and the
+    texts it embedded (title and lead of every analysed report)."""
+    analyze.forget_recent()  # nothing kept from an earlier round or the warm-up
+    store = Store(db_url(str(work / f"bench{k}.db")))
+    settings = Settings()
+    timer = StageTimer()
+    t0 = time.perf_counter()
+    pipeline.ingest(store, [str(work / "corpus")], settings, timer)
+    timer.finish()
+    t_ingest = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pipeline.process(store, settings, timer)
+    timer.finish()
+    t_process = time.perf_counter() - t0
+    counts = store.counts()
+    analyses = store.analyses()
+    texts = [analyze.embedding_text(a, analyses[a.id][0]) for a in store.articles() if a.id in analyses]
+    store.close()
+    return t_ingest, t_process, timer, counts, texts
+
+
+def _embedder_alone(texts: list[str]) -> float:
+    """Seconds the embedder alone takes over ``texts``, in this process (its default threads):
+    the floor under matome's analysis, nothing reused."""
+    analyze.forget_recent()
+    t0 = time.perf_counter()
+    embed.passages(texts)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--real", type=Path, action="append", help="a folder of pages (repeatable)")
     parser.add_argument("--demo", action="store_true", help="the demo corpus, replicated")
     parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="baseline and matome alternate this many times; the round with the "
+                             "median ratio is shown in full (this machine's speed drifts)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="matome-bench-"))
     load = os.getloadavg()
+    rounds = []
     try:
         real = args.real or REAL_DIRS
         if args.demo or not real:
@@ -155,35 +203,36 @@ def main() -> None:
             pages = real_pages(real, work / "corpus")
             what = "real pages from " + ", ".join(d.parent.name for d in real)
         warm_up(pages, work)
-        # Baseline: trafilatura alone on the same HTML pages.
-        t0 = time.perf_counter()
-        for p in pages:
-            text, _enc, _why = decode(p.read_bytes())
-            trafilatura.bare_extraction(text, with_metadata=True)
-        t_traf = time.perf_counter() - t0
-
-        store = Store(db_url(str(work / "bench.db")))
-        settings = Settings()
-        timer = StageTimer()
-        t0 = time.perf_counter()
-        pipeline.ingest(store, [str(work / "corpus")], settings, timer)
-        timer.finish()
-        t_ingest = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        pipeline.process(store, settings, timer)
-        timer.finish()
-        t_process = time.perf_counter() - t0
-        counts = store.counts()
+        for k in range(max(1, args.rounds)):
+            t_traf = _baseline(pages)
+            t_ingest, t_process, timer, counts, texts = _matome(work, k)
+            t_embed = _embedder_alone(texts)
+            n = counts["articles"]
+            ratio = (n / (t_ingest + t_process)) / (len(pages) / t_traf)
+            rounds.append((ratio, t_traf, t_ingest, t_process, timer, counts, t_embed, len(texts)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    console = Console()
+    if len(rounds) > 1:
+        t = Table(title="rounds (each: trafilatura alone, then matome, then the embedder alone)")
+        for col in ("round", "trafilatura s", "matome ingest + process s", "embedder alone s", "ratio"):
+            t.add_column(col, justify="right")
+        for k, (ratio, t_traf, t_ingest, t_process, _, _, t_embed, _) in enumerate(rounds, 1):
+            t.add_row(str(k), f"{t_traf:.2f}", f"{t_ingest + t_process:.2f}", f"{t_embed:.2f}",
+                      f"{ratio:.2f}")
+        console.print(t)
+    ratio, t_traf, t_ingest, t_process, timer, counts, t_embed, n_embed = \
+        sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
     n = counts["articles"]
     table = Table(title=f"matome throughput: {what} ({n} articles, {len(pages)} HTML pages; "
-                        "both sides warmed up)")
+                        "both sides warmed up; the median round)")
     for col in ("what", "items", "seconds", "items/s"):
         table.add_column(col, justify="right" if col != "what" else "left")
     table.add_row("trafilatura alone (HTML pages)", str(len(pages)), f"{t_traf:.2f}",
                   f"{len(pages) / t_traf:.1f}")
+    table.add_row("e5 embedder alone (the analysed reports' title and lead)", str(n_embed),
+                  f"{t_embed:.2f}", f"{n_embed / t_embed:.1f}" if t_embed else "")
     table.add_row("matome ingest (all inputs)", str(counts["raw"]), f"{t_ingest:.2f}",
                   f"{counts['raw'] / t_ingest:.1f}")
     for stage, secs in timer.times.items():
@@ -193,13 +242,14 @@ def main() -> None:
                   f"{n / t_process:.1f}")
     table.add_row("matome ingest + process", str(n), f"{t_ingest + t_process:.2f}",
                   f"{n / (t_ingest + t_process):.1f}")
-    Console().print(table)
-    ratio = (n / (t_ingest + t_process)) / (len(pages) / t_traf)
-    Console().print(f"ratio, matome ingest + process to trafilatura alone: {ratio:.2f} "
-                    f"(on {os.cpu_count()} cores; load average {load[0]:.1f} before, "
-                    f"{os.getloadavg()[0]:.1f} after: other work on the machine slows both sides)")
-    Console().print(f"stories {counts['stories']}, duplicates {counts['duplicates']}, "
-                    f"tags {counts['tags']}")
+    console.print(table)
+    ratios = ", ".join(f"{r[0]:.2f}" for r in rounds)
+    console.print(f"ratio, matome ingest + process to trafilatura alone: {ratio:.2f} "
+                  f"(median of {len(rounds)}: {ratios}; on {os.cpu_count()} cores; load average "
+                  f"{load[0]:.1f} before, {os.getloadavg()[0]:.1f} after: other work on the "
+                  "machine slows both sides)")
+    console.print(f"stories {counts['stories']}, duplicates {counts['duplicates']}, "
+                  f"tags {counts['tags']}")
 
 
 if __name__ == "__main__":
