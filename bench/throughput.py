@@ -6,9 +6,10 @@ stage by stage, and the e5 embedder alone on the texts matome embedded (the
 floor under analysis: every report's title and lead is embedded). Baseline and
 matome alternate ``--rounds`` times (default 3) and the round with the median
 ratio is shown: this machine's speed drifts by half within minutes, and a
-ratio from one pair of timings moved between 0.30 and 0.38 on the same code. Both are warmed up first, untimed, on a few of the pages (a
-cold trafilatura pays its imports and first-call set-up inside the timing,
-which overstated matome's ratio about twofold).
+ratio from one pair of timings moved between 0.30 and 0.38 on the same code.
+Both are warmed up first, untimed, on a few of the pages (a cold trafilatura
+pays its imports and first-call set-up inside the timing, which overstated
+matome's ratio about twofold).
 
 ``--real DIR`` (repeatable; default: the ``html/`` folders of
 ``../shared/eval/extraction/scrapinghub_aeb`` and ``ja_koron_extractarticle``

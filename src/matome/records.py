@@ -164,9 +164,19 @@ class Analysis:
     # as stored JSON, with offsets into the article text.
     times: list[dict[str, Any]] = field(default_factory=list)
     quantities: list[dict[str, Any]] = field(default_factory=list)
+    # Where each sentence's lemmas end in ``lemmas`` (which lists them sentence by sentence):
+    # the writer reads a sentence's lemmas here instead of running Sudachi on it again.
+    # Empty in analyses stored before it was kept.
+    lemma_ends: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def sentence_lemmas(self, i: int) -> list[str] | None:
+        """The content lemmas of sentence ``i``, or None when this analysis does not keep them."""
+        if len(self.lemma_ends) != len(self.sentences):
+            return None
+        return self.lemmas[self.lemma_ends[i - 1] if i else 0 : self.lemma_ends[i]]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Analysis:
@@ -179,6 +189,7 @@ class Analysis:
             numbers=list(data["numbers"]),
             times=list(data.get("times", [])),
             quantities=list(data.get("quantities", [])),
+            lemma_ends=list(data.get("lemma_ends", [])),
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from matome.language import embed, entities, numerals, resolve, temporal, temporal_en, textja
-from matome.records import Analysis, Article, Stage
+from matome.records import Analysis, Article, Sentence, Stage
 from matome.settings import EmbedSettings
 
 STAGE = Stage("analyze", 13)
@@ -60,16 +60,36 @@ def _analyzed(title: str, text: str, published: datetime | None, lang: str,
     quantities = numerals.find_quantities(text, normalized)
     head_end = sentences[min(HEAD_SENTENCES, len(sentences)) - 1].end if sentences else 0
     head_tokens = textja.tokenize(title) + [t for t in tokens if t.end <= head_end]
+    lemmas, lemma_ends = _lemmas_by_sentence(tokens, sentences)
     return Analysis(
         sentences=sentences,
-        lemmas=textja.content_lemmas(tokens),
+        lemmas=lemmas,
         head_lemmas=sorted(set(textja.content_lemmas(head_tokens))),
         mentions=mentions,
         event_days=sorted(set(days)),
         numbers=[q.key() for q in quantities],
         times=[_time_json(e) for e in times],
         quantities=[_fields(q) for q in quantities],
+        lemma_ends=lemma_ends,
     )
+
+
+def _lemmas_by_sentence(tokens: list[textja.Token],
+                        sentences: list[Sentence]) -> tuple[list[str], list[int]]:
+    """The text's content lemmas (as ``content_lemmas`` of all its tokens: it keeps or drops
+    each token on its own) and where each sentence's end among them."""
+    lemmas: list[str] = []
+    ends: list[int] = []
+    i = 0
+    for s in sentences:
+        j = i
+        while j < len(tokens) and tokens[j].start < s.end:
+            j += 1
+        lemmas += textja.content_lemmas(tokens[i:j])
+        ends.append(len(lemmas))
+        i = j
+    lemmas += textja.content_lemmas(tokens[i:])  # none: every token lies in a sentence
+    return lemmas, ends
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -101,11 +101,15 @@ def _candidates(articles: list[Article], analyses: dict[str, Analysis]) -> list[
     for a in articles:
         rank = 0
         heading = "" if a.title.endswith("。") else nfkc(a.title)
-        for pos, s in enumerate(analyses[a.id].sentences):
+        analysis = analyses[a.id]
+        for pos, s in enumerate(analysis.sentences):
             text = clean.cited_span(s.text, a.lang)
             if text is None or (heading and len(text) < len(heading) and nfkc(text) in heading):
                 continue   # unusable, or the report's own headline repeated in its text
-            out.append(Candidate(a, pos, text, list(_lemmas(text)), rank=rank,
+            # the whole sentence cited: its lemmas as the analysis found them (Sudachi ran once)
+            kept = analysis.sentence_lemmas(pos) if text == s.text else None
+            lemmas = kept if kept is not None else list(_lemmas(text))
+            out.append(Candidate(a, pos, text, lemmas, rank=rank,
                                  tense=clean.tense(text) if a.lang == "ja" else "other"))
             rank += 1
     return out
