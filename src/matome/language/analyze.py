@@ -77,7 +77,7 @@ def _analyzed(title: str, text: str, published: datetime | None, lang: str,
 def _lemmas_by_sentence(tokens: list[textja.Token],
                         sentences: list[Sentence]) -> tuple[list[str], list[int]]:
     """The text's content lemmas (as ``content_lemmas`` of all its tokens: it keeps or drops
-    each token on its own) and where each sentence's end among them."""
+    each token on its own) and where each sentence's lemmas end among them."""
     lemmas: list[str] = []
     ends: list[int] = []
     i = 0
