@@ -56,6 +56,10 @@ def _square_or_die(x: int, settings: Settings) -> int:
     return x * x
 
 
+def _square(x: int, settings: Settings) -> int:
+    return x * x
+
+
 def test_a_worker_that_dies_loses_nothing() -> None:
     engine = Local(workers=2, pool_min=4)
     try:
@@ -75,9 +79,9 @@ _KILLED_PARENT = r'''
 import os
 from matome.batch import Local
 from matome.settings import Settings
-from tests.test_local_pool import _square_or_die
+from tests.test_local_pool import _square
 engine = Local(2, 1)
-next(engine.map(_square_or_die, range(100), Settings()))
+next(engine.map(_square, range(100), Settings()))  # no worker dies here: both are alive
 print(" ".join(str(p) for p in engine._pool._processes), flush=True)
 os.kill(os.getpid(), 9)
 '''
@@ -100,3 +104,21 @@ def test_workers_go_when_their_parent_is_killed() -> None:
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(p) for p in pids)  # no orphan holding a model's memory forever
+
+
+def test_released_workers_exit_while_this_process_goes_on() -> None:
+    engine = Local(workers=2, pool_min=4)
+    try:
+        assert list(engine.map(_square_or_die, range(10, 20), Settings())) == \
+            [(x, x * x) for x in range(10, 20)]
+        assert engine._pool is not None
+        first = list(engine._pool._processes)
+        engine.release()  # returns at once; the index stage runs while they exit
+        assert engine._pool is None and len(first) == 2
+        # a later map starts new workers
+        assert list(engine.map(_square_or_die, range(20, 30), Settings())) == \
+            [(x, x * x) for x in range(20, 30)]
+        assert engine._pool is not None and not set(engine._pool._processes) & set(first)
+    finally:
+        engine.close()  # waits for the released ones too
+    assert not any(_alive(p) for p in first)

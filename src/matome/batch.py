@@ -184,6 +184,7 @@ class Local:
         self.workers, self.pool_min = workers, pool_min
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False  # a worker died: the rest of this engine's work runs here
+        self._leaving: list[threading.Thread] = []  # pools let go, their workers still exiting
 
     def map(self, fn: Callable[[X, Settings], Y], items: Iterable[X], settings: Settings, *,
             model: bool = False) -> Iterator[tuple[X, Y]]:
@@ -229,10 +230,22 @@ class Local:
             self.close()
             return x, fn(x, settings)
 
+    def release(self) -> None:
+        """Let the workers go without waiting for them to exit (half a second for two): what
+        this process does next overlaps their exit. A later ``map`` starts new ones."""
+        if self._pool is not None and not self._broken:
+            leaving = threading.Thread(target=self._pool.shutdown, daemon=True)
+            leaving.start()
+            self._leaving.append(leaving)
+            self._pool = None
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=not self._broken, cancel_futures=True)
             self._pool = None
+        for leaving in self._leaving:
+            leaving.join()
+        self._leaving.clear()
 
 
 _SETTINGS: Settings | None = None
