@@ -180,8 +180,11 @@ class Local:
 
     window = 0
 
-    def __init__(self, workers: int = 1, pool_min: int = 64) -> None:
+    def __init__(self, workers: int = 1, pool_min: int = 64, *, transient: bool = False) -> None:
         self.workers, self.pool_min = workers, pool_min
+        # made for one ``process`` call: its workers may go once the last stage that uses
+        # them is done (an engine a caller passes in keeps them for the caller's next call)
+        self.transient = transient
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False  # a worker died: the rest of this engine's work runs here
         self._leaving: list[threading.Thread] = []  # pools let go, their workers still exiting

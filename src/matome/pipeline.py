@@ -122,7 +122,8 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
     progress = progress or Quiet()
     report = Report()
     if engine is None:
-        local = Local(settings.scale.workers or (os.cpu_count() or 1), settings.scale.pool_min)
+        local = Local(settings.scale.workers or (os.cpu_count() or 1), settings.scale.pool_min,
+                      transient=True)
         try:
             return process(store, settings, progress, engine=local, wait=wait)
         finally:
@@ -164,7 +165,7 @@ def _ordered(store: Store, settings: Settings, progress: Progress, report: Repor
     for stage in (run_dedupe, run_cluster, run_tags):
         stage(store, settings, progress, report)
     run_write(store, settings, progress, report, engine)  # each story apart: on the engine
-    if isinstance(engine, Local):
+    if isinstance(engine, Local) and engine.transient:
         engine.release()  # the index is this process's alone: the workers exit meanwhile
     run_index(store, settings, progress, report)
 
