@@ -32,6 +32,7 @@ import re
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -142,6 +143,25 @@ def warm_up(pages: list[Path], work: Path) -> None:
     analyze.forget_recent()  # the timed run reuses nothing the warm-up analysed
 
 
+@dataclass
+class Round:
+    """One round: trafilatura alone, then matome, then the embedder alone, on the same pages."""
+
+    t_traf: float
+    t_ingest: float
+    t_process: float
+    timer: StageTimer
+    counts: dict[str, int]
+    t_embed: float
+    n_embed: int
+    pages: int
+
+    @property
+    def ratio(self) -> float:
+        """matome's articles per second over trafilatura's pages per second."""
+        return (self.counts["articles"] / (self.t_ingest + self.t_process)) / (self.pages / self.t_traf)
+
+
 def _baseline(pages: list[Path]) -> float:
     """Seconds trafilatura alone takes over the pages (decoded as matome decodes them)."""
     t0 = time.perf_counter()
@@ -195,7 +215,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="matome-bench-"))
     load = os.getloadavg()
-    rounds = []
+    rounds: list[Round] = []
     try:
         real = args.real or REAL_DIRS
         if args.demo or not real:
@@ -209,10 +229,8 @@ def main() -> None:
         for k in range(max(1, args.rounds)):
             t_traf = _baseline(pages)
             t_ingest, t_process, timer, counts, texts = _matome(work, k)
-            t_embed = _embedder_alone(texts)
-            n = counts["articles"]
-            ratio = (n / (t_ingest + t_process)) / (len(pages) / t_traf)
-            rounds.append((ratio, t_traf, t_ingest, t_process, timer, counts, t_embed, len(texts)))
+            rounds.append(Round(t_traf, t_ingest, t_process, timer, counts,
+                                _embedder_alone(texts), len(texts), len(pages)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -221,12 +239,14 @@ def main() -> None:
         t = Table(title="rounds (each: trafilatura alone, then matome, then the embedder alone)")
         for col in ("round", "trafilatura s", "matome ingest + process s", "embedder alone s", "ratio"):
             t.add_column(col, justify="right")
-        for k, (ratio, t_traf, t_ingest, t_process, _, _, t_embed, _) in enumerate(rounds, 1):
-            t.add_row(str(k), f"{t_traf:.2f}", f"{t_ingest + t_process:.2f}", f"{t_embed:.2f}",
-                      f"{ratio:.2f}")
+        for k, r in enumerate(rounds, 1):
+            t.add_row(str(k), f"{r.t_traf:.2f}", f"{r.t_ingest + r.t_process:.2f}",
+                      f"{r.t_embed:.2f}", f"{r.ratio:.2f}")
         console.print(t)
-    ratio, t_traf, t_ingest, t_process, timer, counts, t_embed, n_embed = \
-        sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
+    median = sorted(rounds, key=lambda r: r.ratio)[len(rounds) // 2]
+    t_traf, t_ingest, t_process, timer, counts = (median.t_traf, median.t_ingest, median.t_process,
+                                                  median.timer, median.counts)
+    t_embed, n_embed, ratio = median.t_embed, median.n_embed, median.ratio
     n = counts["articles"]
     table = Table(title=f"matome throughput: {what} ({n} articles, {len(pages)} HTML pages; "
                         "both sides warmed up; the median round)")
@@ -246,7 +266,7 @@ def main() -> None:
     table.add_row("matome ingest + process", str(n), f"{t_ingest + t_process:.2f}",
                   f"{n / (t_ingest + t_process):.1f}")
     console.print(table)
-    ratios = ", ".join(f"{r[0]:.2f}" for r in rounds)
+    ratios = ", ".join(f"{r.ratio:.2f}" for r in rounds)
     console.print(f"ratio, matome ingest + process to trafilatura alone: {ratio:.2f} "
                   f"(median of {len(rounds)}: {ratios}; on {os.cpu_count()} cores; load average "
                   f"{load[0]:.1f} before, {os.getloadavg()[0]:.1f} after: other work on the "

@@ -243,7 +243,7 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
     pending = [a for a in articles if dup_of[a.id] is None and a.id in rows
                and not aside.holds(a.id, hashes[a.id])]
     progress.start("cluster", len(pending))
-    if not pending and not any(a.id in dup_of and dup_of[a.id] for a in articles):
+    if not pending and not any(dup_of.values()):  # nothing to place, no copy to join
         return
     res = resolver(store, settings)
     feats_of = featurer(store, res)
