@@ -87,6 +87,7 @@ def _publish_and_compare(w: World | tuple[Store, Settings], tmp: Path, name: str
     it: the two trees must be the same, byte for byte."""
     store, settings = w if isinstance(w, tuple) else (w.store, w.settings)
     index.refresh(store, settings)
+    _cards_are_the_stories(store, settings)
     done = build.publish(store, out, settings)
     full = tmp / f"full-{name}"
     assert build.publish(store, full, settings, full=True).full
@@ -96,6 +97,21 @@ def _publish_and_compare(w: World | tuple[Store, Settings], tmp: Path, name: str
     assert not differ, differ[:5]
     assert not [p for p in got if p.endswith(".tmp")]
     return done
+
+
+def _cards_are_the_stories(store: Store, settings: Settings) -> None:
+    """What the index keeps of each story for listings, feeds and timelines is what the story
+    itself, loaded whole, shows: no card left of a story gone, none stale."""
+    from matome.site.dbview import DbCatalog
+    from matome.site.readmodel import Card, load
+
+    cat = load(store, settings.writer.primary)
+    with store.read() as conn:
+        every = [r.story_id for r in conn.execute(select(site_index.site_cards.c.story_id))]
+        kept = {sid: Card.from_json(data) for sid, data in site_index.cards(conn, every).items()}
+    assert kept == {s.id: s.card for s in cat.stories}
+    with DbCatalog.pinned(store, settings.writer.primary) as db:
+        assert db.stories.cards(0, len(db.stories)) == cat.stories.cards(0, len(cat.stories))
 
 
 def filled(url: str) -> World:
@@ -310,7 +326,8 @@ def _index_rows(store: Store) -> tuple[object, ...]:
         days = sorted(tuple(r) for r in conn.execute(select(site_index.listing_days)))
         d = search_index.search_docs.c
         docs = sorted(tuple(r) for r in conn.execute(select(d.kind, d.story, d.article, d.hash)))
-    return listing, counts, days, docs
+        cards = sorted(tuple(r) for r in conn.execute(select(site_index.site_cards)))
+    return listing, counts, days, docs, cards
 
 
 def test_site_build_on_the_command_line(world, tmp_path):
@@ -365,3 +382,21 @@ def test_a_stamped_directory_gets_only_what_changes_after_the_stamp(world, tmp_p
     done = build.publish(w.store, out, w.settings)
     assert not done.full and (out / "stories/s9.html").exists()
     assert not (out / "stories/s1.html").exists()  # unchanged since the stamp: not written
+
+
+def test_a_listed_story_without_a_card_is_shown_from_the_story_itself(world, tmp_path):
+    """Cards are written with each story's place, so none should be missing; if one is (a row
+    lost by hand), listings make it from the story instead of dropping it."""
+    from matome.site.dbview import DbCatalog
+
+    w = world
+    index.refresh(w.store, w.settings)
+    full = tmp_path / "with-cards"
+    build.publish(w.store, full, w.settings, full=True)
+    with w.store.tx() as conn:
+        conn.execute(site_index.site_cards.delete().where(site_index.site_cards.c.story_id.in_(["s1", "s4"])))
+    with DbCatalog.pinned(w.store, w.settings.writer.primary) as cat:
+        assert [c.id for c in cat.stories.cards(0, 10)] == ["s7", "s6", "s5", "s4", "s3", "s2", "s1"]
+    without = tmp_path / "without"
+    build.publish(w.store, without, w.settings, full=True)
+    assert _tree(without) == _tree(full)

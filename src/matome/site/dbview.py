@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from matome.records import Article
 from matome.site import readmodel
-from matome.site.readmodel import OutletView, StoryList, StoryView, TagView
+from matome.site.readmodel import Card, OutletView, StoryList, StoryView, TagView
 from matome.store import Store, site_index, site_reads
 
 CACHE_STORIES = 1024  # stories kept per catalog: a batch of pages, their storylines and listings
@@ -71,6 +71,9 @@ class Listing(StoryList):
 
     def ids(self, start: int, stop: int) -> list[str]:
         return [sid for sid, _ in self.keys(start, stop)]
+
+    def cards(self, start: int, stop: int) -> list[Card]:
+        return self.cat.cards(self.ids(start, stop))
 
 
 class DbCatalog:
@@ -141,10 +144,26 @@ class DbCatalog:
         for start in range(0, n, 5000):
             yield from self.stories.ids(start, start + 5000)
 
-    def line(self, storyline: str | None) -> list[StoryView]:
+    def cards(self, ids: Sequence[str]) -> list[Card]:
+        """What pages show of these stories, in this order, from the index's cards: one read,
+        no story loaded (one the index has no card for, which it always writes with its
+        place, is made from the story itself)."""
+        with self.connect() as conn:
+            stored = site_index.cards(conn, ids)
+        missing = [i for i in ids if i not in stored]
+        made = {sid: s.card for sid, s in self.many(missing).items()} if missing else {}
+        out = []
+        for i in ids:
+            if i in stored:
+                out.append(Card.from_json(stored[i]))
+            elif i in made:
+                out.append(made[i])
+        return out
+
+    def line(self, storyline: str | None) -> list[Card]:
         with self.connect() as conn:
             ids = site_index.oldest(conn, f"l:{storyline}")
-        return self.in_order(ids)
+        return self.cards(ids)
 
     def redirect(self, old: str) -> str | None:
         with self.connect() as conn:

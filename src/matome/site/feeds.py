@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from matome.settings import SiteSettings
-from matome.site.readmodel import StoryList, StoryView, TagView, iso
+from matome.site.readmodel import Card, StoryList, TagView, iso
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -35,15 +35,10 @@ def _abs(site: SiteSettings, path: str) -> str:
     return site.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _updated(stories: Sequence[StoryView]) -> str:
+def _updated(entries: Sequence[Card]) -> str:
     # newest first: the feed's own entries hold the newest time
-    stamps = [s.last_published for s in stories[:FEED_SIZE] if s.last_published]
+    stamps = [s.last_published for s in entries if s.last_published]
     return (iso(max(stamps)) if stamps else None) or datetime(1970, 1, 1, tzinfo=UTC).isoformat()
-
-
-def lead(s: StoryView) -> str:
-    return s.brief.lead if s.brief and s.brief.lead else (s.articles[0].text[:160] if s.articles
-                                                           else "")
 
 
 def atom(site: SiteSettings, stories: StoryList, self_path: str,
@@ -52,13 +47,14 @@ def atom(site: SiteSettings, stories: StoryList, self_path: str,
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": "ja"})
     ET.SubElement(feed, f"{{{ATOM}}}title").text = title or site.title
     ET.SubElement(feed, f"{{{ATOM}}}id").text = _abs(site, self_path)
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _updated(stories)
+    entries = stories.cards(0, FEED_SIZE)
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _updated(entries)
     ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": _abs(site, self_path)})
     page = f"tags/{tag.id}.html" if tag else "index.html"
     ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html",
                                             "href": _abs(site, page)})
     ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = site.title
-    for s in stories[:FEED_SIZE]:
+    for s in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         url = _abs(site, f"stories/{s.id}.html")
         ET.SubElement(entry, f"{{{ATOM}}}title").text = s.headline
@@ -66,13 +62,13 @@ def atom(site: SiteSettings, stories: StoryList, self_path: str,
         ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "href": url})
         ET.SubElement(entry, f"{{{ATOM}}}published").text = iso(s.first_published) or _updated([])
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = iso(s.last_published) or _updated([])
-        ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "text"}).text = lead(s)
+        ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "text"}).text = s.summary
         for t in s.tags:
             ET.SubElement(entry, f"{{{ATOM}}}category", {"term": t["id"], "label": t["name"]})
-        for a in s.sources:
-            if (href := web_url(a.url)) is not None:
+        for outlet, title, link in s.sources:
+            if (href := web_url(link)) is not None:
                 ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "related", "href": href,
-                                                        "title": f"{a.source}: {a.title}"})
+                                                        "title": f"{outlet}: {title}"})
     return ET.tostring(feed, encoding="unicode", xml_declaration=True)
 
 
@@ -84,15 +80,15 @@ def json_feed(site: SiteSettings, stories: StoryList, self_path: str,
         "id": _abs(site, f"stories/{s.id}.html"),
         "url": _abs(site, f"stories/{s.id}.html"),
         "title": s.headline,
-        "content_text": lead(s),
+        "content_text": s.summary,
         "date_published": iso(s.first_published),
         "date_modified": iso(s.last_published),
         "tags": [t["name"] for t in s.tags],
-        "external_url": next((u for a in s.sources if (u := web_url(a.url))), None),
+        "external_url": next((u for _, _, link in s.sources if (u := web_url(link))), None),
         "_matome": {"story": s.id, "storyline": s.storyline,
-                    "sources": [{"outlet": a.source, "title": a.title, "url": web_url(a.url)}
-                                for a in s.sources]},
-    } for s in stories[:FEED_SIZE]]
+                    "sources": [{"outlet": outlet, "title": title, "url": web_url(link)}
+                                for outlet, title, link in s.sources]},
+    } for s in stories.cards(0, FEED_SIZE)]
     return json.dumps({
         "version": "https://jsonfeed.org/version/1.1",
         "title": title or site.title,

@@ -21,11 +21,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from matome.settings import Settings
-from matome.site import feeds
-from matome.site.readmodel import StoryView, iso, jst_day, load_stories, outlet_id
+from matome.site.readmodel import Card, StoryView, iso, jst_day, load_stories, outlet_id
 from matome.store import Store, changes, search_index, site_index, site_reads
 
-VERSION = "1"            # of what the listings hold: another value rebuilds them
+VERSION = "2"            # of what the listings hold: another value rebuilds them (2: cards)
 BATCH = 200              # stories per transaction
 LOG_KEEP = 2_000_000     # log entries kept for static builds; an older build rebuilds all
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
@@ -39,25 +38,24 @@ def _digest(shown: list[Any]) -> str:
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
 
 
-def card(s: StoryView) -> str:
+def card(c: Card) -> str:
     """A digest of what a listing's page shows of a story (``_story_item.html``): a page of the
     index, a tag or an outlet changes only if this does or the story moves. Only what the item
     shows: with the storyline in it, every story of two storylines found to be one was logged
     changed in every listing, and at 100k articles that was most archive pages of each cycle."""
-    brief = s.brief
-    return _digest([s.headline, brief.subheadline if brief else None, brief.lead if brief else None,
-                    iso(s.last_published), len(s.outlets), len(s.articles), s.tags[:4]])
+    return _digest([c.headline, c.subheadline, c.lead, iso(c.last_published), c.outlets, c.reports,
+                    c.tags[:4]])
 
 
-def feed_card(s: StoryView) -> str:
+def feed_card(c: Card) -> str:
     """A digest of what a feed entry shows of a story (``feeds.atom``, ``feeds.json_feed``)."""
-    return _digest([s.headline, feeds.lead(s), iso(s.first_published), iso(s.last_published), s.tags,
-                    s.storyline, [(a.source, a.title, a.url) for a in s.sources]])
+    return _digest([c.headline, c.summary, iso(c.first_published), iso(c.last_published), c.tags,
+                    c.storyline, c.sources])
 
 
-def line_card(s: StoryView) -> str:
+def line_card(c: Card) -> str:
     """A digest of what a storyline's timeline (``story.html``) shows of a story."""
-    return _digest([s.headline, iso(s.first_published), s.follows])
+    return _digest([c.headline, iso(c.first_published), c.follows])
 
 
 def rows_of(s: StoryView) -> dict[str, site_index.Row]:
@@ -65,12 +63,13 @@ def rows_of(s: StoryView) -> dict[str, site_index.Row]:
     last = s.last_key
     first = s.first_published
     day = int(jst_day(first).strftime("%Y%m%d")) if first else None
-    c = card(s)
+    shown = s.card
+    c = card(shown)
     # the index's feeds are rendered every build and outlets have none: only a tag's feed
     # needs telling apart from its pages
     rows = {"i": site_index.Row(last, card=c),
-            f"l:{s.storyline}": site_index.Row(s.first_key, card=line_card(s))}
-    f = feed_card(s) if s.tags else None
+            f"l:{s.storyline}": site_index.Row(s.first_key, card=line_card(shown))}
+    f = feed_card(shown) if s.tags else None
     for t in s.tags:
         rows[f"t:{t['id']}"] = site_index.Row(last, day=day, card=c, feed=f)
     for name in s.outlets:
@@ -105,6 +104,7 @@ def docs_of(s: StoryView) -> list[search_index.Doc]:
 def _reindex(conn: Connection, ids: list[str], primary: str, *, log: bool = True) -> None:
     views = load_stories(conn, ids, primary, light=True)  # the headline and the brief are indexed
     site_index.place(conn, {sid: rows_of(views[sid]) if sid in views else {} for sid in ids}, log=log)
+    site_index.put_cards(conn, {sid: views[sid].card.to_json() if sid in views else None for sid in ids})
     search_index.replace(conn, ids, [d for s in views.values() for d in docs_of(s)])
 
 

@@ -10,6 +10,7 @@ script exports and what a reader sees cannot drift apart.
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,60 @@ class StoryView:
         first = self.first_published
         return micros(first) if first else UNDATED_FIRST
 
+    @property
+    def card(self) -> Card:
+        brief = self.brief
+        summary = brief.lead if brief and brief.lead else (self.articles[0].text[:160] if self.articles
+                                                            else "")
+        return Card(self.id, self.headline, brief.subheadline if brief else None,
+                    brief.lead if brief else None, summary, self.first_published,
+                    self.last_published, len(self.outlets), len(self.articles), list(self.tags),
+                    self.storyline, self.follows,
+                    [(a.source, a.title, a.url) for a in self.sources])
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a listing's item, a feed's entry or a storyline's timeline shows of a story.
+
+    Made from the story when the site index takes it in (``matome.site.index``) and kept
+    there, so a listing page, a feed or a timeline reads one row per story it shows
+    instead of loading each story's reports and written formats: at 100k stories that
+    load was most of an incremental build. ``StoryView.card`` makes the same from a story
+    in memory, so both catalogs render identical pages.
+    """
+
+    id: str
+    headline: str
+    subheadline: str | None          # the brief's
+    lead: str | None                 # the brief's
+    summary: str                     # a feed's summary: the brief's lead, else the first report's opening
+    first_published: datetime | None
+    last_published: datetime | None
+    outlets: int                     # how many outlets reported it
+    reports: int                     # and how many reports, copies included
+    tags: list[dict[str, str]]       # id and name, heaviest first
+    storyline: str | None
+    follows: str | None
+    sources: list[tuple[str, str, str]]  # (outlet, title, url) of the reports it was written from
+
+    def to_json(self) -> str:
+        return json.dumps([self.id, self.headline, self.subheadline, self.lead, self.summary,
+                           iso(self.first_published), iso(self.last_published), self.outlets,
+                           self.reports, self.tags, self.storyline, self.follows,
+                           [list(x) for x in self.sources]], ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> Card:
+        (sid, headline, sub, lead, summary, first, last, outlets, reports, tags, line, follows,
+         sources) = json.loads(data)
+        return cls(sid, headline, sub, lead, summary, _when(first), _when(last), outlets, reports,
+                   tags, line, follows, [(a, b, c) for a, b, c in sources])
+
 
 class StoryList(Sequence[StoryView]):
     """Stories newest first, as a listing holds them: by ``last_key``, then id, descending;
@@ -115,6 +170,10 @@ class StoryList(Sequence[StoryView]):
     @abstractmethod
     def keys(self, start: int, stop: int) -> list[tuple[str, int]]: ...
 
+    @abstractmethod
+    def cards(self, start: int, stop: int) -> list[Card]:
+        """What pages and feeds show of the stories at newest-first positions [start, stop)."""
+
 
 class Stories(list[StoryView], StoryList):
     """The in-memory listing; ``dbview.Listing`` reads the same from the store a page at a time."""
@@ -124,6 +183,9 @@ class Stories(list[StoryView], StoryList):
 
     def keys(self, start: int, stop: int) -> list[tuple[str, int]]:
         return [(s.id, s.last_key) for s in self[start:stop]]
+
+    def cards(self, start: int, stop: int) -> list[Card]:
+        return [s.card for s in self[start:stop]]
 
 
 def newest_first(stories: Iterable[StoryView]) -> Stories:
@@ -211,9 +273,9 @@ class Catalog:
     def redirect_ids(self) -> list[str]:
         return sorted(self.redirects)
 
-    def line(self, storyline: str | None) -> list[StoryView]:
+    def line(self, storyline: str | None) -> list[Card]:
         """A storyline's stories, oldest first (undated first)."""
-        return self._lines.get(storyline, [])
+        return [s.card for s in self._lines.get(storyline, [])]
 
     def outlets(self) -> list[OutletView]:
         """Outlets with stories, most first, then by name."""

@@ -83,6 +83,13 @@ listing_log = Table(
                                 # FEED: only what the listing's feed shows of it changed
 FEED = -1
 
+site_cards = Table(  # what listings, feeds and timelines show of each listed story
+    "site_cards",
+    t.metadata,
+    Column("story_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),  # matome.site.readmodel.Card, as JSON
+)
+
 site_state = Table(
     "site_state",
     t.metadata,
@@ -124,7 +131,7 @@ def set_state(conn: Connection, **values: str) -> None:
 
 def clear(conn: Connection) -> None:
     """Forget every listing and the log (the index is about to be rebuilt from scratch)."""
-    for table in (site_listing, listing_counts, listing_days, listing_log):
+    for table in (site_listing, listing_counts, listing_days, listing_log, site_cards):
         conn.execute(delete(table))
 
 
@@ -333,3 +340,21 @@ def days(conn: Connection, listing: str) -> dict[int, int]:
     c = listing_days.c
     return {int(r.day): int(r.stories) for r in conn.execute(
         select(c.day, c.stories).where(c.listing == listing))}
+
+
+def put_cards(conn: Connection, cards: Mapping[str, str | None]) -> None:
+    """Keep each story's card (its JSON; None: the story is gone)."""
+    ids = sorted(cards)
+    c = site_cards.c
+    for part in _parts(ids):
+        conn.execute(delete(site_cards).where(c.story_id.in_(part)))
+    rows = [{"story_id": i, "data": cards[i]} for i in ids if cards[i] is not None]
+    if rows:
+        conn.execute(insert(site_cards), rows)
+
+
+def cards(conn: Connection, story_ids: Iterable[str]) -> dict[str, str]:
+    """The cards of these stories (JSON), those that have one."""
+    c = site_cards.c
+    return {r.story_id: r.data for part in _parts(sorted(set(story_ids)))
+            for r in conn.execute(select(c.story_id, c.data).where(c.story_id.in_(part)))}
