@@ -2,7 +2,8 @@
 
 :class:`DbCatalog` answers what :class:`~matome.site.readmodel.Catalog` answers — the
 stories newest first, tags, outlets, a storyline, a story — from the site index
-(``matome.store.site_index``) and per-story reads, so a page costs what it shows and
+(``matome.store.site_index``: listings, feeds and timelines read the cards it keeps of
+each story) and per-story reads for a story's own page, so a page costs what it shows and
 never what the archive holds. A static build reads one snapshot (``pinned``: one read
 transaction for the whole build); the server opens a connection per call (``live``)
 and keeps a bounded cache of the stories it loaded, per snapshot of the store.
@@ -26,6 +27,7 @@ from matome.site.readmodel import Card, OutletView, StoryList, StoryView, TagVie
 from matome.store import Store, site_index, site_reads
 
 CACHE_STORIES = 1024  # stories kept per catalog: a batch of pages, their storylines and listings
+CACHE_CARDS = 4096    # cards kept per catalog: small, and read by several pages each
 _PAGE = 200
 
 
@@ -83,6 +85,7 @@ class DbCatalog:
         self.primary = primary
         self._cache: OrderedDict[str, tuple[StoryView | None, bool]] = OrderedDict()  # (view, whole)
         self._room = cache
+        self._cards: dict[str, Card] = {}  # oldest first: the first to go
         self._lock = threading.Lock()  # the server's threads share one catalog per snapshot
 
     @classmethod
@@ -148,17 +151,22 @@ class DbCatalog:
         """What pages show of these stories, in this order, from the index's cards: one read,
         no story loaded (one the index has no card for, which it always writes with its
         place, is made from the story itself)."""
-        with self.connect() as conn:
-            stored = site_index.cards(conn, ids)
-        missing = [i for i in ids if i not in stored]
-        made = {sid: s.card for sid, s in self.many(missing).items()} if missing else {}
-        out = []
-        for i in ids:
-            if i in stored:
-                out.append(Card.from_json(stored[i]))
-            elif i in made:
-                out.append(made[i])
-        return out
+        with self._lock:
+            got = {i: self._cards[i] for i in ids if i in self._cards}
+        wanted = [i for i in dict.fromkeys(ids) if i not in got]
+        if wanted:
+            with self.connect() as conn:
+                stored = site_index.cards(conn, wanted)
+            missing = [i for i in wanted if i not in stored]
+            made = {sid: s.card for sid, s in self.many(missing).items()} if missing else {}
+            fresh = {i: Card.from_json(stored[i]) if i in stored else made[i]
+                     for i in wanted if i in stored or i in made}
+            got.update(fresh)
+            with self._lock:  # a tag's front page, atom and JSON feeds show the same newest stories
+                self._cards.update(fresh)
+                while len(self._cards) > CACHE_CARDS:
+                    self._cards.pop(next(iter(self._cards)))
+        return [got[i] for i in ids if i in got]
 
     def line(self, storyline: str | None) -> list[Card]:
         with self.connect() as conn:

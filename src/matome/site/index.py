@@ -3,8 +3,10 @@
 Every store write that changes a story's pages records it in the change log
 (``matome.store.changes``). :func:`refresh` — the last step of ``process`` — reads the
 log from where it stopped, and for each changed story puts it in its listings (the
-index, its tags, its outlets, its storyline; ``matome.store.site_index``) and replaces
-its search documents (``matome.store.search_index``): the cost follows what changed.
+index, its tags, its outlets, its storyline; ``matome.store.site_index``) with its card
+(``readmodel.Card``: what those listings, their feeds and its storyline's timeline show
+of it, so pages read one row per story) and replaces its search documents
+(``matome.store.search_index``): the cost follows what changed.
 A run killed part-way redoes at most one batch; an index made by other code or another
 ``writer.primary`` (headlines are indexed) is rebuilt from scratch once.
 """

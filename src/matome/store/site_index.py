@@ -5,7 +5,9 @@ A listing is the index (``i``), a tag (``t:<tag>``), an outlet (``o:<outlet id>`
 storyline (``l:<line>``); each row places one story in it by an integer ``key`` (its last
 report's time; a storyline orders by its first). Oldest first is (key, story id)
 ascending, newest first descending, both one range scan of one index. Counts per listing
-and stories per day per tag are kept beside them, so a page never counts the archive.
+and stories per day per tag are kept beside them, so a page never counts the archive,
+and each listed story's card (``site_cards``: what a listing, a feed or a timeline
+shows of it, as JSON), so a page never loads the stories it lists.
 
 Each change appends to ``listing_log`` the lowest key it moved in each listing (a story
 added, removed or moved) and the listing's size before it, and the key of each story that
