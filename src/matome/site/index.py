@@ -60,12 +60,11 @@ def line_card(c: Card) -> str:
     return _digest([c.headline, iso(c.first_published), c.follows])
 
 
-def rows_of(s: StoryView) -> dict[str, site_index.Row]:
-    """The listings a story is in, with its place in each."""
+def rows_of(s: StoryView, shown: Card) -> dict[str, site_index.Row]:
+    """The listings a story is in, with its place in each (``shown``: its card, kept beside)."""
     last = s.last_key
     first = s.first_published
     day = int(jst_day(first).strftime("%Y%m%d")) if first else None
-    shown = s.card
     c = card(shown)
     # the index's feeds are rendered every build and outlets have none: only a tag's feed
     # needs telling apart from its pages
@@ -105,8 +104,10 @@ def docs_of(s: StoryView) -> list[search_index.Doc]:
 
 def _reindex(conn: Connection, ids: list[str], primary: str, *, log: bool = True) -> None:
     views = load_stories(conn, ids, primary, light=True)  # the headline and the brief are indexed
-    site_index.place(conn, {sid: rows_of(views[sid]) if sid in views else {} for sid in ids}, log=log)
-    site_index.put_cards(conn, {sid: views[sid].card.to_json() if sid in views else None for sid in ids})
+    shown = {sid: v.card for sid, v in views.items()}  # the digests and the stored card: one make
+    site_index.place(conn, {sid: rows_of(views[sid], shown[sid]) if sid in views else {} for sid in ids},
+                     log=log)
+    site_index.put_cards(conn, {sid: shown[sid].to_json() if sid in shown else None for sid in ids})
     search_index.replace(conn, ids, [d for s in views.values() for d in docs_of(s)])
 
 
