@@ -7,6 +7,30 @@ def test_fold_katakana_variants():
     assert fold("Ｇ７") == fold("g7")
 
 
+def test_a_reading_after_a_name_is_not_part_of_it():
+    """Broadcasters write readings after names (日本（にっぽん）維新の会), and Sudachi keeps some
+    such names whole: the key and the name shown are those other outlets write."""
+    assert fold("日本（にっぽん）維新の会") == fold("日本維新の会")
+    got = {m.key: m for m in _mentions("自民党と日本（にっぽん）維新の会が合意した。")}
+    assert fold("日本維新の会") in got
+    assert got[fold("日本維新の会")].name == "日本維新の会"
+    assert "(g7)" in fold("主要7カ国（G7）")  # only a reading in kana goes, not an abbreviation
+
+
+def test_a_surname_alone_resolves_to_the_one_full_name_the_store_knows():
+    """A short report or headline names 高市 where others name 高市早苗: without this they are two
+    people to grouping, storylines and tag pages (two tag pages for one prime minister)."""
+    from matome.language import name_facts, resolver_from_facts
+    full = _mentions("高市早苗首相は会見で述べた。小泉進次郎防衛相と小泉純一郎元首相も出席した。")
+    short = _mentions("高市首相と小泉氏が会談した。")
+    res = resolver_from_facts(analyze.gazetteer(), {}, name_facts(full) + name_facts(short))
+    keys = {m.surface[:2]: m.key for m in res.resolve(short)}
+    assert keys["高市"] == fold("高市早苗")
+    assert keys["小泉"] == fold("小泉")  # two full names begin with it: left as it is
+    alone = resolver_from_facts(analyze.gazetteer(), {}, name_facts(short))
+    assert {m.key for m in alone.resolve(short)} >= {fold("高市")}  # no full name known: kept
+
+
 def test_strip_titles():
     assert strip_title("佐伯健司外相") == "佐伯健司"
     assert strip_title("ルビオ国務長官") == "ルビオ"

@@ -30,7 +30,26 @@ def test_english_days(text, want):
 
 def test_without_a_publication_time_only_full_dates_resolve():
     got = temporal_en.find_times("On Friday, 30 June 2011, and on Feb. 9 it rained yesterday.", None)
-    assert [(e.text, e.day) for e in got] == [("30 June 2011", date(2011, 6, 30))]
+    assert [(e.text, e.day) for e in got] == [("30 June 2011", date(2011, 6, 30)), ("Feb. 9", None)]
+    # a month and day without a year stay partial, as 「2月9日」 does in an undated Japanese report
+    assert got[1].value == "XXXX-02-09"
+
+
+def test_a_span_of_days_is_dated_by_its_last():
+    """A two-day meeting "on Dec. 18-19" decides on the 19th, the day its outcome is news."""
+    dated = temporal_en.find_times("At a two-day meeting on Dec. 18\u201319, the bank voted.", FRIDAY_EVENING)
+    assert [(e.text, e.day) for e in dated] == [("Dec. 18\u201319", date(2025, 12, 19))]
+    undated = temporal_en.find_times("At a two-day meeting on Dec. 18-19, the bank voted.", None)
+    assert [(e.value, e.day) for e in undated] == [("XXXX-12-19", None)]
+
+
+def test_an_undated_english_report_keeps_its_partial_event_day():
+    """Before, an English report with no publication date lost "Dec. 19" entirely, so it could
+    not be told from a look-alike of another month (a January meeting of the same bank)."""
+    text = ("Japan's central bank raised its rate. At a two-day meeting on Dec. 18\u201319, "
+            "the bank voted to raise its policy rate.")
+    article = Article("x", "https://e.example/1", "Rate raised", text, "E", "en", published=None)
+    assert analyze.analyze(article, analyze.gazetteer()).event_days == ["XXXX-12-19"]
 
 
 def test_an_english_report_names_its_event_day():

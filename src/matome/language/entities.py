@@ -94,7 +94,7 @@ def fold(name: str) -> str:
     Also folds the long-vowel mark's look-alikes (ヒュ－ズ with a dash) and
     kana iteration marks (いすゞ = いすず, バヽ = ババ).
     """
-    key = _expand_iteration(nfkc(name).strip().lower())
+    key = _expand_iteration(_READING.sub("", nfkc(name)).strip().lower())
     for a, b in _V_SOUNDS:
         key = key.replace(a, b)
     key = _DASHES.sub("", key)
@@ -102,6 +102,9 @@ def fold(name: str) -> str:
     return key.translate(_SMALL)
 
 
+# A reading written after a name, as broadcasters do and as Sudachi keeps some names
+# (日本(にっぽん)維新の会): the name without it is the one other outlets write.
+_READING = re.compile(r"(?<=[\u4e00-\u9fff々])[(（][\u3041-\u3096ー]+[)）]")
 _DASHES = re.compile(r"(?<=[\u30a0-\u30ff])[-‐‑–—―−－~〜～](?=[\u30a0-\u30ff]|$)")
 
 
@@ -316,7 +319,8 @@ def _unknown_company(tokens: list[Token], i: int) -> int:
 
 def _mention(name: str, kind: str, start: int, end: int, surface: str | None = None,
              sound: str = "") -> Mention:
-    display = strip_title(name) if kind == "person" else name
+    bare = _READING.sub("", name)
+    display = strip_title(bare) if kind == "person" else bare
     return Mention(fold(display), display, kind, surface or name, start, end, sound)
 
 

@@ -55,8 +55,37 @@ def resolver_from_facts(gazetteer: Gazetteer, user_aliases: dict[str, list[str]]
     """The resolver the stored facts give (alias definitions in sorted order: the first wins)."""
     facts = sorted(facts)
     defined = [(a, b) for kind, a, b in facts if kind == "alias"]
-    return Resolver(gazetteer, user_aliases, defined,
-                    links_by_sound([f for f in facts if f[0] != "alias"]))
+    heard = [f for f in facts if f[0] != "alias"]
+    return Resolver(gazetteer, user_aliases, defined, links_by_sound(heard), surname_links(heard))
+
+
+def surname_links(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(surname key, full name key) for each Japanese surname that begins exactly one known
+    person's full name, read the same way: 高市 → 高市早苗 across articles.
+
+    News names a person in full once and by surname after; an outlet's short
+    item, a headline or a later report may give only the surname, and without
+    this the two are different people to grouping, storylines and tags. Two
+    known full names (小泉進次郎, 小泉純一郎) leave the surname unmapped, as
+    ``resolve_surnames`` does within one text.
+    """
+    sound: dict[str, str] = {}
+    for kind, key, s in heard:
+        if kind == "japanese" and (key not in sound or len(s.split()) > len(sound[key].split())):
+            sound[key] = s
+    by_head: dict[str, list[str]] = {}
+    for key in sound:
+        if len(key) >= 3:
+            by_head.setdefault(key[:2], []).append(key)
+    links = []
+    for short, s in sorted(sound.items()):
+        if len(short) < 2 or " " in s:
+            continue  # only a one-word reading is a surname's
+        fuller = [k for k in by_head.get(short[:2], ()) if k != short and k.startswith(short)
+                  and sound[k].split()[0] == s and len(sound[k].split()) > 1]
+        if len(fuller) == 1:
+            links.append((short, fuller[0]))
+    return links
 
 
 def links_by_sound(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
@@ -86,14 +115,16 @@ class Resolver:
     """Maps mention keys to canonical keys across the whole store.
 
     Built from: the gazetteer, user aliases from config, alias definitions
-    found in any article, and — per story — surname-only person mentions
-    resolved to the one full name they begin (佐伯 → 佐伯健司).
+    found in any article, surnames that begin exactly one full name known in
+    the store, and — per text — surname-only person mentions resolved to the
+    one full name they begin (佐伯 → 佐伯健司).
     """
 
     def __init__(self, gazetteer: Gazetteer, user_aliases: dict[str, list[str]],
                  defined: Iterable[tuple[str, str]],
-                 links: Iterable[tuple[str, str]] = ()) -> None:
-        self.map: dict[str, str] = {}
+                 links: Iterable[tuple[str, str]] = (),
+                 surnames: Iterable[tuple[str, str]] = ()) -> None:
+        self.map: dict[str, str] = dict(surnames)
         self.people: set[str] = set()  # Japanese persons a Latin name was linked to
         for latin, japanese in links:
             self.map[latin] = japanese

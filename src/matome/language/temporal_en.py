@@ -27,7 +27,8 @@ _MONTHS = {name: i for i, name in enumerate(
 _MONTH = (r"(?P<{g}>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?"
           r"|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _DAY_OF_MONTH = re.compile(
-    r"\b(?:" + _MONTH.format(g="m1") + r"\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<y1>(?:19|20)\d{2}))?"
+    r"\b(?:" + _MONTH.format(g="m1") + r"\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?"
+    r"(?:\s*[-\u2013\u2014]\s*(?P<e1>\d{1,2})(?:st|nd|rd|th)?)?(?:,?\s+(?P<y1>(?:19|20)\d{2}))?"
     r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH.format(g="m2") + r"(?:,?\s+(?P<y2>(?:19|20)\d{2}))?)\b")
 _WEEKDAY = re.compile(r"\b(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 _RELATIVE = re.compile(r"\b(?P<rel>yesterday|today|tomorrow)\b", re.IGNORECASE)
@@ -44,11 +45,15 @@ def find_times(text: str, ref: datetime | None) -> list[TimeExpr]:
     taken: list[tuple[int, int]] = []
     for m in _DAY_OF_MONTH.finditer(text):
         month = _MONTHS[(m.group("m1") or m.group("m2"))[:3].lower()]
-        day_of_month = int(m.group("d1") or m.group("d2"))
+        # a span of days ("Dec. 18-19", a two-day meeting) is dated by its last: the decision
+        day_of_month = int(m.group("e1") or m.group("d1") or m.group("d2"))
         year = m.group("y1") or m.group("y2")
         day = safe_date(int(year), month, day_of_month) if year else _nearest(month, day_of_month, today)
-        if day is not None:
-            out.append(_expr(m, day, day.isoformat() if year else f"XXXX-{month:02d}-{day_of_month:02d}"))
+        value = day.isoformat() if year and day else f"XXXX-{month:02d}-{day_of_month:02d}"
+        if day is not None or (today is None and not year and safe_date(2024, month, day_of_month)):
+            # undated, "Dec. 19" is still a partial day (XXXX-12-19), as 「19日」 is in Japanese:
+            # it tells the report's event apart from a look-alike's
+            out.append(_expr(m, day, value))
             taken.append(m.span())
     for m in _WEEKDAY.finditer(text):
         if today is None or any(a <= m.start() < b for a, b in taken):
@@ -67,8 +72,9 @@ def find_times(text: str, ref: datetime | None) -> list[TimeExpr]:
     return sorted(out, key=lambda e: e.start)
 
 
-def _expr(m: re.Match[str], day: date, value: str, kind: str = "date") -> TimeExpr:
-    return TimeExpr(m.start(), m.end(), m.group(0), kind, value, resolved=day.isoformat(), day=day)
+def _expr(m: re.Match[str], day: date | None, value: str, kind: str = "date") -> TimeExpr:
+    return TimeExpr(m.start(), m.end(), m.group(0), kind, value,
+                    resolved=day.isoformat() if day else None, day=day)
 
 
 def _plus(day: date, days: int) -> date | None:

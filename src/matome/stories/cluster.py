@@ -36,7 +36,7 @@ from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
 
-STAGE = Stage("cluster", 6)
+STAGE = Stage("cluster", 7)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 

@@ -25,7 +25,7 @@ from matome.language import fold, resolve_surnames, textja
 from matome.records import Article, Mention, Stage
 from matome.settings import TagSettings, ThemeSettings
 
-STAGE = Stage("tags", 3)
+STAGE = Stage("tags", 4)
 IGNORED = frozenset({"日本", "政府"})
 HEAD_SENTENCES = 3  # on nearly every Japanese story: a tag page says nothing
 LEAD_CHARS = 80  # the lead: the first sentences, up to this many characters at least
