@@ -175,3 +175,24 @@ def test_provenance_and_report_keep_each_writers_json():
                              "built": "t", "fallback": None, "single_source": True}
     assert Provenance.from_json(llm.to_json()) == llm
     assert VerifyReport.from_json(VerifyReport().to_json()) == VerifyReport()
+
+
+def _office_holders(*texts: tuple[str, str]) -> list[Conflict]:
+    from matome.language import analyze
+    from matome.records import Article
+    from matome.write.conflicts import find_conflicts
+    arts = [Article(f"h{i}", f"https://o{i}.example/1", "日銀会合", text, outlet, "ja")
+            for i, (outlet, text) in enumerate(texts)]
+    gaz = analyze.gazetteer()
+    return [c for c in find_conflicts(arts, {a.id: analyze.analyze(a, gaz) for a in arts})
+            if c.kind == "name"]
+
+
+def test_a_surname_and_the_full_name_it_starts_are_one_office_holder():
+    """Seen on real reports: 「日銀の植田総裁」 against 「日銀の植田和男総裁」 was published as
+    outlets disagreeing on who heads the bank."""
+    assert _office_holders(("甲通信", "日銀の植田総裁は会見で説明した。"),
+                           ("乙新聞", "日銀の植田和男総裁は会見で説明した。")) == []
+    named = _office_holders(("甲通信", "日銀の植田和男総裁は会見で説明した。"),
+                            ("乙新聞", "日銀の黒田東彦総裁は会見で説明した。"))
+    assert len(named) == 1 and len(named[0].claims) == 2  # two people: a real disagreement

@@ -129,6 +129,10 @@ def test_near_duplicates_are_the_same_fact_said_twice():
     ("渡し船の増便 北浜市は30日、市営の渡し船を増便すると発表した。",
      "北浜市は30日、市営の渡し船を増便すると発表した。"),
     ("港に並ぶ新しい渡し船＝30日午後、北浜市北浜港で北浜市が渡し船を増便する。", None),   # place unknown
+    # a caption, then its photo's credit, then the sentence (seen on a real portal's page)
+    ("会見場に入る北浜市長＝30日午前（代表撮影）北浜市は30日、渡し船の増便を発表した。",
+     "北浜市は30日、渡し船の増便を発表した。"),
+    ("（北浜市提供）新しい渡し船が30日、就航した。", "新しい渡し船が30日、就航した。"),
     ("北浜港に停泊する新しい渡し船。", None),                        # a caption
     ("All Nippon NewsNetwork(ANN)", None),
     ("は、新しい船を3隻購入する。", None),
@@ -181,6 +185,9 @@ def test_a_lead_sentence_in_headline_form(sentence, head):
 def test_a_sentence_that_does_not_make_a_headline_gives_none():
     assert headline.compress("北浜市は、2027年3月末までに市内の全ての渡し船を電動の新型船に置き換えることを、"
                              "30日に開かれた市議会の特別委員会で正式に示しました。") is None
+    # the scene-setting second sentence of a lead, cut from its subject (seen on real reports):
+    # not 「30日午後に開かれた北浜市の審議会で報告」
+    assert headline.compress("30日午後に開かれた北浜市の審議会で報告した。") is None
 
 
 @pytest.mark.parametrize(("title", "head"), [

@@ -243,10 +243,7 @@ def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
                 frozenset({_person_key(m.name)})))
     out = []
     for (org_key, office_name), found in sorted(claims.items()):
-        by_name: dict[frozenset[str], list[Reading]] = {}
-        for c in found:
-            by_name.setdefault(c.after, []).append(c)
-        groups = list(by_name.values())
+        groups = _by_person(found)
         outlets = [{c.source for c in g} for g in groups]
         if len(groups) < 2 or any(o1 & o2 for i, o1 in enumerate(outlets) for o2 in outlets[i + 1:]):
             continue
@@ -254,6 +251,17 @@ def _name_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
                          for m in analyses[a.id].mentions if m.key == org_key), org_key)
         out.append(conflict("name", f"{org_name}の{office_name}", groups))
     return out
+
+
+def _by_person(readings: list[Reading]) -> list[list[Reading]]:
+    """Readings grouped by the person they name. 植田 and 植田和男 are one person: a surname
+    joins the full name it starts (「日銀の植田総裁」 and 「日銀の植田和男総裁」 do not disagree)."""
+    by: dict[str, list[Reading]] = {}
+    for c in readings:
+        key = next(iter(c.after))
+        match = next((k for k in by if k.startswith(key) or key.startswith(k)), key)
+        by.setdefault(match, []).append(c)
+    return list(by.values())
 
 
 def _speaker(start: int, mentions: list[Mention]) -> Mention | None:
@@ -299,14 +307,7 @@ def _attribution_conflicts(articles: list[Article],
             continue
         same = [j for j in range(i, len(said)) if j not in used and _same_quote(remark, said[j][0])]
         used.update(same)
-        by_speaker: dict[str, list[Reading]] = {}
-        for j in same:
-            c = said[j][1]
-            key = next(iter(c.after))
-            # 佐伯 and 佐伯健司 are one speaker: a surname joins the full name it starts
-            match = next((k for k in by_speaker if k.startswith(key) or key.startswith(k)), key)
-            by_speaker.setdefault(match, []).append(c)
-        groups = list(by_speaker.values())
+        groups = _by_person([said[j][1] for j in same])
         outlets = [{c.source for c in g} for g in groups]
         if len(groups) < 2 or any(o1 & o2 for k, o1 in enumerate(outlets) for o2 in outlets[k + 1:]):
             continue

@@ -191,9 +191,14 @@ def compress(sentence: str, limit: int = lint.HEADLINE_MAX) -> str | None:
         head = _speaker_quote(head, topic) or head
     head = head.strip("、 　")
     if not 6 <= len(head) <= limit or lint.headline_problems(head, limit) or lint.particle_start(head) \
-            or _ANAPHORA.match(head):
+            or _ANAPHORA.match(head) or _OPENS_ON_DAY.match(head):
         return None
     return head
+
+
+# 「２５日午後に開催された…会合で報告」: a headline opens on who or what, never on when; one that
+# still does after the day commas went is a sentence's scene-setting clause, cut from its subject
+_OPENS_ON_DAY = re.compile(_DAY + r"(?:に|から|まで)")
 
 
 # 「同省、…」「同社、…」: a headline stands alone, so it cannot point back to a sentence before it
