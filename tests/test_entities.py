@@ -31,6 +31,14 @@ def test_a_surname_alone_resolves_to_the_one_full_name_the_store_knows():
     assert {m.key for m in alone.resolve(short)} >= {fold("高市")}  # no full name known: kept
 
 
+def test_a_common_noun_sudachi_reads_as_a_surname_is_not_a_person():
+    """「…との見方が強い」: Sudachi tags 見方 (a view) as a surname, and 見方 became a tag page of
+    real reports. A surname with its title stays a person, even one that is also a noun (森)."""
+    assert _mentions("市場では据え置くとの見方が強い。") == []
+    assert [(m.key, m.kind) for m in _mentions("森首相は会見で述べた。")] == [("森", "person")]
+    assert ("高市", "person") in {(m.key, m.kind) for m in _mentions("高市が勝った。")}
+
+
 def test_strip_titles():
     assert strip_title("佐伯健司外相") == "佐伯健司"
     assert strip_title("ルビオ国務長官") == "ルビオ"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from matome.language import latin, names
+from matome.language import latin, names, textja
 from matome.language.textja import Token, nfkc
 from matome.records import Mention
 
@@ -232,6 +232,14 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
             after = tokens[j].surface if j < len(tokens) else ""
             if kind != "person" and len(surface) <= 4 and _TITLE_RE.fullmatch(after):
                 kind = "person"  # 佐伯外相: Sudachi reads a lone 佐伯 as a place name
+            if kind == "person" and j == i + 1 and not _TITLE_RE.fullmatch(after) and i > 0 \
+                    and (prev == "の" or tokens[i - 1].pos[0] in {"動詞", "助動詞", "形容詞", "連体詞"}) \
+                    and textja.also_common_noun(surface):
+                # 「…との見方が強い」「広がる見方」: Sudachi reads 見方 as a surname. A lone word
+                # that is also a common noun, modified as nouns are and with no given name or
+                # title beside it, is the noun (news writes a person with a title: 日銀の植田総裁)
+                i = j
+                continue
             sound = names.sound_of_readings(x.reading for x in tokens[i:j]) \
                 if kind == "person" else ""
             if kind == "place" and (pc := _PREF_CITY.match(surface)):

@@ -171,10 +171,24 @@ class Token:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> Any:
-    from sudachipy import Dictionary, SplitMode
+def _dictionary() -> Any:
+    from sudachipy import Dictionary
 
-    return Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+    return Dictionary(dict="core")
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    from sudachipy import SplitMode
+
+    return _dictionary().tokenizer(mode=SplitMode.C)
+
+
+@lru_cache(maxsize=8192)
+def also_common_noun(word: str) -> bool:
+    """Whether Sudachi's dictionary also has ``word`` as a common noun (見方: a view, and a
+    surname; 森: a forest), whatever it tagged it as in one sentence."""
+    return any(m.part_of_speech()[:2] == ("名詞", "普通名詞") for m in _dictionary().lookup(word))
 
 
 _SUDACHI_MAX = 12000  # characters per call: Sudachi refuses inputs past ~49 KB

@@ -49,6 +49,10 @@ _STAMP = re.compile(r"^.{0,60}?\d{1,2}[:：]\d{2}(?:\s+[^\s。、「」]{1,8})?\
 _N = r"(?:\d{1,2}|[０-９]{1,2})"
 _CAPTION = re.compile(r"^[^。「」]{4,80}?[＝=]" + _N + r"日(?:午前|午後|夜|朝|夕方?|未明|深夜|早朝)?"
                       r"(?:" + _N + r"時(?:" + _N + r"分)?)?(?:ごろ|頃)?")
+# A caption that ends in its picture's credit (「…が見える（JAXAの資料から）昨年、…」): the
+# credit says where the caption ends, so what follows it is the sentence
+_CREDITED_CAPTION = re.compile(r"^[^。「」（）()]{4,80}?[（(][^（）()]{0,16}"
+                               r"(?:撮影|提供|写す|(?:資料|映像|画像|写真|動画)(?:から|より))[）)]")
 _CAPTION_AFTER = re.compile(r"^[、,][^。]{1,20}?(?:[（(][^）)]{1,12}写す[）)])")
 _SPOKEN = re.compile(r"^[（(][^（）()]{1,16}[）)]\s*「[^「」]*」\s*")
 _PAGE_WORDS = re.compile(r"^(?:拡大する|拡大|写真|動画|画像|ギャラリー)\s+")
@@ -77,6 +81,8 @@ def cited_span(text: str, lang: str = "ja") -> str | None:
             elif rest.startswith(("、", ",")):
                 return None   # 「＝27日午後、東京都中央区週明け…」: where the place ends is unknown
             t = rest.lstrip(" 　")
+        if (m := _CREDITED_CAPTION.match(t)) and not lint.particle_start(t[m.end():]):
+            t = t[m.end():].lstrip(" 　")
         t = _PAGE_WORDS.sub("", t)
         if (m := _SPOKEN.match(t)) and not lint.particle_start(t[m.end():]):
             t = t[m.end():]   # 「（衆議院議長）「…」21日、…」: a transcribed remark, then the sentence
