@@ -78,6 +78,29 @@ def test_a_reporters_byline_is_no_tag():
     assert not any("波多野" in n for n in _tags(a))
 
 
+def test_a_broadcasters_credit_line_is_no_tag():
+    """Real broadcasters' pages open on a credit line (「All Nippon NewsNetwork(ANN)」,
+    「MBSニュース」); its names tagged every such story. A name in a first line that says
+    something still counts."""
+    for credit in ("All Nippon NewsNetwork(ANN)", "MBSニュース", "潮見テレビ"):
+        a = _report("c1", "潮見町の新庁舎、5月に開所",
+                    credit + "\n潮見町は13日、新庁舎を5月に開所すると発表した。" + "".join(FILLER))
+        got = _tags(a)
+        assert not got & {"ANN", "Nippon", "MBS", "潮見"}, (credit, got)
+        assert "潮見町" in got
+    first = _report("c2", "新庁舎", "潮見テレビが開局\n潮見町は13日、新庁舎を5月に開所すると発表した。")
+    assert "潮見" in _tags(first)
+
+
+def test_a_name_and_the_word_after_it_that_make_an_organisation():
+    """Seen on real pages: 松本病院, 森友学園 and 近畿財務局 tagged as a person 松本 and places 森友
+    and 近畿; 米子会社 (a US subsidiary) as the city of 米子."""
+    got = _tags(_report("o1", "病院に融資",
+                        "大阪市の松本病院と森友学園、近畿財務局の問題で、米子会社は13日に説明した。"))
+    assert {"松本病院", "森友学園", "近畿財務局"} <= got
+    assert not got & {"松本", "森友", "近畿", "米子"}
+
+
 def test_a_theme_of_an_entity_needs_a_story_about_the_entity():
     theme = [ThemeSettings(name="金融政策", entities=["日本銀行"])]
     about = _report("e1", "金利据え置き", BOJ + "".join(FILLER))

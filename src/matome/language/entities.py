@@ -59,7 +59,8 @@ _NOT_A_NAME = frozenset({"同社", "同省", "同庁", "同国", "同市", "同�
 # a person; みさき + 海運 is a company.
 _PLACE_HEADS = frozenset({"港", "空港", "駅", "島", "湾", "川", "山", "半島", "海峡", "諸島"})
 _ORG_HEADS = frozenset({"海運", "銀行", "電機", "商事", "物産", "工業", "重工", "製薬", "建設",
-                        "証券", "生命", "航空", "鉄道", "電力", "ガス", "新聞", "放送", "通信"})
+                        "証券", "生命", "航空", "鉄道", "電力", "ガス", "新聞", "放送", "通信",
+                        "病院", "学園", "学院", "財務局"})
 # Compounds that end like an organisation but name a kind of thing, not one body.
 # (Words starting 各/同/諸/全/両 are left out by the rule itself, and a bare
 # suffix such as 新聞 is too short for it to match.)
@@ -68,6 +69,8 @@ _GENERIC_ORGS = frozenset({"地方銀行", "中央銀行", "民間銀行", "都�
                            "関係省庁", "中央省庁", "官庁", "省庁", "官公庁",
                            "教育機関", "金融機関", "医療機関", "行政機関", "研究機関", "報道機関",
                            "入党", "離党", "結党", "解党", "与野党", "新党"})
+# 米子会社, 英子会社: a country's abbreviation, then 子会社 (a subsidiary)
+_SUBSIDIARY = frozenset({"子会社"})
 # Era names are dates, not organisations (Sudachi tags 昭和 as a proper noun).
 _ERAS = frozenset({"明治", "大正", "昭和", "平成", "令和", "慶長", "天正", "元禄", "江戸", "享保",
                    "寛永", "天保", "安政", "慶応", "文化", "文政"})
@@ -208,6 +211,11 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
         nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
         prev = tokens[i - 1].surface if i > 0 else "。"
         if t.pos[1] == "固有名詞" and t.surface in _ERAS:
+            i += 1
+            continue
+        if len(t.surface) == 2 and t.surface[0] in _COUNTRY_CHARS and t.surface[1] + nxt in _SUBSIDIARY:
+            # 米子会社: a US subsidiary (米 + 子会社), not the city of 米子, as Sudachi reads it; the
+            # 米 says where the company is, as in 米ラスベガス, and names no place of its own
             i += 1
             continue
         if t.pos[1] == "固有名詞":

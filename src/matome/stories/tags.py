@@ -25,7 +25,7 @@ from matome.language import fold, resolve_surnames, textja
 from matome.records import Article, Mention, Stage
 from matome.settings import TagSettings, ThemeSettings
 
-STAGE = Stage("tags", 4)
+STAGE = Stage("tags", 5)
 IGNORED = frozenset({"日本", "政府"})
 HEAD_SENTENCES = 3  # on nearly every Japanese story: a tag page says nothing
 LEAD_CHARS = 80  # the lead: the first sentences, up to this many characters at least
@@ -266,16 +266,22 @@ def about(a: Article, mentions: list[Mention]) -> set[str]:
 _BYLINE_REST = re.compile(r"[\s、,・]*(?:[^\s。、「」]{1,12}[=＝]|[^\s。、「」]{0,12}"
                           r"(?:編集委員|論説委員|解説委員|特派員|記者|エディター|デスク|支局|総局|報道部))?"
                           r"[\s、,・]*(?:記者|撮影|写真)?[\s、,・]*")
+# A first line that only credits the outlet (broadcasters' pages open so): no sentence, a name
+# ending as outlets' names do, or a Latin name with its initials
+_CREDIT_LINE = re.compile(r"\s*(?:[^。、「」\n]{0,30}(?:ニュース|NEWS|News|NewsNetwork|新聞|テレビ|放送|通信)"
+                          r"(?:\s*[（(][^）)\n]{1,10}[)）])?|[A-Za-z][A-Za-z .&]{1,40}[（(][A-Z]{2,6}[)）])\s*")
 _CLOSING = re.compile(r"[（(]([^（）()\n]{1,30})[)）]\s*$")
 
 
 def _bylines(text: str, mentions: list[Mention]) -> list[tuple[int, int]]:
     """Spans of the text that are the reporters' byline: a first line of names (with a dateline or
-    role: 「ニューヨーク=真海喬生」, 「編集委員 田中陽」, 「小田健司、佐藤常敬」), or a closing
-    「（米田優人）」."""
+    role: 「ニューヨーク=真海喬生」, 「編集委員 田中陽」, 「小田健司、佐藤常敬」) or the outlet's
+    credit, or a closing 「（米田優人）」."""
     people = [m for m in mentions if m.kind == "person"]
     out = []
     first = text.find("\n")
+    if 0 < first and _CREDIT_LINE.fullmatch(text[:first]):
+        out.append((0, first))   # 「All Nippon NewsNetwork(ANN)」「MBSニュース」: the broadcaster's credit
     for start, end in [(0, len(text) if first < 0 else first),
                        (c.start(1), c.end(1)) if (c := _CLOSING.search(text)) else (0, 0)]:
         inside = [m for m in people if start <= m.start and m.end <= end]
