@@ -280,7 +280,7 @@ def _bylines(text: str, mentions: list[Mention]) -> list[tuple[int, int]]:
     people = [m for m in mentions if m.kind == "person"]
     out = []
     first = text.find("\n")
-    if 0 < first and _CREDIT_LINE.fullmatch(text[:first]):
+    if first > 0 and _CREDIT_LINE.fullmatch(text[:first]):
         out.append((0, first))   # 「All Nippon NewsNetwork(ANN)」「MBSニュース」: the broadcaster's credit
     for start, end in [(0, len(text) if first < 0 else first),
                        (c.start(1), c.end(1)) if (c := _CLOSING.search(text)) else (0, 0)]:
