@@ -269,7 +269,8 @@ _BYLINE_REST = re.compile(r"[\s、,・]*(?:[^\s。、「」]{1,12}[=＝]|[^\s。
 # A first line that only credits the outlet (broadcasters' pages open so): no sentence, a name
 # ending as outlets' names do, or a Latin name with its initials
 _CREDIT_LINE = re.compile(r"\s*(?:[^。、「」\n]{0,30}(?:ニュース|NEWS|News|NewsNetwork|新聞|テレビ|放送|通信)"
-                          r"(?:\s*[（(][^）)\n]{1,10}[)）])?|[A-Za-z][A-Za-z .&]{1,40}[（(][A-Z]{2,6}[)）])\s*")
+                          r"(?:\s*[（(][^）)\n]{1,10}[)）])?"
+                          r"|[A-Za-z][A-Za-z .&]{1,40}[（(][A-Z]{2,6}[)）])\s*")
 _CLOSING = re.compile(r"[（(]([^（）()\n]{1,30})[)）]\s*$")
 
 
