@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -196,3 +197,19 @@ def test_a_surname_and_the_full_name_it_starts_are_one_office_holder():
     named = _office_holders(("甲通信", "日銀の植田和男総裁は会見で説明した。"),
                             ("乙新聞", "日銀の黒田東彦総裁は会見で説明した。"))
     assert len(named) == 1 and len(named[0].claims) == 2  # two people: a real disagreement
+
+
+def test_the_first_day_of_a_meeting_is_not_its_date():
+    """Seen on real reports: 「22日と23日に会合を開き…据え置くことを決定」 against 「1月23日の会合に
+    おいて…据え置いた」 was published as outlets disagreeing on the day."""
+    from matome.language import analyze
+    from matome.records import Article
+    from matome.write.conflicts import find_conflicts
+    when = datetime(2026, 1, 23, 15, 0, tzinfo=UTC)
+    two_days = "北浜銀行は22日と23日に会合を開き、金利を据え置くことを決定しました。"
+    one_day = "北浜銀行は1月23日の会合において、金利を据え置きました。"
+    arts = [Article("d0", "https://o0.example/1", "会合", two_days, "甲通信", "ja", published=when),
+            Article("d1", "https://o1.example/1", "会合", one_day, "乙新聞", "ja", published=when)]
+    gaz = analyze.gazetteer()
+    got = find_conflicts(arts, {a.id: analyze.analyze(a, gaz) for a in arts})
+    assert [c for c in got if c.kind == "date"] == []

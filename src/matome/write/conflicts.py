@@ -149,6 +149,10 @@ def find_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> li
     return out[:MAX_CONFLICTS]
 
 
+# a day followed by another that ends the span it opens: 「22日と23日」「18、19両日」「22～23日」
+_SPAN_ON = re.compile(r"(?:と|、|,|～|〜|~|-|から)\s*(?:\d{1,2}|[０-９]{1,2})(?:日|両日)")
+
+
 def _date_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> list[Conflict]:
     """Days the outlets give differently for the same thing (the same noun before, words after)."""
     claims: dict[str, list[Reading]] = {}
@@ -161,6 +165,8 @@ def _date_conflicts(articles: list[Article], analyses: dict[str, Analysis]) -> l
                 if t.get("kind") != "date" or not t.get("day") or not s.start <= t["start"] < s.end:
                     continue
                 start, end = t["start"] - s.start, t["end"] - s.start
+                if _SPAN_ON.match(s.text, end):
+                    continue   # 「22日と23日に会合を開き」: the first day of a span, not the event's day
                 about = _anchor(s.text, start)
                 after = _after(s.text, end)
                 if about is None or not after:
