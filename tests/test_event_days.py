@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from matome.language import analyze
 from matome.records import Article
 from matome.stories.days import day_gap, latest_fit
@@ -92,3 +94,29 @@ def test_an_undated_report_is_grouped_where_it_belongs_among_the_dated(tmp_path)
     order = grouping_order(store, in_order(reports(store.articles())), settings)
     assert [a.url[-1] for a in order] == ["a", "c", "b", "e", "x", "d", "f"]
     store.close()
+
+
+def test_event_days_a_day_apart_weigh_a_little_against_one_event():
+    """Same day: a bonus; two days or more apart: a penalty; one day apart (a time zone, or the
+    next day's look-alike: a minister's warning on the 23rd, the bank's minutes on the 24th): a
+    small penalty, enough to turn only a close call."""
+    import numpy as np
+
+    from matome.settings import ClusterSettings
+    from matome.stories.cluster import Features, StoryState, score
+
+    cfg = ClusterSettings()
+    vec = np.ones(4, dtype=np.float32) / 2.0
+
+    def with_day(d: date) -> float:
+        story = StoryState("s")
+        story.add(Features("a", "ja", None, vec, frozenset({"会合"}), frozenset({"日本銀行"}),
+                           frozenset({date(2025, 12, 23)})))
+        mine = Features("b", "ja", None, vec, frozenset({"会合"}), frozenset({"日本銀行"}), frozenset({d}))
+        return score(mine, story, cfg)["score"]
+
+    same, next_day, later = with_day(date(2025, 12, 23)), with_day(date(2025, 12, 24)), \
+        with_day(date(2025, 12, 26))
+    assert same - next_day == pytest.approx(cfg.event_day_bonus + cfg.event_day_near_penalty)
+    assert next_day - later == pytest.approx(cfg.event_day_penalty - cfg.event_day_near_penalty)
+    assert cfg.event_day_near_penalty > 0

@@ -111,6 +111,9 @@ class ClusterSettings:
     event_day_penalty: float = _opt(
         0.5, "Subtracted when both sides name event days more than a day apart.")
     event_day_bonus: float = _opt(0.08, "Added when both sides name the same event day.")
+    event_day_near_penalty: float = _opt(
+        0.05, "Subtracted when the nearest event days the two sides name are one day apart (a "
+              "time zone's day, or the next day's look-alike: only a close call is turned).")
     max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
     merge_threshold: float = _opt(
         0.6, "Two stories one article fits both are merged at this half-embedding, half-entity "

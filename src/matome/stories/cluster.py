@@ -36,7 +36,7 @@ from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
 
-STAGE = Stage("cluster", 7)
+STAGE = Stage("cluster", 8)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -209,6 +209,8 @@ def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
             bonus = cfg.event_day_bonus  # both name the same day: strong evidence of one event
         elif min(gaps) > 1:
             penalty = cfg.event_day_penalty
+        else:   # a day apart: a time zone (米東部時間5日 is 日本時間6日), or the next day's look-alike
+            penalty = cfg.event_day_near_penalty
     total = scale * (cfg.weight_embedding * emb + lexical_weight * lex
                      + cfg.weight_entities * ent) + bonus - penalty
     return {"cosine": round(cos, 4), "embedding": round(emb, 4), "lexical": round(lex, 4),
