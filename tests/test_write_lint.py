@@ -201,6 +201,8 @@ def test_a_sentence_that_does_not_make_a_headline_gives_none():
      "北浜市 渡し船を7月から増便 通勤客の混雑を和らげる狙い"),
     ("北浜市は渡し船を増便しました", "北浜市、渡し船を増便"),
     ("北浜市長選は8日夜、投票が締め切られた。", "北浜市長選、投票が締め切られる"),
+    ("渡し船の行方＝波多野涼", "渡し船の行方"),   # a column signed by its writer (a real page's title)
+    ("北浜港の渡し船、1便＝300円に値上げ", "北浜港の渡し船、1便＝300円に値上げ"),
 ])
 def test_a_title_as_a_headline(title, head):
     assert headline.from_title(title) == head

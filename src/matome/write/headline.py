@@ -263,9 +263,14 @@ def _shorter(head: str, topic: str | None) -> str:
     return subject + last
 
 
+# A column's title signed by its writer (「つむじ風の矢野論文＝古賀攻」): the name is no part of the
+# headline. A value (「1ドル＝160円」) has a figure on one side and stays.
+_BYLINE_END = re.compile(r"(?<![\d０-９])[＝=][\u4e00-\u9fff々\u3041-\u3096\u30a1-\u30fa]{2,6}$")
+
+
 def from_title(title: str, limit: int = lint.HEADLINE_MAX) -> str | None:
     """A report's title as a headline: whole, without a leading label, or its first phrases."""
-    t = _LABEL.sub("", title.strip()).strip()
+    t = _BYLINE_END.sub("", _LABEL.sub("", title.strip())).strip()
     if not t or t.endswith(("?", "？")) or (not textja.is_japanese(t) and len(t) > limit):
         return None
     if _SENTENCE_END.search(t):   # a title that is a sentence (「…を決めました」): in headline form
