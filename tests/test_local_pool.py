@@ -122,3 +122,16 @@ def test_released_workers_exit_while_this_process_goes_on() -> None:
     finally:
         engine.close()  # waits for the released ones too
     assert not any(_alive(p) for p in first)
+
+
+def test_an_engine_made_for_one_call_lets_its_workers_go_when_idle() -> None:
+    """``process`` makes its own engine (transient) and lets its workers go before the index
+    stage; an engine the caller passes in keeps them for the caller's next call."""
+    for transient in (True, False):
+        engine = Local(workers=2, pool_min=4, transient=transient)
+        try:
+            list(engine.map(_square, range(10, 14), Settings()))
+            engine.idle()
+            assert (engine._pool is None) is transient
+        finally:
+            engine.close()

@@ -163,6 +163,10 @@ class Engine(Protocol):
     def map(self, fn: Callable[[X, Settings], Y], items: Iterable[X], settings: Settings, *,
             model: bool = False) -> Iterator[tuple[X, Y]]: ...
 
+    def idle(self) -> None:
+        """The per-item work of this ``process`` call is done: what the engine holds only for
+        it may go now (the ordered writer's last stage needs no workers)."""
+
 
 class Local:
     """On this machine: in this process, or — with ``workers`` > 1 and at least ``pool_min``
@@ -232,6 +236,11 @@ class Local:
             self._broken = True
             self.close()
             return x, fn(x, settings)
+
+    def idle(self) -> None:
+        # only an engine made for one ``process`` call: one a caller passes in keeps its workers
+        if self.transient:
+            self.release()
 
     def release(self) -> None:
         """Let the workers go without waiting for them to exit (half a second for two): what

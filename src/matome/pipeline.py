@@ -165,8 +165,8 @@ def _ordered(store: Store, settings: Settings, progress: Progress, report: Repor
     for stage in (run_dedupe, run_cluster, run_tags):
         stage(store, settings, progress, report)
     run_write(store, settings, progress, report, engine)  # each story apart: on the engine
-    if isinstance(engine, Local) and engine.transient:
-        engine.release()  # the index is this process's alone: the workers exit meanwhile
+    if engine is not None:
+        engine.idle()  # the index is this process's alone: the workers exit meanwhile
     run_index(store, settings, progress, report)
 
 

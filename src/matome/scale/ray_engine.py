@@ -111,6 +111,10 @@ class RayEngine:
         if self.owned:
             self.ray.shutdown()
 
+    def idle(self) -> None:
+        """Nothing to let go between stages: the cluster and its actors outlive a ``process``
+        call, and ``close`` ends what this engine started."""
+
     def actors(self) -> int:
         if self.scale.ray_actors > 0:
             return self.scale.ray_actors
