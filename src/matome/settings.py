@@ -81,8 +81,8 @@ class ExtractSettings:
     max_dom_nodes: int = _opt(
         150_000, "Pages with more HTML elements than this are refused (a hostile or broken page).")
     max_seconds: float = _opt(
-        20.0, "Extraction time cap per page, in seconds (enforced where the stage runs in the main "
-              "thread; 0 turns it off).")
+        20.0, "Extraction time cap per page, in seconds of CPU, so a busy machine does not set "
+              "honest pages aside (enforced where the stage runs in the main thread; 0 turns it off).")
     teaser_min_chars: int = _opt(
         100, "A paywalled page showing at least this much report text is a truncated teaser; "
              "less, and its body is withheld.")
