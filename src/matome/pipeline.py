@@ -185,17 +185,23 @@ def run_extract(store: Store, settings: Settings, progress: Progress, report: Re
     def todo() -> Iterator[tuple[int, RawDoc]]:
         for chunk in chunked(queued, 100):  # raw content is read a chunk at a time, never all at once
             rows = {str(raw_id): (raw_id, doc, done) for raw_id, doc, done in store.raw_docs_by_id(chunk)}
+            # what needs nothing leaves the queue in one statement per chunk, not one each: a
+            # re-queued archive (a new stage key) is mostly that (101k DELETEs at 100k articles)
+            gone, left = [], []
             for item in chunk:
                 if item not in rows:  # removed since it was queued
-                    store.dequeue("extract", [item])
+                    gone.append(item)
                     continue
                 raw_id, doc, done = rows[item]
                 where = doc.origin + (f":{doc.location}" if doc.location else "")
                 if done == (tag, doc.content_hash) or aside.holds(where, doc.content_hash):
-                    store.dequeue("extract", [item])
+                    gone.append(item)
                     progress.advance()
                     continue
-                yield raw_id, doc
+                left.append((raw_id, doc))
+            if gone:
+                store.dequeue("extract", gone)
+            yield from left
 
     work = (engine or Local()).map(extracted, todo(), settings)
     for n, ((raw_id, doc), outcome) in enumerate(work, start=1):
