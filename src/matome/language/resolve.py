@@ -69,10 +69,7 @@ def surname_links(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]
     known full names (小泉進次郎, 小泉純一郎) leave the surname unmapped, as
     ``resolve_surnames`` does within one text.
     """
-    sound: dict[str, str] = {}
-    for kind, key, s in heard:
-        if kind == "japanese" and (key not in sound or len(s.split()) > len(sound[key].split())):
-            sound[key] = s
+    sound = fullest_readings(heard)["japanese"]
     by_head: dict[str, list[str]] = {}
     for key in sound:
         if len(key) >= 3:
@@ -88,19 +85,26 @@ def surname_links(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]
     return links
 
 
+def fullest_readings(heard: Iterable[tuple[str, str, str]]) -> dict[str, dict[str, str]]:
+    """Per kind ("latin", "japanese"), each name's fullest reading: the one with most words,
+    then the greatest, so the result does not depend on which article was read first."""
+    out: dict[str, dict[str, str]] = {"latin": {}, "japanese": {}}
+    for kind, key, sound in heard:
+        known = out["latin" if kind == "latin" else "japanese"]
+        old = known.get(key)
+        if old is None or (len(sound.split()), sound) > (len(old.split()), old):
+            known[key] = sound
+    return out
+
+
 def links_by_sound(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
     """(Latin key, Japanese key) for each Latin name that sounds like exactly one Japanese person.
 
     A name read several ways (佐伯: saeki, saiki) counts with its fullest reading, the one
     with most words, so the result does not depend on which article was read first.
     """
-    latin: dict[str, str] = {}
-    japanese: dict[str, str] = {}
-    for kind, key, sound in heard:
-        known = (latin if kind == "latin" else japanese)
-        old = known.get(key)
-        if old is None or (len(sound.split()), sound) > (len(old.split()), old):
-            known[key] = sound
+    readings = fullest_readings(heard)
+    latin, japanese = readings["latin"], readings["japanese"]
     links = []
     for lkey, lsound in sorted(latin.items()):
         hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]
