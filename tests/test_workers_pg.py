@@ -154,3 +154,26 @@ def test_a_single_pass_skips_a_source_another_polled_since_it_started(pg: Any) -
         assert second.claim_poll("demo", schedule=False, since=later) is None
     finally:
         store.close()
+
+
+def test_an_idle_worker_notices_a_per_article_stage_change(pg: Any, tmp_path: Path) -> None:  # noqa: F811
+    """A code or settings change to extract or analyze is taken up by the next `process`, new
+    input or not. Else (seen at 100k articles) the stage key stayed stale until new input came,
+    and that run re-walked the whole archive with its 1,000 new articles."""
+    from matome import pipeline
+    from matome.settings import load
+
+    store, settings = Store(pg.createdb("rekey")), load(DEMO_CONFIG)
+    try:
+        pipeline.ingest(store, [str(demo_corpus() / "html")], settings)
+        pipeline.process(store, settings)
+        keys = {"extract": pipeline.extract_key(settings), "analyze": pipeline.analyze_key(settings)}
+        assert {s: store.stage_key(s) for s in keys} == keys
+        for stage in keys:
+            store.set_stage_key(stage, "an older version")
+        report = pipeline.process(store, settings)  # nothing new: the queues were empty
+        assert {s: store.stage_key(s) for s in keys} == keys
+        assert all(store.queued(s) == [] for s in keys)  # looked at once, found done
+        assert not {"extracted", "analyzed", "rejected"} & set(+report.counts)
+    finally:
+        store.close()

@@ -93,10 +93,16 @@ def isolated(store: Store, report: Report, progress: Progress, stage: str, origi
 def queue(store: Store, stage: str, key: str) -> list[str]:
     """What ``stage`` has to look at: its queue, or everything once when ``key`` (its code
     version and the settings it reads) differs from the key the queue was filled under."""
+    rekey(store, stage, key)
+    return store.queued(stage)
+
+
+def rekey(store: Store, stage: str, key: str) -> None:
+    """Queue all of ``stage`` once when ``key`` differs from the key its queue was filled
+    under. Idempotent, so two workers doing it at once queue each item once."""
     if store.stage_key(stage) != key:
         store.requeue_all(stage)
         store.set_stage_key(stage, key)
-    return store.queued(stage)
 
 
 def chunked(items: list[T], size: int) -> Iterator[list[T]]:

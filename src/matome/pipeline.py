@@ -33,6 +33,7 @@ from matome.batch import (
     isolated,
     queue,
     reject,
+    rekey,
 )
 from matome.errors import IdClash, RecordError
 from matome.ingest import sources
@@ -138,6 +139,10 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
         _ordered(store, settings, progress, report, engine)
         return report
     worker = leases.Worker(store, settings.scale, batch=engine.window)
+    # the key check the stages make when they run, made even when no batch is left for this
+    # worker: else a code or settings change waits for new input, then re-walks the archive
+    rekey(store, "extract", extract_key(settings))
+    rekey(store, "analyze", analyze_key(settings))
 
     def drain() -> None:
         for name, stage in (("extract", run_extract), ("analyze", run_analyze)):
@@ -175,10 +180,22 @@ def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[tuple[Art
     return attempt(extract.extract_with_thread, task[1], settings.extract)
 
 
+def extract_key(settings: Settings) -> str:
+    """What extraction's queue is filled under: its code version."""
+    return extract.STAGE.tag
+
+
+def analyze_key(settings: Settings) -> str:
+    """What analysis's queue is filled under: its code version, the aliases it resolves with
+    and the embedder (another model means other vectors)."""
+    embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
+    return digest(analyze.STAGE.tag, sorted(settings.aliases.items()), embedder)
+
+
 def run_extract(store: Store, settings: Settings, progress: Progress, report: Report,
                 engine: Engine | None = None) -> None:
     tag = extract.STAGE.tag
-    queued = sorted(queue(store, "extract", tag), key=int)
+    queued = sorted(queue(store, "extract", extract_key(settings)), key=int)
     aside = SetAside(store, "extract", tag)
     progress.start("extract", len(queued))
 
@@ -284,7 +301,7 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
     tag = analyze.STAGE.tag
     who = reuse.embedder(settings.embed)  # recorded with each vector: which build made it
-    queued = queue(store, "analyze", digest(tag, aliases, embedder))
+    queued = queue(store, "analyze", analyze_key(settings))
     learn_names_once(store)
     aside = SetAside(store, "analyze", tag)
     progress.start("analyze", len(queued))
