@@ -309,6 +309,13 @@ class WorkStore(_HasTx):
             row = conn.execute(select(s.key, s.seq, s.data).where(s.name == name)).first()
         return (row.key, row.seq, bytes(row.data)) if row else None
 
+    def snapshot_mark(self, name: str) -> tuple[str, int] | None:
+        """The key and seq a snapshot was saved under, without reading the snapshot."""
+        s = t.snapshots.c
+        with self.read() as conn:
+            row = conn.execute(select(s.key, s.seq).where(s.name == name)).first()
+        return (row.key, row.seq) if row else None
+
     def save_snapshot(self, name: str, key: str, seq: int, data: bytes) -> None:
         with self.tx() as conn:
             conn.execute(delete(t.snapshots).where(t.snapshots.c.name == name))

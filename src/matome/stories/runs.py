@@ -244,10 +244,11 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
                and not aside.holds(a.id, hashes[a.id])]
     progress.start("cluster", len(pending))
     if not pending and not any(dup_of.values()):  # nothing to place, no copy to join
+        _prepare_window(store, settings)
         return
     res = resolver(store, settings)
     feats_of = featurer(store, res)
-    clusterer, _ = window.restore(store, settings.cluster, feats_of)
+    clusterer, restored = window.restore(store, settings.cluster, feats_of)
     seq, n, saves = store.max_seq(), 0, 0
     for chunk in chunked(pending, 200):
         feats = feats_of(chunk)
@@ -274,8 +275,21 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
         window.save(store, settings.cluster, clusterer)
         saves += 1
         checkpoint("snapshot", saves)  # after the Nth snapshot of this run
+    if not saves and not restored:  # copies only: the rebuilt state is kept all the same
+        window.save(store, settings.cluster, clusterer)
     _place_copies(store, [a for a in articles if dup_of.get(a.id)], dup_of, seq)
     store.resolve_pending_redirects(store.story_of(store.pending_seeds()))
+
+
+def _prepare_window(store: Store, settings: Settings) -> None:
+    """A run with nothing to place saves the window's state when no current snapshot holds it
+    (a run killed before saving, new settings, an archive loaded from elsewhere): the next
+    run with news then restores it instead of replaying the window. It is what that run's
+    rebuild would make, so nothing placed changes."""
+    if store.max_seq("member") == 0 or window.current(store, settings.cluster):
+        return
+    res = resolver(store, settings)
+    window.save(store, settings.cluster, window.rebuild(store, settings.cluster, featurer(store, res)))
 
 
 def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | None], seq: int) -> None:

@@ -40,11 +40,17 @@ def key(cfg: ClusterSettings) -> str:
     return digest(NAME, FORMAT, cluster.STAGE.tag, cfg)
 
 
+def current(store: Store, cfg: ClusterSettings) -> bool:
+    """Whether the saved snapshot would be restored (it is of this code and these settings,
+    and reflects the last report assigned), read without the snapshot itself."""
+    return store.snapshot_mark(NAME) == (key(cfg), store.max_seq("member"))
+
+
 def restore(store: Store, cfg: ClusterSettings,
             feats: Features) -> tuple[cluster.Clusterer, bool]:
     """The clusterer as the last run left it, and whether it came from a snapshot."""
     saved = store.snapshot(NAME)
-    if saved is not None and saved[0] == key(cfg) and saved[1] == store.max_seq("member"):
+    if saved is not None and (saved[0], saved[1]) == (key(cfg), store.max_seq("member")):
         try:
             state = pickle.loads(saved[2])
             if isinstance(state, cluster.Clusterer):
