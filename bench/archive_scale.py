@@ -249,9 +249,13 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
 
     def step(name: str, cli: list[str]) -> None:
         console.print(f"  {label}: {name} …", end=" ")
-        secs, rss, cpu, _ = run(cli, env, cwd)
+        prof = args.work / f"{label}-{name}.prof" if name in args.profile else None
+        secs, rss, cpu, _ = run(cli, env, cwd, profile=prof)
         got[f"{name}_s"], got[f"{name}_rss"], got[f"{name}_cpu"] = secs, rss, cpu
-        console.print(f"{secs:.1f} s ({cpu:.1f} s CPU), {rss:.0f} MiB")
+        console.print(f"{secs:.1f} s ({cpu:.1f} s CPU), {rss:.0f} MiB"
+                      + (f" [yellow]under cProfile: {prof}[/]" if prof else ""))
+        if prof:
+            _top(prof)
 
     before = done_marks(url)
     step("process_idle", ["process"])
@@ -341,6 +345,18 @@ def _cell(v: float | str | None, unit: str) -> str:
     return f"{v:.2f}" if unit in {"GB", "ms"} or v < 10 else f"{v:.0f}"
 
 
+def _top(prof: Path, n: int = 25) -> None:
+    """matome's functions by cumulative time in a profiled step: what grows is read by
+    comparing the sizes' lists."""
+    import pstats
+
+    stats = pstats.Stats(str(prof)).stats  # type: ignore[attr-defined]  # not in typeshed
+    rows = sorted(((v[3], f"{Path(k[0]).name}:{k[1]} {k[2]}") for k, v in stats.items()
+                   if "/matome/" in k[0]), reverse=True)[:n]
+    for secs, where in rows:
+        console.print(f"      {secs:8.2f} s  {where}")
+
+
 def _k(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k" \
         if n % 1000 == 0 else str(n)
@@ -359,7 +375,12 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=1000, help="new reports ingested per size")
     parser.add_argument("--requests", type=int, default=400, help="timed search requests per size")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--profile", default="",
+                        help="steps to run under cProfile, comma-separated (process_new, site_incr …): "
+                             "their stats kept in --work and matome's top functions printed; their "
+                             "own figures are then inflated, so profile in a run apart")
     args = parser.parse_args()
+    args.profile = {p for p in args.profile.split(",") if p}
     args.work = args.work.absolute()
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "run").mkdir(exist_ok=True)

@@ -95,15 +95,17 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 6 * 3600
-        ) -> tuple[float, float, float, str]:
+def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 6 * 3600,
+        profile: Path | None = None) -> tuple[float, float, float, str]:
     """``python -m matome ARGS`` as a subprocess: (wall seconds, peak RSS in MiB, CPU seconds
-    (user + system: what a step costs whatever else the machine is doing), its output)."""
+    (user + system: what a step costs whatever else the machine is doing), its output).
+    With ``profile``, under cProfile, its stats written there (and its times inflated)."""
     log, usage = cwd / "step.log", cwd / "step.usage"
     usage.unlink(missing_ok=True)
+    profiled = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     with open(log, "wb") as out:
-        proc = subprocess.run([sys.executable, "-c", _MEASURED, str(usage), sys.executable, "-m",
-                               "matome", *args], env=env, cwd=cwd, stdout=out,
+        proc = subprocess.run([sys.executable, "-c", _MEASURED, str(usage), sys.executable, *profiled,
+                               "-m", "matome", *args], env=env, cwd=cwd, stdout=out,
                               stderr=subprocess.STDOUT, timeout=timeout, check=False)
     text = log.read_text("utf-8", "replace")
     if proc.returncode != 0:

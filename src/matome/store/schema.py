@@ -198,6 +198,9 @@ stories = Table(
     Column("follows", String(64)),    # migration 0003: the earlier story it develops (続報)
 )
 
+# memberships.role: placed by the clusterer, or a copy placed with its original
+ROLES = ("member", "duplicate")
+
 memberships = Table(
     "memberships",
     metadata,
@@ -319,6 +322,9 @@ tag_totals = Table(
 
 # which stories carry a tag: counted when a changed story may have been its last
 Index("ix_story_tags_tag", story_tags.c.tag_id)
+# migration 0018: the last membership made (of a role) read from the index's end, not from
+# every membership (each run reads it: 25 ms at 100k on PostgreSQL, and growing)
+Index("ix_memberships_role_seq", memberships.c.role, memberships.c.seq)
 
 # URLs, canonical and bounded, indexed both ways, so a board thread finds the
 # stories it discusses and a story its threads without reading every post

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from matome.errors import StoreError
 from matome.records import Membership, Post, Reaction, StoryRow
 from matome.store import changes
 from matome.store import schema as t
@@ -105,6 +106,8 @@ class StoryStore(_HasTx):
         its articles, storyline, the story it was cut from). ``relinked``:
         storylines found to be one, as (gone, kept).
         """
+        if role not in t.ROLES:  # ``max_seq`` reads the last membership of each known role
+            raise StoreError(f"membership role {role!r} is not one of {t.ROLES}")
         with self.tx() as conn:
             changes.membership(conn, article_id, story_id, merged, split, relinked)
             for gone, kept in relinked:

@@ -235,12 +235,12 @@ class WorkStore(_HasTx):
                 select(r.new_id).where(r.reason == "pending"))]
 
     def max_seq(self, role: str | None = None) -> int:
-        """The last membership made (of this role)."""
-        query = select(func.max(t.memberships.c.seq))
-        if role is not None:
-            query = query.where(t.memberships.c.role == role)
+        """The last membership made (of this role): one role at a time, each the end of its
+        stretch of the (role, seq) index."""
+        m = t.memberships.c
         with self.read() as conn:
-            return int(conn.execute(query).scalar() or 0)
+            return max(int(conn.execute(select(func.max(m.seq)).where(m.role == r)).scalar() or 0)
+                       for r in ((role,) if role is not None else t.ROLES))
 
     def newest_member(self) -> datetime | None:
         """The publication time (naive UTC) of the newest report in any story."""
