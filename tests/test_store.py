@@ -116,3 +116,19 @@ def test_long_keys_an_older_database_holds_are_found_after_the_upgrade(tmp_path)
         assert DbFetchCache(store).validators(long_url) == ('"e"', None)
     finally:
         store.close()
+
+
+def test_a_membership_of_an_unknown_role_is_refused(tmp_path):
+    """``max_seq`` reads the last membership of each role in ``schema.ROLES``: a membership of
+    another role would go unseen there, so it is refused before anything is written."""
+    import pytest
+
+    from matome.errors import StoreError
+
+    store = Store(db_url(str(tmp_path / "m.db")))
+    try:
+        with pytest.raises(StoreError, match="role"):
+            store.put_membership("a1", "s1", "copy", 1, {}, "cluster-v1", new_story=True)
+        assert store.max_seq() == 0
+    finally:
+        store.close()
