@@ -206,3 +206,15 @@ def test_a_store_from_before_the_queues_is_upgraded_without_redoing_work(
     assert all(store.queued(stage) == [] for stage in STAGES)
     assert _result(store) == at_once
     store.close()
+
+
+def test_starting_the_cli_imports_no_scikit_learn() -> None:
+    """A cron-driven `process` with nothing new pays the CLI's start each time: scikit-learn
+    (with the parts of SciPy it loads) was 0.85 s of it, for a stop list and a TF-IDF that only
+    reading English and writing a story use. Both are imported when first needed."""
+    import subprocess
+    import sys
+
+    code = "import sys, matome.cli, matome.pipeline; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'sklearn'" not in out, out

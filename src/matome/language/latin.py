@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from itertools import pairwise
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from matome.language import names
 from matome.records import Mention
@@ -70,7 +69,22 @@ _NAME_WORDS = """
     bill will de mill fire co con call found front top interest system side part name amount
     detail thick thin back sincere cry move find full fill show mine un ie eg inc ltd etc
 """
-_NOT_NAME_LEAD = ENGLISH_STOP_WORDS - frozenset(_NAME_WORDS.split())
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    # scikit-learn's English stop list, imported when English is first read: importing
+    # scikit-learn (and SciPy under it) was 0.85 s of every CLI start, idle runs included
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+@cache
+def _not_name_lead() -> frozenset[str]:
+    return _stop_words() - frozenset(_NAME_WORDS.split())
+
+
 # Prepositions and verbs of headlines that scikit-learn's stop list lacks.
 _LINKING = frozenset({"near", "amid", "despite", "following", "toward", "towards", "against",
                       "across", "versus", "vs", "says", "say", "said"})
@@ -93,12 +107,12 @@ def _common_word(word: str, lower_words: set[str] | None) -> bool:
     if not _title_case(word):
         return False
     low = word.lower()
-    return low in _NOT_NAME_LEAD or (lower_words is not None and low in lower_words)
+    return low in _not_name_lead() or (lower_words is not None and low in lower_words)
 
 
 def _ordinary(word: str, lower_words: set[str]) -> bool:
     low = word.lower()
-    return low in lower_words or low in ENGLISH_STOP_WORDS or low in _LINKING
+    return low in lower_words or low in _stop_words() or low in _LINKING
 
 
 def _title_case_line(text: str, at: int, lower_words: set[str]) -> bool:

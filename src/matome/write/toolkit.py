@@ -37,7 +37,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from matome.language import nfkc, textja
 from matome.records import (
@@ -123,6 +122,8 @@ def _lemmas(text: str) -> tuple[str, ...]:
 def _vectors(cands: list[Candidate]) -> np.ndarray:
     if not cands:
         return np.zeros((0, 0))
+    from sklearn.feature_extraction.text import TfidfVectorizer  # when a story is written: see latin
+
     vec = TfidfVectorizer(analyzer=lambda lemmas: lemmas, norm="l2")
     try:
         m = vec.fit_transform([c.lemmas for c in cands]).toarray()
