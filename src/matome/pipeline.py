@@ -185,11 +185,15 @@ def extract_key(settings: Settings) -> str:
     return extract.STAGE.tag
 
 
+def _embedder(settings: Settings) -> tuple[str, str, str]:
+    """The embedder, part of analysis's input: another model means other vectors."""
+    return settings.embed.backend, settings.embed.model, settings.embed.passage_prefix
+
+
 def analyze_key(settings: Settings) -> str:
     """What analysis's queue is filled under: its code version, the aliases it resolves with
-    and the embedder (another model means other vectors)."""
-    embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
-    return digest(analyze.STAGE.tag, sorted(settings.aliases.items()), embedder)
+    and the embedder."""
+    return digest(analyze.STAGE.tag, sorted(settings.aliases.items()), _embedder(settings))
 
 
 def run_extract(store: Store, settings: Settings, progress: Progress, report: Report,
@@ -296,9 +300,7 @@ def _embed_one(a: Article, an: Analysis, settings: Settings) -> Any:
 
 def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report,
                 engine: Engine | None = None) -> None:
-    aliases = sorted(settings.aliases.items())
-    # the embedder is part of the input: another model means other vectors
-    embedder = (settings.embed.backend, settings.embed.model, settings.embed.passage_prefix)
+    aliases, embedder = sorted(settings.aliases.items()), _embedder(settings)
     tag = analyze.STAGE.tag
     who = reuse.embedder(settings.embed)  # recorded with each vector: which build made it
     queued = queue(store, "analyze", analyze_key(settings))

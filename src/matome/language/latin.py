@@ -77,7 +77,7 @@ def _stop_words() -> frozenset[str]:
     # scikit-learn (and SciPy under it) was 0.85 s of every CLI start, idle runs included
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS)
+    return ENGLISH_STOP_WORDS
 
 
 @cache

@@ -286,8 +286,8 @@ def _prepare_window(store: Store, settings: Settings) -> None:
     (a run killed before saving, new settings, an archive loaded from elsewhere): the next
     run with news then restores it instead of replaying the window. It is what that run's
     rebuild would make, so nothing placed changes."""
-    if store.max_seq("member") == 0 or window.current(store, settings.cluster):
-        return
+    if window.current(store, settings.cluster) or store.max_seq("member") == 0:
+        return  # the common case first: one read of the last membership
     res = resolver(store, settings)
     window.save(store, settings.cluster, window.rebuild(store, settings.cluster, featurer(store, res)))
 

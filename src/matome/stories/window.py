@@ -41,16 +41,21 @@ def key(cfg: ClusterSettings) -> str:
 
 
 def current(store: Store, cfg: ClusterSettings) -> bool:
-    """Whether the saved snapshot would be restored (it is of this code and these settings,
-    and reflects the last report assigned), read without the snapshot itself."""
-    return store.snapshot_mark(NAME) == (key(cfg), store.max_seq("member"))
+    """Whether the saved snapshot would be restored, read without the snapshot itself."""
+    return _fits(store, cfg, store.snapshot_mark(NAME))
+
+
+def _fits(store: Store, cfg: ClusterSettings, mark: tuple[str, int] | None) -> bool:
+    """A snapshot saved under ``mark`` (key, seq) is of this code and these settings and
+    reflects the last report assigned."""
+    return mark == (key(cfg), store.max_seq("member"))
 
 
 def restore(store: Store, cfg: ClusterSettings,
             feats: Features) -> tuple[cluster.Clusterer, bool]:
     """The clusterer as the last run left it, and whether it came from a snapshot."""
     saved = store.snapshot(NAME)
-    if saved is not None and (saved[0], saved[1]) == (key(cfg), store.max_seq("member")):
+    if saved is not None and _fits(store, cfg, (saved[0], saved[1])):
         try:
             state = pickle.loads(saved[2])
             if isinstance(state, cluster.Clusterer):
