@@ -24,8 +24,8 @@ What mirrors the pipeline (the hashes, the rows) is in the functions named
 ``*_hash`` and ``*_rows`` here, written to work with matome before and after
 the incremental ``process`` of issue 16 (``_short``, ``_write``: a story too
 short to write is published as its report where matome does that). State the
-pipeline derives beyond these rows (queues, stage keys, snapshots, indexes) is
-left to matome: ``archive_scale`` runs ``process`` once over every fill
+pipeline derives beyond these rows and the stages' queue keys (queues, tag sums,
+snapshots, indexes) is left to matome: ``archive_scale`` runs ``process`` once over every fill
 ("settling") and reports what it redid. When a stage changes what it hashes,
 change the mirror here; the fill cache is keyed by matome's source anyway.
 """
@@ -45,7 +45,7 @@ from bench.archive_synth import Report, Stream
 from sqlalchemy import insert
 
 from matome import extract
-from matome.pipeline import WRITTEN_STAGE
+from matome.pipeline import WRITTEN_STAGE, queue_keys
 from matome.records import Article, RawDoc, digest
 from matome.settings import Settings
 from matome.store import Store
@@ -53,7 +53,7 @@ from matome.store import schema as t
 from matome.stories import cluster, dedupe, in_order, storyline_id, tags
 from matome.write import formats, toolkit, verify
 
-FILL_VERSION = 1
+FILL_VERSION = 2  # 2: the stages' queue keys
 ORIGIN = "synthetic/archive.jsonl"
 CHUNK = 2000        # reports per transaction
 STORY_DONE = timedelta(hours=42)   # every report of an event is out by then
@@ -438,6 +438,13 @@ class Filler:
         key = tags_hash(self.written_from, self.analysis_hashes, self.settings)
         self._row("stage_state", {"stage": tags.STAGE.tag, "input_hash": key,
                                   "finished_at": self.ingested})
+        # each stage's queue key, as `process` leaves it: without them the settle re-queued
+        # and re-walked the whole archive (an hour at 1M). Not the tags stage's: the fill
+        # writes no tag sums (``TagStore``), which its one full pass while settling makes.
+        for stage, qkey in queue_keys(self.settings).items():
+            if stage != "tags":
+                self._row("stage_state", {"stage": f"key:{stage}", "input_hash": qkey,
+                                          "finished_at": self.ingested})
         self.flush()
         if self.store.engine.dialect.name == "postgresql":
             # raw_docs.id was given, not drawn from its sequence: move the sequence past it, or

@@ -44,7 +44,9 @@ from matome.site.index import run_index
 from matome.store import Store, ingest_state, leases
 from matome.stories import reactions
 from matome.stories.runs import (
+    NAMES_KEY,
     cluster_inputs,
+    dedupe_key,
     gazetteer,
     learn_names_once,
     resolver,
@@ -52,11 +54,12 @@ from matome.stories.runs import (
     run_cluster,
     run_dedupe,
     run_tags,
+    tags_key,
 )
 from matome.write import toolkit, verify
 
 __all__ = ["FATAL", "Progress", "Quiet", "Report", "cluster_inputs", "ingest",
-           "isolated", "process", "resolver", "resolver_for", "run_analyze", "run_cluster",
+           "isolated", "process", "queue_keys", "resolver", "resolver_for", "run_analyze", "run_cluster",
            "run_dedupe", "run_extract", "run_tags", "run_write", "story_articles", "summary"]
 
 
@@ -194,6 +197,25 @@ def analyze_key(settings: Settings) -> str:
     """What analysis's queue is filled under: its code version, the aliases it resolves with
     and the embedder."""
     return digest(analyze.STAGE.tag, sorted(settings.aliases.items()), _embedder(settings))
+
+
+def write_key(settings: Settings) -> str:
+    """What the write queue is filled under: the writers' versions and what they read."""
+    from dataclasses import replace
+
+    from matome.write import llm_writer
+
+    return digest(WRITTEN_STAGE, toolkit.WRITER, llm_writer.WRITER, settings.writer, settings.publish,
+                  replace(settings.llm, api_key=""), sorted(settings.aliases.items()))
+
+
+def queue_keys(settings: Settings) -> dict[str, str]:
+    """Each stage's queue key (``batch.rekey``) as this code and ``settings`` make it: a store
+    holding these keys is re-walked by no stage. For tools that write a store straight into its
+    tables (``bench/archive_fill.py``)."""
+    return {"extract": extract_key(settings), "analyze": analyze_key(settings),
+            "dedupe": dedupe_key(settings), "cluster": stories.cluster.STAGE.tag,
+            "tags": tags_key(settings), "write": write_key(settings), "names": NAMES_KEY}
 
 
 def run_extract(store: Store, settings: Settings, progress: Progress, report: Report,
@@ -389,14 +411,9 @@ def run_write(store: Store, settings: Settings, progress: Progress, report: Repo
     Storylines are taken a few hundred stories at a time: when every story is queued (the
     writer's settings changed) one read of all their reports and analyses held the archive
     in memory (4.4 GB for a first run over 100k articles)."""
-    from dataclasses import replace
+    from matome.write import formats
 
-    from matome.write import formats, llm_writer
-
-    queued = queue(store, "write", digest(WRITTEN_STAGE, toolkit.WRITER, llm_writer.WRITER,
-                                           settings.writer, settings.publish,
-                                           replace(settings.llm, api_key=""),
-                                           sorted(settings.aliases.items())))
+    queued = queue(store, "write", write_key(settings))
     # The queued stories with their whole storylines: a later story's explainer reads the earlier.
     line_of = store.storylines_with(queued)
     by_line: dict[str, list[str]] = {}

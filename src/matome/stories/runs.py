@@ -44,9 +44,20 @@ def learn_names_once(store: Store) -> None:
     store.set_stage_key("names", NAMES_KEY)
 
 
+def dedupe_key(settings: Settings) -> str:
+    """What the dedupe queue is filled under: its code version and settings."""
+    return digest(dedupe.STAGE.tag, settings.dedupe)
+
+
+def tags_key(settings: Settings) -> str:
+    """What the tags queue is filled under: its code version, the tag settings, themes and
+    aliases."""
+    return digest(tags.STAGE.tag, settings.tags, settings.themes, settings.aliases)
+
+
 def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     cfg, tag = settings.dedupe, dedupe.STAGE.tag
-    queued = queue(store, "dedupe", digest(tag, cfg))
+    queued = queue(store, "dedupe", dedupe_key(settings))
     aside = SetAside(store, "dedupe", tag)
     # What is done already is found a chunk at a time, and only what is left is read whole:
     # a new analysis queues every report again, and reading every text at once was GBs.
@@ -322,7 +333,7 @@ def _split_row(clusterer: cluster.Clusterer,
 
 def run_tags(store: Store, settings: Settings, progress: Progress, report: Report) -> None:
     """Tags of the stories that changed; each tag's name from sums the store keeps (``TagStore``)."""
-    key = digest(tags.STAGE.tag, settings.tags, settings.themes, settings.aliases)
+    key = tags_key(settings)
     full = store.stage_key("tags") != key
     if full:  # every story is tagged again below: the sums start from nothing
         store.clear_tag_sums()
