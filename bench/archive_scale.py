@@ -119,7 +119,7 @@ def _pg_server_class() -> Any:
 
 
 def prepare(backend: str, size: int, args: argparse.Namespace, settings: Any, pg: Any,
-            cfg: Path) -> tuple[str, dict[str, Any]]:
+            cfg: Path, *, measured: bool = True) -> tuple[str, dict[str, Any]]:
     """A store holding the synthetic archive of ``size``: its URL for this run and the fill's
     manifest (counts, seconds, bytes, the new batch). Filled when no matching one is kept, then
     settled: the real ``process`` runs over it once, so whatever state this version of matome
@@ -157,6 +157,8 @@ def prepare(backend: str, size: int, args: argparse.Namespace, settings: Any, pg
             manifest["bytes"] = _pg_bytes(url)
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     manifest = json.loads(manifest_path.read_text())
+    if not measured:  # --fill-only: kept as filled for the next run
+        return "", manifest
     run_dir = args.work / "run"
     run_dir.mkdir(exist_ok=True)
     if backend == "sqlite":
@@ -170,6 +172,14 @@ def prepare(backend: str, size: int, args: argparse.Namespace, settings: Any, pg
             shutil.copyfile(pristine, target)
         return f"sqlite:///{target}", manifest
     return pg.copy(template, f"run_{size}"), manifest
+
+
+def _fill_only(backend: str, size: int, args: argparse.Namespace, settings: Any, pg: Any,
+               cfg: Path) -> None:
+    """A filled, settled store kept for the next run (``--fill-only``): not moved or copied."""
+    _, manifest = prepare(backend, size, args, settings, pg, cfg, measured=False)
+    console.print(f"  {backend}-{_k(size)}: filled and settled, kept for the next run "
+                  f"({manifest['bytes'] / 1e9:.1f} GB)")
 
 
 def _pg_create(pg: Any, name: str) -> str:
@@ -371,6 +381,9 @@ def main() -> None:
     parser.add_argument("--in-place", action="store_true",
                         help="SQLite: measure on the filled store itself instead of a copy (half "
                              "the disk; the fill is not kept for the next run)")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="fill and settle the stores (kept under --work for the next run), "
+                             "measure nothing: the untimed part of a large size ahead of time")
     parser.add_argument("--per-day", type=int, default=1000, help="reports a day in the stream")
     parser.add_argument("--new", type=int, default=1000, help="new reports ingested per size")
     parser.add_argument("--requests", type=int, default=400, help="timed search requests per size")
@@ -412,6 +425,9 @@ def main() -> None:
         results: dict[int, dict[str, float | str]] = {}
         try:
             for n in todo:
+                if args.fill_only:
+                    _fill_only(backend, n, args, settings, pg, cfg)
+                    continue
                 url, manifest = prepare(backend, n, args, settings, pg, cfg)
                 results[n] = measure(url, manifest, args, cfg, stub, f"{backend}-{_k(n)}")
                 # every measurement, kept: runs of other code versions compare against these
