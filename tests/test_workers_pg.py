@@ -177,3 +177,39 @@ def test_an_idle_worker_notices_a_per_article_stage_change(pg: Any, tmp_path: Pa
         assert not {"extracted", "analyzed", "rejected"} & set(+report.counts)
     finally:
         store.close()
+
+
+def test_two_workers_setting_a_stage_key_at_once_both_succeed(pg: Any) -> None:  # noqa: F811
+    """Every `process` checks the per-article stages' keys before it leases anything, so two
+    workers started at once both find a key missing and both record it. Here one worker's
+    transaction has written the key and not yet committed while the other records it: the
+    second waits for the first, then overwrites the row, where a DELETE-then-INSERT failed on
+    the primary key and stopped that worker (seen in CI)."""
+    import threading
+
+    from sqlalchemy import text
+
+    url = pg.createdb("stage_key_race")
+    first, second = Store(url), Store(url)
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            second.set_stage_key("analyze", "new")
+        except BaseException as exc:  # the failure under test, reported in the main thread
+            errors.append(exc)
+
+    with first.engine.connect() as conn:
+        conn.execute(text("DELETE FROM stage_state WHERE stage = 'key:analyze'"))
+        conn.execute(text("INSERT INTO stage_state (stage, input_hash, finished_at) "
+                          "VALUES ('key:analyze', 'old', now())"))
+        worker = threading.Thread(target=record)
+        worker.start()
+        worker.join(1.0)  # blocked on the uncommitted row
+        assert worker.is_alive()
+        conn.commit()
+    worker.join(30)
+    assert not errors, errors
+    assert first.stage_key("analyze") == "new"
+    first.close()
+    second.close()

@@ -34,6 +34,22 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
         conn.execute(lite_insert(table).on_conflict_do_nothing(), rows)
 
 
+def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: list[str]) -> None:
+    """Insert a row, or update the one with the same ``keys`` (both dialects), in one
+    statement: a DELETE then INSERT lets two workers doing it at once both insert, and one
+    fails on the primary key (PostgreSQL, READ COMMITTED)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        ins: Any = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as lite_insert
+
+        ins = lite_insert(table)
+    conn.execute(ins.values(**row).on_conflict_do_update(
+        index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}))
+
+
 def enqueue(conn: Connection, stage: str, items: Iterable[str], *, release: bool = True) -> None:
     """Queue items for a stage, in the caller's transaction (with the write that made them).
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, or_, select
 from matome.records import Analysis, Article, DedupeRow, Membership, RawDoc
 from matome.store import schema as t
 from matome.store.queue import CHUNK as _CHUNK
-from matome.store.queue import db_now, dequeue, enqueue, insert_ignore, renew
+from matome.store.queue import db_now, dequeue, enqueue, insert_ignore, renew, upsert
 from matome.store.stories import _HasTx
 
 
@@ -112,10 +112,11 @@ class WorkStore(_HasTx):
         return row.input_hash if row else None
 
     def set_stage_key(self, stage: str, key: str) -> None:
+        """Record the key a stage's queue is filled under; workers may do it at once."""
         with self.tx() as conn:
-            conn.execute(delete(t.stage_state).where(t.stage_state.c.stage == f"key:{stage}"))
-            conn.execute(insert(t.stage_state).values(stage=f"key:{stage}", input_hash=key,
-                                                      finished_at=datetime.now(UTC).replace(tzinfo=None)))
+            upsert(conn, t.stage_state, {"stage": f"key:{stage}", "input_hash": key,
+                                         "finished_at": datetime.now(UTC).replace(tzinfo=None)},
+                   ["stage"])
 
     # --- reads bounded by what is queued --------------------------------------
 
