@@ -10,7 +10,10 @@ and go through extract, analyze and dedupe as the pipeline runs them; each
 held-out fold is then grouped by the pipeline's Clusterer on the features
 ``pipeline.cluster_inputs`` gives (copies join their original's story), as
 one stream of that fold's reports only. The whole set is also grouped as one
-stream — the hardest case, where every look-alike is present.
+stream — the hardest case, where every look-alike is present — and its
+storylines are scored by folds of pairs (``bench/real_lines.py``: a fold's
+own stream is too sparse for storylines, which compare a story with the live
+ones).
 
 Folds are split by event (group k-fold over ``gold_event``, seeded), never by
 report. Anything tuned is chosen on the other folds and scored on the held-out
@@ -47,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* when run as a script
 
-from bench import write_lint
+from bench import real_lines, write_lint
 from bench.cluster_eval import matome_grouping
 
 from matome import pipeline
@@ -287,6 +290,7 @@ def main() -> None:
     print("\nwhole set as one stream (matome defaults): " + "; ".join(
         f"{lv} P/R/F1 " + "/".join(f"{v:.2f}" for v in prf(*pair_counts(
             whole[lv], {r.id: LEVELS[lv](r) for r in reports}))) for lv in LEVELS))
+    real_lines.print_table(real_lines.evaluate(reports, parts, grouped, baseline, BASE_CUTS), prf)
     if args.errors:
         errors(reports, Settings())
     if not args.no_lint:

@@ -124,17 +124,17 @@ class ClusterSettings:
         16, "Nearest active stories (by e5 cosine) scored for each article, besides those "
             "sharing an entity.")
     storyline_days: float = _opt(
-        30.0, "A new story may continue the storyline of one that ended this many days before.")
+        60.0, "A new story may continue the storyline of one that ended this many days before.")
     storyline_threshold: float = _opt(
-        0.2, "Minimum fit (the storyline weights below) for a story to continue a storyline "
+        0.3, "Minimum fit (the storyline weights below) for a story to continue a storyline "
              "whose last report is from its own day; it rises linearly to twice this for a "
              "storyline quiet for storyline_days. A story that fits two storylines merges them.")
     storyline_weight_embedding: float = _opt(
-        0.55, "Storyline fit: weight of the e5 cosine, centred on the mean of live reports.")
+        0.35, "Storyline fit: weight of the e5 cosine, centred on the mean of live reports.")
     storyline_weight_entities: float = _opt(
-        0.35, "Storyline fit: weight of the entity-profile cosine (IDF over live reports).")
+        0.55, "Storyline fit: weight of the entity-profile cosine (IDF over live reports).")
     storyline_weight_lexical: float = _opt(
-        0.1, "Storyline fit: weight of the title-and-lead lemma-profile cosine (IDF over live "
+        0.2, "Storyline fit: weight of the title-and-lead lemma-profile cosine (IDF over live "
              "reports).")
 
 
