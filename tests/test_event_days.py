@@ -120,3 +120,43 @@ def test_event_days_a_day_apart_weigh_a_little_against_one_event():
     assert same - next_day == pytest.approx(cfg.event_day_bonus + cfg.event_day_near_penalty)
     assert next_day - later == pytest.approx(cfg.event_day_penalty - cfg.event_day_near_penalty)
     assert cfg.event_day_near_penalty > 0
+
+
+def test_a_report_naming_no_day_weighs_against_a_story_of_days_before_it_was_published():
+    """News tells its own day or the day before: a report that names no day, published three
+    days after the incident a story names, is most likely the next happening of the same actors
+    (the minister's rebuttal of 12-09 beside the radar lock-on of 12-06, seen on the real set).
+    Published the same day or the next, or before the day (a preview), it pays nothing."""
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from matome.settings import ClusterSettings
+    from matome.stories.cluster import Features, StoryState, score
+
+    cfg = ClusterSettings()
+    vec = np.ones(4, dtype=np.float32) / 2.0
+    jst = ZoneInfo("Asia/Tokyo")
+
+    def published_on(day: int, month: int = 12, partial: bool = False) -> dict[str, float]:
+        story = StoryState("s")
+        days = frozenset() if partial else frozenset({date(2025, 12, 6)})
+        story.add(Features("a", "ja", None, vec, frozenset({"照射"}), frozenset({"小泉進次郎"}),
+                           days, frozenset({(0, 6)}) if partial else frozenset()))
+        when = datetime(2025, month, day, 18, 0, tzinfo=jst)
+        mine = Features("b", "ja", when, vec, frozenset({"照射"}), frozenset({"小泉進次郎"}), frozenset())
+        return score(mine, story, cfg)
+
+    assert published_on(9)["day_penalty"] == cfg.late_report_penalty > 0
+    assert published_on(9, partial=True)["day_penalty"] == cfg.late_report_penalty  # 「６日」
+    for same_or_next in (6, 7):
+        assert published_on(same_or_next)["day_penalty"] == 0
+    assert published_on(28, month=11)["day_penalty"] == 0  # a preview
+    assert published_on(9)["score"] == pytest.approx(published_on(7)["score"] - cfg.late_report_penalty)
+    # a story of a partial day whose nearest reading is after the publication (「12日」 beside a
+    # report of the 9th): the report may preview it, no penalty
+    from matome.stories.cluster import _told_later
+
+    assert not _told_later(date(2025, 12, 9), {(0, 12)})
+    assert _told_later(date(2025, 12, 9), {(0, 6)})
+    assert not _told_later(date(2025, 12, 9), {date(2025, 12, 6), (0, 8)})  # one day it names is near

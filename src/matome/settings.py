@@ -114,6 +114,9 @@ class ClusterSettings:
     event_day_near_penalty: float = _opt(
         0.05, "Subtracted when the nearest event days the two sides name are one day apart (a "
               "time zone's day, or the next day's look-alike: only a close call is turned).")
+    late_report_penalty: float = _opt(
+        0.3, "Subtracted when a report names no event day and is published two days or more "
+             "after every day the story names (news tells its own day or the day before).")
     max_story_articles: int = _opt(200, "A story never grows past this; the excess is flagged.")
     merge_threshold: float = _opt(
         0.6, "Two stories one article fits both are merged at this half-embedding, half-entity "

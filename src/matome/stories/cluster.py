@@ -12,6 +12,9 @@ evidence that works for Japanese news (weights and threshold in settings):
   apart share every actor but not the day. An undated report's day is the
   part its text names (「８日」: day 8 of an unknown month), compared with
   what the other side knows: a story's full dates, or another partial day.
+  A report naming no day is news of its publication day or the day before:
+  published two days or more after every day a story names, it weighs
+  against that story (a rebuttal three days after the incident it answers).
 
 Order and scoring are deterministic, so an interrupted run that resumes
 makes the same stories as one that never stopped. Story ids come from the
@@ -36,7 +39,7 @@ from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
 
-STAGE = Stage("cluster", 8)
+STAGE = Stage("cluster", 9)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -211,11 +214,29 @@ def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
             penalty = cfg.event_day_penalty
         else:   # a day apart: a time zone (米東部時間5日 is 日本時間6日), or the next day's look-alike
             penalty = cfg.event_day_near_penalty
+    elif theirs and f.published is not None and _told_later(f.published.date(), theirs):
+        penalty = cfg.late_report_penalty
     total = scale * (cfg.weight_embedding * emb + lexical_weight * lex
                      + cfg.weight_entities * ent) + bonus - penalty
     return {"cosine": round(cos, 4), "embedding": round(emb, 4), "lexical": round(lex, 4),
             "entities": round(ent, 4), "day_bonus": bonus, "day_penalty": penalty,
             "score": round(total, 4)}
+
+
+def _told_later(published: date, days: set[date | Partial]) -> bool:
+    """A report naming no day tells what happened on its day or the day before: published two
+    days or more after every day the story names, it is most likely another happening of the
+    same actors (a rebuttal three days after the incident it answers). A preview, published
+    before the day, is not."""
+    def before(d: date | Partial) -> bool:
+        gap = day_gap(published, d)  # to the nearest day it can be, either side
+        if gap <= 1:
+            return False
+        if isinstance(d, date):
+            return d < published
+        return day_gap(published - timedelta(days=gap), d) == 0  # that nearest day is before
+
+    return all(before(d) for d in days)
 
 
 @dataclass
