@@ -96,7 +96,7 @@ def json_feed(site: SiteSettings, stories: StoryList, self_path: str,
         "feed_url": _abs(site, self_path),
         "language": "ja",
         "items": items,
-    }, ensure_ascii=False, indent=1)
+    }, ensure_ascii=False, separators=(",", ":"))
 
 
 def sitemap(site: SiteSettings, pages: list[tuple[str, datetime | None]]) -> str:
