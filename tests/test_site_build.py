@@ -401,3 +401,38 @@ def test_a_listed_story_without_a_card_is_shown_from_the_story_itself(world, tmp
     without = tmp_path / "without"
     build.publish(w.store, without, w.settings, full=True)
     assert _tree(without) == _tree(full)
+
+
+def test_a_long_storyline_shows_a_window_of_its_timeline_and_grows_by_its_last_pages(
+        world, tmp_path, monkeypatch):
+    """A storyline has no length cap. Each page shows its first story and the stories up to
+    TIMELINE_SPAN either side of it, so a story added at the end renders the pages of the
+    last few, not every page of the storyline (whose cost grew with the square of its
+    length); the incremental build still equals the full one."""
+    from matome.site import readmodel
+
+    monkeypatch.setattr(readmodel, "TIMELINE_SPAN", 2)
+    monkeypatch.setattr(build, "TIMELINE_SPAN", 2)
+    w, out = world, tmp_path / "site"
+    for i in range(20, 32):  # l1: s1-s3, then n20-n31
+        w.story(f"n{i}", f"b{i}", i, "港北日報", line="l1")
+    _publish_and_compare(w, tmp_path, "0", out)
+    page = (out / "stories/n25.html").read_text("utf-8")
+    timeline = page.split('class="timeline"')[1].split("</ol>")[0]
+    # s1 first, the gap, then n23 n24 [n25] n26 n27
+    assert timeline.count("<li") == 7 and 'class="gap"' in timeline
+    assert [x for x in ("s1.html", "n23.html", "n27.html") if x not in timeline] == []
+    assert "s2.html" not in timeline and "n28.html" not in timeline
+    assert '<li value="7">' in timeline  # n23 keeps its place in the storyline (s1 is 1)
+    w.story("n40", "b40", 40, "南海新聞", line="l1")
+    index.refresh(w.store, w.settings)
+    planned, _ = _planned_since(w, out)
+    stories = sorted(p for p in planned if p.startswith("stories/"))
+    assert stories == ["stories/n30.html", "stories/n31.html", "stories/n40.html"], stories
+    _publish_and_compare(w, tmp_path, "1", out)
+    w.write("n20", "n20の新しい見出し", "b20")  # a story's headline changes in place
+    index.refresh(w.store, w.settings)
+    planned, _ = _planned_since(w, out)
+    assert {"stories/s2.html", "stories/s3.html", "stories/n21.html", "stories/n22.html"} <= set(planned)
+    assert "stories/s1.html" not in planned
+    _publish_and_compare(w, tmp_path, "2", out)

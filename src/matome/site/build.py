@@ -35,6 +35,7 @@ from matome.settings import Settings
 from matome.site.dbview import DbCatalog
 from matome.site.feeds import FEED_SIZE
 from matome.site.pages import MANIFEST, Site, tag_bucket
+from matome.site.readmodel import TIMELINE_SPAN
 from matome.store import Store, site_index
 
 FORMAT = 1
@@ -137,7 +138,7 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
     if not entries:
         return []
     stories: set[str] = set()
-    lines: set[str] = set()
+    lines: dict[str, int | None] = {}  # storyline -> lowest key touched (None: all its pages)
     tags: set[str] = set()
     moved: dict[str, tuple[int, int]] = {}  # listing -> (lowest key touched, size before)
     spots: dict[str, set[int]] = {}  # listing -> keys of stories changed in place
@@ -147,7 +148,10 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
         if kind == "s":
             stories.add(name)
         elif kind == "l":
-            lines.add(name)
+            # a story's card changed in place (before None) or stories entered or left from
+            # this key on: either way its pages from SPAN places before it may show it
+            low = lines.get(name, e.key) if name in lines else e.key
+            lines[name] = None if low is None or e.key is None else min(low, e.key)
         elif kind == "T":
             tags.add(name)
         elif e.key is not None and e.before is None:
@@ -158,8 +162,8 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
         elif e.key is not None:
             low, before = moved.get(e.listing, (e.key, e.before or 0))
             moved[e.listing] = (min(low, e.key), before)
-    for line in sorted(lines):  # a storyline's pages show its timeline
-        stories.update(site_index.oldest(conn, f"l:{line}"))
+    for line, low in sorted(lines.items()):  # a storyline's pages show part of its timeline
+        stories.update(_line_pages(conn, line, low))
     paths = [f"stories/{sid}.html" for sid in sorted(stories)]
     for listing, (low, before) in sorted(moved.items()):
         paths += _listing(site, conn, listing, low, before)
@@ -176,6 +180,19 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
         paths += [*site.tag_paths(tid, n), f"sitemaps/tags-{tag_bucket(tid):x}.xml"]
     paths += site.shared_paths()
     return list(dict.fromkeys(paths))
+
+
+def _line_pages(conn: Connection, line: str, low: int | None) -> list[str]:
+    """The stories of storyline ``line`` whose timeline (``readmodel.timeline``) a change at
+    key ``low`` or later may have changed: from ``TIMELINE_SPAN`` places before the first
+    story at or after it; all of them when that is the storyline's first story, which every
+    page shows. The stories before keep the same neighbours in the same order."""
+    ids = site_index.oldest(conn, f"l:{line}")
+    if low is None:
+        return ids
+    keys = site_index.keys_from(conn, f"l:{line}", low)  # the stories at ``low`` or later
+    first = len(ids) - len(keys)  # the place of the first of them
+    return ids if first == 0 else ids[max(0, first - TIMELINE_SPAN):]
 
 
 def _listing(site: Site, conn: Connection, listing: str, low: int, before: int) -> list[str]:

@@ -168,10 +168,11 @@ class DbCatalog:
                     self._cards.pop(next(iter(self._cards)))
         return [got[i] for i in ids if i in got]
 
-    def line(self, storyline: str | None) -> list[Card]:
+    def line(self, storyline: str | None, around: str) -> tuple[list[Card], int]:
         with self.connect() as conn:
             ids = site_index.oldest(conn, f"l:{storyline}")
-        return self.cards(ids)
+        shown, start = readmodel.timeline(ids, around)
+        return self.cards(shown), start
 
     def redirect(self, old: str) -> str | None:
         with self.connect() as conn:

@@ -30,6 +30,10 @@ JST = ZoneInfo("Asia/Tokyo")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A storyline's timeline puts undated stories first (as datetime.min would sort).
 UNDATED_FIRST = -(2**62)
+# Stories a story page's timeline shows on each side of it. A storyline has no length cap (a
+# situation reported every few weeks runs for years); the whole of it on each of its pages,
+# every page rendered again when it grows, would cost the square of its length per change.
+TIMELINE_SPAN = 5
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -273,9 +277,12 @@ class Catalog:
     def redirect_ids(self) -> list[str]:
         return sorted(self.redirects)
 
-    def line(self, storyline: str | None) -> list[Card]:
-        """A storyline's stories, oldest first (undated first)."""
-        return [s.card for s in self._lines.get(storyline, [])]
+    def line(self, storyline: str | None, around: str) -> tuple[list[Card], int]:
+        """The stories of a storyline that the page of ``around`` shows, and where they
+        start (``timeline``)."""
+        views = {s.id: s for s in self._lines.get(storyline, [])}
+        shown, start = timeline(list(views), around)
+        return [views[i].card for i in shown], start
 
     def outlets(self) -> list[OutletView]:
         """Outlets with stories, most first, then by name."""
@@ -446,3 +453,20 @@ def export(store: Store, what: str, *, evidence: bool = False,
     elif what == "articles":
         for a in cat.articles:
             yield article_json(a, cat)
+
+
+
+def timeline(ids: Sequence[str], around: str, span: int | None = None) -> tuple[list[str], int]:
+    """Of a storyline's stories ``ids`` (oldest first), those the page of ``around`` shows in
+    its timeline, oldest first: up to ``span`` on each side of it, and the storyline's first
+    story when that is further back; and the place of the first of the former (0: the
+    storyline is shown from its start, nothing is left out). What the page shows depends only
+    on the stories up to ``span`` after it (and the first): a story added at the end changes
+    the pages of the ``span`` before it, not every page of the storyline
+    (``matome.site.build.plan``)."""
+    span = TIMELINE_SPAN if span is None else span
+    if around not in ids:
+        return list(ids[: span + 1]), 0
+    i = list(ids).index(around)
+    lo = max(0, i - span)
+    return ([ids[0]] if lo > 0 else []) + list(ids[lo : i + span + 1]), lo
