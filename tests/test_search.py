@@ -114,3 +114,23 @@ def test_search_follows_the_store_without_a_copy_of_it(demo_db, tmp_path, monkey
             break
     assert found["total"] >= 1 and found["items"][0]["story"] == "s-new"
     assert client.get("/stories/s-new.html").status_code == 200
+
+
+def test_a_search_past_its_time_limit_says_it_was_cut_off(demo_db, index, monkeypatch):
+    """Stopped by its time limit (a real SQLite interrupt here: the clock already past, looked
+    at every step), a search is not reported as finding nothing: the page asks the reader to
+    narrow it and the API says ``cut_off``. Nothing matching stays an ordinary empty result."""
+    from matome.errors import SearchCutOff
+    from matome.site import search
+
+    assert index.search("存在しない語句の組み合わせ") == (0, [])
+    monkeypatch.setattr(search, "TIME_LIMIT_S", -1.0)
+    monkeypatch.setattr(search, "STEPS", 1)
+    with pytest.raises(SearchCutOff):
+        index.search("外相")
+    client = TestClient(create_app(db_url(str(demo_db)), demo_settings()))
+    answer = client.get("/api/search", params={"q": "外相"}).json()
+    assert answer == {"total": 0, "items": [], "cut_off": True}
+    page = client.get("/search", params={"q": "外相"})
+    assert page.status_code == 200 and "途中で打ち切りました" in page.text
+    assert "見つかりませんでした" not in page.text

@@ -82,6 +82,11 @@ class StoreError(MatomeError):
     pass
 
 
+class SearchCutOff(MatomeError):
+    """A search ran past its time limit and was stopped: it found nothing it can show, which
+    is not the same as nothing matching (a reader is told to narrow it)."""
+
+
 class Refused(FetchError):
     """The SSRF guard refused a connection: which host, which address, why."""
 

@@ -9,7 +9,9 @@ are exact tokens of the short-gram index.
 
 Every search runs on a connection of its own from the store's pool, with its own time
 limit (SQLite: a progress handler; PostgreSQL: ``statement_timeout``): a query that
-would take longer returns no hits instead of holding a worker.
+would take longer is stopped instead of holding a worker, and says so (``SearchCutOff``):
+a query mixing a common two-character word with a longer one reads every match of the
+short word, which on a large archive can pass the limit.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from markupsafe import Markup, escape
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from matome.errors import SearchCutOff
 from matome.site.readmodel import outlet_id
 from matome.store import search_index
 
 MAX_RESULTS = 50
 TIME_LIMIT_S = 0.5
+STEPS = 10_000  # SQLite virtual-machine steps between two looks at the clock
 MAX_TERMS = 8
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
@@ -63,18 +67,20 @@ class SearchIndex:
         limit = max(1, min(limit, MAX_RESULTS))
         q = search_index.Query(terms, f"t:{tag}" if tag else None, outlet,
                                f"o:{outlet_id(outlet)}" if outlet else None, since, until)
+        deadline = time.monotonic() + TIME_LIMIT_S
         try:
-            with self._limited() as conn:
+            with self._limited(deadline) as conn:
                 found = search_index.candidates(conn, q)
                 page = found[max(0, offset) : max(0, offset) + limit]
                 rows = search_index.fetch(conn, [r[0] for r in page])
-        except SQLAlchemyError:  # the time limit, or a store without the index (nothing processed)
+        except SQLAlchemyError as exc:  # the time limit, or a store without the index (nothing processed)
+            if time.monotonic() >= deadline:
+                raise SearchCutOff(f"the search ran past its {TIME_LIMIT_S} s limit") from exc
             return 0, []
         return len(found), [self._hit(rows[r[0]], terms) for r in page if r[0] in rows]
 
     @contextmanager
-    def _limited(self) -> Iterator[Connection]:
-        deadline = time.monotonic() + TIME_LIMIT_S
+    def _limited(self, deadline: float) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(TIME_LIMIT_S * 1000)}")
@@ -82,7 +88,7 @@ class SearchIndex:
                 return
             raw: Any = conn.connection.dbapi_connection
             # this connection is this search's alone until returned: its time limit is its own
-            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), STEPS)
             try:
                 yield conn
             finally:

@@ -46,6 +46,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matome import __version__
+from matome.errors import SearchCutOff
 from matome.settings import Settings
 from matome.site import readmodel
 from matome.site.dbview import DbCatalog
@@ -329,7 +330,10 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
     def api_search(q: str = "", tag: str = "", outlet: str = "", since: str = "",
                    until: str = "", limit: int = 20, offset: int = 0) -> JSONResponse:
         filters = {"tag": tag, "outlet": outlet, "since": since, "until": until}
-        total, hits = live.search(q, filters, limit, offset)
+        try:
+            total, hits = live.search(q, filters, limit, offset)
+        except SearchCutOff:  # said, not passed off as nothing found
+            return JSONResponse({"total": 0, "items": [], "cut_off": True})
         return JSONResponse({"total": total, "items": [
             {"kind": h.kind, "story": h.story, "title": h.title, "source": h.source,
              "published": readmodel.iso(h.published), "url": "/" + h.url,
@@ -342,9 +346,12 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
         site = snap.site
         page = max(1, min(page, 1000))
         filters = {"tag": tag, "outlet": outlet, "since": since, "until": until}
-        total, hits = snap.index.search(
-            q[:100], tag=tag or None, outlet=outlet or None, since=since or None,
-            until=until or None, limit=site.per_page, offset=(page - 1) * site.per_page)
+        try:
+            total, hits = snap.index.search(
+                q[:100], tag=tag or None, outlet=outlet or None, since=since or None,
+                until=until or None, limit=site.per_page, offset=(page - 1) * site.per_page)
+        except SearchCutOff:
+            return HTMLResponse(site.search_page(q[:100], 0, [], page, filters, cut_off=True))
         return HTMLResponse(site.search_page(q[:100], total, hits, page, filters))
 
     @app.get("/api/tags")
