@@ -150,7 +150,7 @@ def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list
         elif kind == "l":
             # a story's card changed in place (before None) or stories entered or left from
             # this key on: either way its pages from SPAN places before it may show it
-            low = lines.get(name, e.key) if name in lines else e.key
+            low = lines.get(name, e.key)
             lines[name] = None if low is None or e.key is None else min(low, e.key)
         elif kind == "T":
             tags.add(name)
@@ -190,8 +190,7 @@ def _line_pages(conn: Connection, line: str, low: int | None) -> list[str]:
     ids = site_index.oldest(conn, f"l:{line}")
     if low is None:
         return ids
-    keys = site_index.keys_from(conn, f"l:{line}", low)  # the stories at ``low`` or later
-    first = len(ids) - len(keys)  # the place of the first of them
+    first = len(ids) - site_index.at_or_after(conn, f"l:{line}", low)  # the first touched's place
     return ids if first == 0 else ids[max(0, first - TIMELINE_SPAN):]
 
 

@@ -455,7 +455,6 @@ def export(store: Store, what: str, *, evidence: bool = False,
             yield article_json(a, cat)
 
 
-
 def timeline(ids: Sequence[str], around: str, span: int | None = None) -> tuple[list[str], int]:
     """Of a storyline's stories ``ids`` (oldest first), those the page of ``around`` shows in
     its timeline, oldest first: up to ``span`` on each side of it, and the storyline's first
@@ -465,8 +464,9 @@ def timeline(ids: Sequence[str], around: str, span: int | None = None) -> tuple[
     the pages of the ``span`` before it, not every page of the storyline
     (``matome.site.build.plan``)."""
     span = TIMELINE_SPAN if span is None else span
-    if around not in ids:
+    try:
+        i = ids.index(around)
+    except ValueError:
         return list(ids[: span + 1]), 0
-    i = list(ids).index(around)
     lo = max(0, i - span)
     return ([ids[0]] if lo > 0 else []) + list(ids[lo : i + span + 1]), lo
