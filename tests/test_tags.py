@@ -71,6 +71,31 @@ def test_what_most_reports_of_a_story_lead_with_tags_it():
     assert "日本銀行" in _tags(*arts)
 
 
+def test_one_report_of_many_leading_with_a_name_the_others_pass_does_not_tag_the_story():
+    """Seen on real reports: one of eight reports of a central bank's decision led with the prime
+    minister, two more named her in passing, and the decision was on her tag page."""
+    welcome = "早瀬首相は23日、日本銀行の決定を歓迎した。"
+    lead_with = _report("e0", "金利据え置き", welcome + BOJ + "".join(FILLER))
+    passing = [_report(f"e{i}", "金利据え置き", BOJ + "".join(FILLER) + "早瀬首相の発言も注目された。")
+               for i in (1, 2)]
+    plain = [_report(f"e{i}", "金利据え置き", BOJ + "".join(FILLER)) for i in (3, 4, 5)]
+    got = _tags(lead_with, *passing, *plain)
+    assert "日本銀行" in got and not any(n.startswith("早瀬") for n in got)
+    # two of them about the person, as many naming them: their page lists it
+    twice = _report("e6", "首相が歓迎", welcome + "".join(FILLER))
+    assert any(n.startswith("早瀬") for n in _tags(lead_with, twice, *passing, *plain))
+
+
+def test_a_government_named_after_its_leader_is_not_the_leader():
+    """「高市政権発足後初の会合」 dates the meeting; the report is not about the prime minister."""
+    a = _report("f1", "金利据え置き", "日本銀行は23日、早瀬新政権の発足後初となる会合で政策金利を据え置いた。"
+                + "".join(FILLER))
+    got = _tags(a)
+    assert "日本銀行" in got and not any(n.startswith("早瀬") for n in got)
+    b = _report("f2", "首相が会見", "早瀬首相は23日、記者会見を開いた。" + "".join(FILLER))
+    assert any(n.startswith("早瀬") for n in _tags(b))
+
+
 def test_a_reporters_byline_is_no_tag():
     a = _report("d1", "潮見町の新庁舎、5月に開所",
                 "ニューヨーク=波多野涼\n潮見町は13日、新庁舎を5月に開所すると発表した。" + "".join(FILLER)

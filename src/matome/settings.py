@@ -157,7 +157,7 @@ class EmbedSettings:
 @dataclass
 class TagSettings:
     min_articles: int = _opt(2, "A story of three reports or more is about an entity when half of them "
-                             "are about it, or when this many name it and one is about it.")
+                             "are about it, or when this many name it and two are about it.")
     max_per_story: int = _opt(6, "At most this many entity tags per story.")
 
 
