@@ -37,7 +37,7 @@ _PARENS = re.compile(r"[（(][^（）()「」]{0,24}[）)]")
 _N = r"(?:\d{1,2}|[０-９]{1,2})"
 _DAY = (r"(?:\d{4}年|[０-９]{4}年)?(?:" + _N + r"月)?" + _N
         + r"日(?:午前|午後|夜|朝|夕方?|未明|深夜|早朝|昼)?"
-        + r"(?:" + _N + r"時(?:半|" + _N + r"分)?(?:ごろ|頃)?)?")
+        + r"(?:" + _N + r"時(?:半|" + _N + r"分)?(?:ごろ|頃|過ぎ|すぎ)?)?")
 _DAY_COMMA = re.compile(r"(?<![月\d０-９、,〜～・])" + _DAY + r"(?:に|には)?、")
 _TOPIC_DAY = re.compile(r"は" + _DAY + r"(?:に|には)?、")
 _LEADING_WHEN = re.compile(r"^(?:(?:きょう|きのう|けさ|今日|昨日|週明け|週末)(?:の|、)?)?"
@@ -228,6 +228,15 @@ def _has_subject(tokens: list[textja.Token]) -> bool:
                for i, t in enumerate(tokens))
 
 
+def _hands_on_subject(tokens: list[textja.Token]) -> bool:
+    """Whether a clause names the subject of a predicate after it: a noun marked by 「が」 with no
+    verb or adjective of its own later in the clause (「中国軍機が6日夜、」, not 「損傷が相次ぐ
+    ケーブルの防護に向けて、」, where 「相次ぐ」 is its predicate)."""
+    marks = [i for i, t in enumerate(tokens) if t.surface == "が" and t.pos[0] == "助詞" and i > 0
+             and tokens[i - 1].pos[0] in {"名詞", "接尾辞"}]
+    return bool(marks) and not any(t.pos[0] in {"動詞", "形容詞"} for t in tokens[marks[-1] + 1:])
+
+
 _SAID = re.compile(r"(「[^「」]{2,30}」)(?:と|とも|などと)(?:述べ|語|強調|話|説明|指摘|訴え|言及|反論|批判|"
                    r"明らかに|表明|発言|答え|強調し)")
 
@@ -252,6 +261,10 @@ def _shorter(head: str, topic: str | None) -> str:
     at = parts.index(subject) if subject else -1
     middle = parts[at + 1:-1]
     if any(p.endswith(_ARGUMENT_END) for p in middle) or len(subject) > 20:
+        return head
+    if subject and any(_hands_on_subject(textja.tokenize(p)) for p in middle):
+        # 「防衛相、中国軍機が6日夜過ぎ、別の機にも照射したと明らかに」: the dropped clause names who
+        # did it, and without it the headline gives the deed to the one who told of it
         return head
     last = parts[-1]
     if not subject:   # the main clause's own topic, and without one no headline
