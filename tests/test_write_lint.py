@@ -143,6 +143,10 @@ def test_near_duplicates_are_the_same_fact_said_twice():
     ("「来月から楽になる」", None),
     ("なぜ増便は遅れたのか。", None),
     ("北浜市 渡し船を増便 7月から「通勤が楽に」", None),          # a heading with a quote
+    # a marked heading run into the sentence after it, the text's line breaks lost (real reports)
+    ("■北浜市長、船会社に“反論”慌ただしく備える報道陣の前に、姿を見せた市長。", None),
+    ("■北浜市長「いったん白紙」「関係に区切り」1時間半に及んだ話し合いは決裂しました。", None),
+    ("■会談で北浜市長は「誠に不十分」と指摘しました。", "会談で北浜市長は「誠に不十分」と指摘しました。"),
 ])
 def test_cited_span_drops_what_belongs_to_the_page(sentence, cited):
     got = clean.cited_span(sentence)

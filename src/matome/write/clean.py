@@ -57,6 +57,10 @@ _CAPTION_AFTER = re.compile(r"^[、,][^。]{1,20}?(?:[（(][^）)]{1,12}写す[�
 _SPOKEN = re.compile(r"^[（(][^（）()]{1,16}[）)]\s*「[^「」]*」\s*")
 _PAGE_WORDS = re.compile(r"^(?:拡大する|拡大|写真|動画|画像|ギャラリー)\s+")
 _END_JA = ("。", "」", "』", "）", ")", "！", "!")
+# A heading's marker (■ Section), and a quote closed straight onto a word, no particle or stop
+# between: in a text that lost its line breaks, where a marked heading ends and the sentence begins
+_MARKED_HEADING = re.compile(r"^[■◆◇□●▼▽]")
+_GLUED_QUOTE = re.compile(r"[」』”][^\sとのをにがはもでやかへ、。，,.．・！？!?」』）)「『（(“”]")
 # A sentence ends with its stop; a quote closing without one inside it ends a heading.
 _HEADING_QUOTE = re.compile(r"[^。！？!?][」』]$")
 
@@ -68,6 +72,8 @@ def cited_span(text: str, lang: str = "ja") -> str | None:
     t = text.strip()
     if lint.boilerplate(t):
         return None
+    if _MARKED_HEADING.match(t) and _GLUED_QUOTE.search(t):
+        return None   # 「■小泉防衛相、中国メディアに“反論”慌ただしく備える…」: a heading run into a sentence
     for _ in range(4):   # a label, then a dateline, then a stamp …
         before = t
         for pat in _PREFIXES:

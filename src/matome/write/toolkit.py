@@ -52,7 +52,7 @@ from matome.records import (
 from matome.settings import WriterSettings
 from matome.write import clean, conflicts, headline, lint
 
-STAGE = Stage("write", 8)
+STAGE = Stage("write", 9)
 WRITER = "extractive/1"
 SHORT_WRITER = "short/1"     # one report published as itself: title, outlet, link, opening
 SINGLE_SOURCE = "この記事は1件の報道に基づいています。"
