@@ -16,10 +16,12 @@ import pytest
 
 from matome import pipeline
 from matome.extract.page import extract_page, ruby_base
-from matome.settings import ExtractSettings, Settings
+from matome.language import analyze
+from matome.records import Article
+from matome.settings import ExtractSettings, Settings, WriterSettings
 from matome.site import readmodel
 from matome.store import Store, db_url
-from matome.write import clean, headline, lint
+from matome.write import clean, headline, lint, toolkit
 from matome.write.toolkit import SHORT_WRITER, WRITER
 
 # --- lint ---------------------------------------------------------------------------------
@@ -211,6 +213,28 @@ def test_a_shortened_headline_keeps_who_did_it():
     g7 = ("北浜など7カ国の外相は3日、オンライン形式で会合を開き、"
           "各地で損傷が相次ぐ海底通信ケーブルの防護に向けて、情報を共有する新たな枠組みを設けることで合意した。")
     assert headline.compress(g7) == "北浜など7カ国の外相、情報を共有する新たな枠組みを設けることで合意"
+
+
+def test_a_transcripts_line_or_a_clause_with_its_own_topic_makes_no_headline():
+    """Seen on real reports: 「小泉防衛相：自衛隊機は…実施していて、自衛隊機の妨害があったとする
+    中国側の主張はあたりません。」 became the サブ見出し 「小泉防衛相：自衛隊機、自衛隊機の妨害が…」."""
+    remark = ("自衛隊機は安全な距離を保ちながら、終始冷静な対応で、警戒監視を実施していて、"
+              "自衛隊機の妨害があったとする北方側の主張はあたりません。")
+    assert clean.transcript("北浜防衛相：" + remark) and not clean.transcript(remark)
+    assert clean.transcript("北浜党・佐伯代表（10日午後）：関係に区切りをつけたい。")
+    assert not clean.transcript("外為サマリー：一時153円台の円高")
+    assert headline.compress("北浜防衛相：" + remark) is None
+    assert headline.compress(remark) is None   # not 「自衛隊機、自衛隊機の妨害が…」
+
+
+def test_a_lead_stops_before_a_transcripts_line():
+    text = ("北浜党の佐伯代表は10日、連立を離れる方針を伝えました。"
+            "北浜党・佐伯代表：とても首班指名で名前を書くことはできない。関係に区切りをつけたい。")
+    a = Article(id="t1", url="https://news.example/t1", title="連立離脱", text=text, source="潮見テレビ",
+                lang="ja")
+    cands = toolkit._candidates([a], {"t1": analyze.analyze(a, analyze.gazetteer())})
+    lead, _ = toolkit.lead_of(cands, [0], WriterSettings())
+    assert lead == "北浜党の佐伯代表は10日、連立を離れる方針を伝えました。"
 
 
 @pytest.mark.parametrize(("title", "head"), [

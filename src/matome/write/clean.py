@@ -65,6 +65,18 @@ _GLUED_QUOTE = re.compile(r"[」』”][^\sとのをにがはもでやかへ、�
 _HEADING_QUOTE = re.compile(r"[^。！？!?][」』]$")
 
 
+# A broadcast transcript's line: the speaker, a colon, then their words without quote marks
+# (「小泉防衛相：自衛隊機は…主張はあたりません。」): a remark, not the report's own statement
+_TRANSCRIPT = re.compile(r"^[^、。「」：:\s]{1,20}(?:相|代表|首相|総理|大臣|長官|知事|市長|町長|村長|"
+                         r"社長|会長|総裁|委員長|議長|報道官|幹事長|氏|さん)"
+                         r"(?:[（(][^（）()]{1,16}[）)])?\s*[：:]")
+
+
+def transcript(text: str) -> bool:
+    """Whether a sentence is a transcript's line, 「話者：発言」."""
+    return _TRANSCRIPT.match(text) is not None
+
+
 @lru_cache(maxsize=65536)   # every format of a story, and every story of a storyline, asks again
 def cited_span(text: str, lang: str = "ja") -> str | None:
     """The part of the source sentence ``text`` a writer may cite (a substring of it), or None

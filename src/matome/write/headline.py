@@ -169,8 +169,8 @@ def compress(sentence: str, limit: int = lint.HEADLINE_MAX) -> str | None:
     """A headline made of the words of ``sentence``, or None when it does not make one."""
     t = clean.cited_span(sentence) or sentence
     t = _strip_end(t)
-    if not textja.is_japanese(t):
-        return None
+    if not textja.is_japanese(t) or clean.transcript(t):
+        return None   # a speaker's words are not what the report states
     t = _PARENS.sub("", t)
     t = _TOPIC_DAY.sub("は、", t)   # 「県警は11日、火元は…」: the comma keeps the subject's 「は」 apart
     t = _DAY_COMMA.sub("", t)
@@ -228,6 +228,21 @@ def _has_subject(tokens: list[textja.Token]) -> bool:
                for i, t in enumerate(tokens))
 
 
+def _own_topic(clause: str) -> bool:
+    """Whether a clause has a topic 「は」 of its own after a noun, outside brackets."""
+    depth = 0
+    tokens = textja.tokenize(clause)
+    for i, t in enumerate(tokens):
+        if t.surface in "「『（(":
+            depth += 1
+        elif t.surface in "」』）)":
+            depth = max(0, depth - 1)
+        elif depth == 0 and t.surface == "は" and t.pos[1] == "係助詞" and i > 0 \
+                and tokens[i - 1].pos[0] in {"名詞", "接尾辞"}:
+            return True
+    return False
+
+
 def _hands_on_subject(tokens: list[textja.Token]) -> bool:
     """Whether a clause names the subject of a predicate after it: a noun marked by 「が」 with no
     verb or adjective of its own later in the clause (「中国軍機が6日夜、」, not 「損傷が相次ぐ
@@ -267,6 +282,10 @@ def _shorter(head: str, topic: str | None) -> str:
         # did it, and without it the headline gives the deed to the one who told of it
         return head
     last = parts[-1]
+    if subject and _own_topic(last):
+        # 「自衛隊機は距離を保ち、…実施していて、妨害があったとする主張はあたらない」: the last clause
+        # has a topic of its own, and the first one's is no subject of it
+        return head
     if not subject:   # the main clause's own topic, and without one no headline
         tokens = textja.tokenize(last)
         words, own = _topic_to_comma([t.surface for t in tokens], tokens)

@@ -382,7 +382,10 @@ def lead_of(cands: list[Candidate], overview: list[int],
         length = sum(len(p.text) for p in parts)
         if parts and (length >= settings.lead_min_chars
                       or length + len(c.text) > settings.lead_max_chars
-                      or any(lint.near_duplicate(c.text, p.text) for p in parts)):
-            break   # long enough, or the next sentence would say again what the lead says
+                      or any(lint.near_duplicate(c.text, p.text) for p in parts)
+                      or clean.transcript(c.text)):
+            # long enough, or the next sentence would say again what the lead says, or it is a
+            # speaker's words from a broadcast's transcript (「斉藤代表：…」), not the report's
+            break
         parts.append(c)
     return "".join(p.text for p in parts), [Citation(p.article.id, p.text) for p in parts]
