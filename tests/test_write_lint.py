@@ -227,6 +227,16 @@ def test_a_transcripts_line_or_a_clause_with_its_own_topic_makes_no_headline():
     assert headline.compress(remark) is None   # not 「自衛隊機、自衛隊機の妨害が…」
 
 
+@pytest.mark.parametrize("sentence", [
+    "今回、それがいきなり公になった。",                      # seen on real pages as サブ見出し
+    "そんな口コミの力で救われた商品がある。",
+    "北浜宇宙機構は、その後の状況を確認しています。",
+    "同社は30日、新しい渡し船を発表した。",
+])
+def test_a_headline_never_points_back_to_a_sentence_before_it(sentence):
+    assert headline.compress(sentence) is None
+
+
 def test_a_lead_stops_before_a_transcripts_line():
     text = ("北浜党の佐伯代表は10日、連立を離れる方針を伝えました。"
             "北浜党・佐伯代表：とても首班指名で名前を書くことはできない。関係に区切りをつけたい。")

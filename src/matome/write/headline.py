@@ -191,9 +191,21 @@ def compress(sentence: str, limit: int = lint.HEADLINE_MAX) -> str | None:
         head = _speaker_quote(head, topic) or head
     head = head.strip("、 　")
     if not 6 <= len(head) <= limit or lint.headline_problems(head, limit) or lint.particle_start(head) \
-            or _ANAPHORA.match(head) or _OPENS_ON_DAY.match(head):
+            or _ANAPHORA.match(head) or _OPENS_ON_DAY.match(head) or _points_back(head):
         return None
     return head
+
+
+_POINTERS = frozenset({"この", "その", "あの", "こんな", "そんな", "あんな", "こうした", "そうした"})
+_SAME_AS_BEFORE = re.compile(r"同[社省日氏国市県庁党局署町村大校店紙機船行会]|その後|同年|同月")
+
+
+def _points_back(head: str) -> bool:
+    """Whether a headline points back to a sentence it was cut from (「今回、それが公に」「JAXA、
+    その後の状況を確認」「そんな…商品がある」): a pronoun, a demonstrative or a 「同社」 says
+    nothing on a list of headlines."""
+    return any(t.pos[0] == "代名詞" or (t.pos[0] == "連体詞" and t.surface in _POINTERS)
+               or _SAME_AS_BEFORE.fullmatch(t.surface) for t in textja.tokenize(head))
 
 
 # 「２５日午後に開催された…会合で報告」: a headline opens on who or what, never on when; one that
