@@ -44,6 +44,17 @@ def test_title_without_site_suffix_and_canonical_url_without_amp_mobile_tracking
     assert a.url == "https://www.hokkai-shimpo.example/news/20260212-tram.html?id=7"
 
 
+def test_a_title_that_opens_with_the_outlets_name_loses_it():
+    """「NEWS WEB EASY|子どもへの体罰を禁止する法律ができる」 (a real page, no heading to match) was
+    published as the headline with the outlet's name in it."""
+    page = (PAGES / "news_dates.html").read_text(encoding="utf-8")
+    page = page.replace("<title>北海市、路面電車を港地区へ延伸 | 北海新報</title>",
+                        "<title>北海新報|北海市、路面電車を港地区へ延伸</title>")
+    page = page.replace("<h1>北海市、路面電車を港地区へ延伸</h1>", "")
+    a = _extract(PAGES / "news_dates.html", content=page.encode())
+    assert a.title == "北海市、路面電車を港地区へ延伸"
+
+
 @pytest.mark.parametrize(("url", "want"), [
     ("https://Example.jp/a/1?utm_source=x&id=3#frag", "https://example.jp/a/1?id=3"),
     ("https://example.jp/a?fbclid=abc&gclid=def&page=2", "https://example.jp/a?page=2"),

@@ -37,7 +37,7 @@ from matome.settings import ExtractSettings
 __all__ = ["STAGE", "article_id", "canonical_url", "drop_repeated_blocks", "extract", "extract_page",
            "extract_with_thread", "fragment_text"]
 
-STAGE = Stage("extract", 6)  # 6: ruby keeps its base text, drops its reading
+STAGE = Stage("extract", 7)  # 7: a title opening with the outlet's name loses it
 _HTML_HINT = re.compile(r"<!doctype\s+html|<\s*(?:html|head|body|p|div|article|title|h1)\b", re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt",
@@ -287,6 +287,8 @@ def pick_title(tree: Any, trafilatura_title: str | None, outlet: str) -> str:
         return best
     if len(parts) > 1 and outlet and textja.nfkc(parts[-1]) == textja.nfkc(outlet) and parts[0]:
         return full[: full.rfind(parts[-1])].rstrip(" |｜-－–—：")
+    if len(parts) > 1 and outlet and textja.nfkc(parts[0]) == textja.nfkc(outlet) and parts[-1]:
+        return full[full.find(parts[1], len(parts[0])):]   # 「NEWS WEB EASY|子どもへの…」: the name first
     return full
 
 
