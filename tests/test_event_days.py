@@ -27,6 +27,18 @@ def test_an_undated_report_keeps_the_day_its_lead_names():
     assert _days("日銀は23日、金融政策決定会合を開いた。", "2026-01-23T12:00:00+09:00") == ["2026-01-23"]
 
 
+def test_the_lead_comes_after_a_heading_and_a_kickers_question():
+    """A real page opened with its title as a heading and a question before the lead that named
+    the day; the lead was taken from those two lines and the report had no day."""
+    text = ("北浜銀行10月会合、利上げ見送り\n\n新体制への配慮か？\n\n"
+            "北浜銀行は、10月30日の金融政策決定会合で利上げを見送り、無担保コール翌日物金利の誘導目標を"
+            "据え置くと決めた。\n\n今年の1月に引き上げて以降、利上げ先送りが続いている。")
+    assert _days(text, "2025-11-08T09:00:00+09:00") == ["2025-10-30"]   # not 10-31 (翌日物)
+    # a lead sentence that repeats the title is still the lead
+    assert _days("北浜市長は19日、辞職する意向を表明しました。市民の受け止めは様々です。",
+                 "2026-01-20T09:00:00+09:00") == ["2026-01-19"]
+
+
 def test_partial_days_compare_by_the_parts_both_sides_know():
     assert day_gap((0, 8), (0, 5)) == 3            # 「８日」 and 「５日」: two different days
     assert day_gap((0, 31), (0, 1)) == 1           # across a month's turn

@@ -16,7 +16,7 @@ from matome.language import embed, entities, numerals, resolve, temporal, tempor
 from matome.records import Analysis, Article, Sentence, Stage
 from matome.settings import EmbedSettings
 
-STAGE = Stage("analyze", 16)
+STAGE = Stage("analyze", 17)
 # Title + the lead's start: what identifies the event, not the background. The embedder's
 # cost follows the tokens; on the real event set (bench/real_eval.py, 5 folds by event) 200
 # characters (median 140 tokens) grouped as well as 400 (median 184): held-out events P/R
@@ -51,7 +51,7 @@ def _analyzed(title: str, text: str, published: datetime | None, lang: str,
     sentences = textja.split_sentences(text)
     tokens = textja.tokenize(text, sentences)
     mentions = resolve.resolve_surnames(entities.find_mentions(text, tokens, gaz))
-    lead_end = sentences[min(1, len(sentences) - 1)].end if sentences else 0
+    lead_end = _lead_end(sentences, title, lang)
     normalized = numerals.normalize_numbers(text)  # once, for dates and figures alike
     times = temporal.find_times(text, published, normalized)
     if lang == "en":  # English reports date events by weekday: "agreed on Thursday"
@@ -102,6 +102,26 @@ def _time_json(e: temporal.TimeExpr) -> dict[str, object]:
     data = _fields(e)
     data["day"] = e.day.isoformat() if e.day else None
     return data
+
+
+def _lead_end(sentences: list[Sentence], title: str, lang: str) -> int:
+    """Where the lead, the first two sentences, ends. A Japanese page may open with its title
+    again as a heading, or a kicker's question (「日銀10月会合、利上げ見送り」「高市新政権への配慮
+    か？」), before the lead that names the day (「日本銀行は、10月30日の会合で…」): up to three
+    such lines are passed over, so long as a sentence is left."""
+    if not sentences:
+        return 0
+    first = 0
+    if lang == "ja":
+        while first < min(3, len(sentences) - 1) and _not_lead(sentences[first].text):
+            first += 1
+    return sentences[min(first + 1, len(sentences) - 1)].end
+
+
+def _not_lead(sentence: str) -> bool:
+    """A heading (no stop) or a question: no sentence of a lead."""
+    t = sentence.strip()
+    return not t.endswith(("。", "」", "）")) or t.endswith(("？", "?", "か。"))
 
 
 def event_day(times: list[temporal.TimeExpr], lead_end: int,

@@ -81,6 +81,7 @@ _ANCHORED = {  # relative to the date mentioned before, not to publication
 }
 _NAMED_RE = re.compile(
     "(?P<w>" + "|".join(sorted([*_NAMED, *_ANCHORED], key=len, reverse=True)) + ")"
+    r"(?!物)"   # 無担保コール翌日物金利: the overnight rate, no day
     r"(?:(?P<m>\d{1,2})月(?!間)(?:(?P<d>\d{1,2})日)?|(?P<d2>\d{1,2})日)?" + _MOD)
 _UNIT = r"(?P<u>世紀|年|カ月|ヶ月|か月|ケ月|箇月|週間|週|日|時間|分|秒)"
 _SPAN = re.compile(
