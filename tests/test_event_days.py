@@ -39,6 +39,14 @@ def test_the_lead_comes_after_a_heading_and_a_kickers_question():
                  "2026-01-20T09:00:00+09:00") == ["2026-01-19"]
 
 
+def test_a_day_with_a_past_clause_after_its_ni_is_when_it_happened():
+    """「11月10日に公表された」 happened; 「12月19日にも利上げ」 and 「27日投開票」-style targets have not."""
+    text = ("北浜銀行は、12月19日にも利上げを行う可能性があることを、11月10日に公表された"
+            "会合の主な意見で示した。")
+    assert _days(text) == ["XXXX-11-10"]
+    assert _days("北浜市長は１月１９日、２３日に議会を解散する意向を表明した。") == ["XXXX-01-19"]
+
+
 def test_partial_days_compare_by_the_parts_both_sides_know():
     assert day_gap((0, 8), (0, 5)) == 3            # 「８日」 and 「５日」: two different days
     assert day_gap((0, 31), (0, 1)) == 1           # across a month's turn

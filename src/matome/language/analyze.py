@@ -138,7 +138,7 @@ def event_day(times: list[temporal.TimeExpr], lead_end: int,
             and e.start < lead_end and (limit is None or e.day <= limit)
             # with no publication day to bound them, targets and spans (「19日にも利上げ」,
             # 「1日から」) are told apart by what follows; 「30日の会合で決めた」 is the event
-            and (limit is not None or text[e.end:e.end + 1] not in _TARGET)]
+            and (limit is not None or _when_told(text, e, _TARGET))]
     if days:
         return [max(days).isoformat()]
     if published is None:
@@ -151,13 +151,23 @@ def event_day(times: list[temporal.TimeExpr], lead_end: int,
         # (「23日に解散」, a plan).
         partial = [e for e in times if e.kind == "date" and e.start < lead_end
                    and PARTIAL_DAY.fullmatch(e.value)]
-        told = [e for e in partial if text[e.end:e.end + 1] not in _NOT_TOLD]
+        told = [e for e in partial if _when_told(text, e, _NOT_TOLD)]
         if told or partial:
             return [(told or partial)[0].value]
     return []
 
 
 PARTIAL_DAY = re.compile(r"XXXX-(?:XX|\d\d)-\d\d")
+
+
+def _when_told(text: str, e: temporal.TimeExpr, not_told: frozenset[str]) -> bool:
+    """Whether a day is when something the report tells happened: not followed by what sets a
+    target or qualifies a noun (``not_told``), unless it is 「…日に」 with its clause in the past
+    (「11月10日に公表された」 happened; 「12月19日にも利上げ」「23日に解散する」 did not yet)."""
+    after = text[e.end:e.end + 2]
+    if after[:1] not in not_told:
+        return True
+    return after[:1] == "に" and after != "にも" and temporal.past_clause(text, e.end + 1)
 _TARGET = frozenset("にまか")  # what follows a day that sets a target or opens a span
 _NOT_TOLD = _TARGET | {"の"}  # ... or qualifies a noun
 

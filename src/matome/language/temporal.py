@@ -438,6 +438,11 @@ def _as_unit(day: date, unit: str) -> str:
     return day.isoformat()
 
 
+def past_clause(text: str, end: int) -> bool:
+    """Whether the clause after ``end`` of ``text`` is told in the past tense (「…に公表された」)."""
+    return _past_clause(text, end)
+
+
 def _past_clause(norm: str, end: int) -> bool:
     """Whether the clause after ``end`` is told in the past tense (「…を発表した。」)."""
     stop = min((i for i in (norm.find("。", end), norm.find("、", end), norm.find("\n", end))
