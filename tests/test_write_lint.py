@@ -237,6 +237,21 @@ def test_a_headline_never_points_back_to_a_sentence_before_it(sentence):
     assert headline.compress(sentence) is None
 
 
+def test_a_story_always_has_a_headline():
+    """Seen on real reports: two reports, one without a title, the other titled with a sentence
+    that makes no headline, and no lead that compresses: the story was published with none."""
+    long = ("北浜宇宙機構は20日、衛星を保護するカバーを分離した際に、衛星と機体をつなぐ部分が"
+            "壊れたとの推定を、専門家が集まる委員会で詳しく報告した。")
+    titles = ["", "北浜ロケットについてです。"]
+    arts = [Article(id=f"h{i}", url=f"https://news.example/h{i}", title=title, text=long + "原因は調査中だ。",
+                    source="潮見テレビ", lang="ja") for i, title in enumerate(titles)]
+    pool = toolkit.pool(arts, {a.id: analyze.analyze(a, analyze.gazetteer()) for a in arts})
+    head, _ = toolkit.titles(pool, WriterSettings())
+    assert head and not lint.headline_problems(head)
+    # 何らかの (an indefinite, not a pointer back) is no reason to refuse a headline
+    assert headline.compress("北浜宇宙機構は20日、何らかの要因で部品が壊れた可能性があると明らかにしました。")
+
+
 def test_a_lead_stops_before_a_transcripts_line():
     text = ("北浜党の佐伯代表は10日、連立を離れる方針を伝えました。"
             "北浜党・佐伯代表：とても首班指名で名前を書くことはできない。関係に区切りをつけたい。")

@@ -196,7 +196,10 @@ def compress(sentence: str, limit: int = lint.HEADLINE_MAX) -> str | None:
     return head
 
 
-_POINTERS = frozenset({"この", "その", "あの", "こんな", "そんな", "あんな", "こうした", "そうした"})
+_POINTERS = frozenset({"この", "その", "あの", "こんな", "そんな", "あんな", "こうした", "そうした",
+                       # pronouns that point back; 何 (何らかの要因), 誰, 私 do not
+                       "これ", "それ", "あれ", "ここ", "そこ", "あそこ", "こちら", "そちら", "これら",
+                       "それら", "彼", "彼女", "彼ら"})
 _SAME_AS_BEFORE = re.compile(r"同[社省日氏国市県庁党局署町村大校店紙機船行会]|その後|同年|同月")
 
 
@@ -204,7 +207,7 @@ def _points_back(head: str) -> bool:
     """Whether a headline points back to a sentence it was cut from (「今回、それが公に」「JAXA、
     その後の状況を確認」「そんな…商品がある」): a pronoun, a demonstrative or a 「同社」 says
     nothing on a list of headlines."""
-    return any(t.pos[0] == "代名詞" or (t.pos[0] == "連体詞" and t.surface in _POINTERS)
+    return any((t.pos[0] in {"代名詞", "連体詞"} and t.surface in _POINTERS)
                or _SAME_AS_BEFORE.fullmatch(t.surface) for t in textja.tokenize(head))
 
 

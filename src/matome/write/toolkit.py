@@ -346,8 +346,9 @@ def titles(p: Pool, settings: WriterSettings) -> tuple[str, str]:
     if not head:   # no title is a headline and no lead compresses to one: any central sentence
         central = sorted(p.cands, key=lambda c: (c.article.id in p.previews, -c.centrality))
         head, _ = headline.pick([], [c.text for c in central[:12]], limit)
-    if not head:
-        head = headline.fitted(ranked[0].title, limit)
+    if not head:   # a report's title however it reads, and a story never goes without a 見出し
+        titled = [a.title for a in ranked if a.title.strip()]
+        head = headline.fitted(titled[0] if titled else p.cands[0].text if p.cands else "", limit)
     sub_from = [replace(a, title=a.subtitle) for a in current if a.subtitle] + \
         [a for a in current if a.id != head_id]
     rest = [c.text for c in openings if headline.compress(c.text, limit) != head]
