@@ -96,6 +96,13 @@ def test_a_government_named_after_its_leader_is_not_the_leader():
     assert any(n.startswith("早瀬") for n in _tags(b))
 
 
+def test_a_wires_credit_is_no_tag():
+    said = "(北浜通信):佐伯健司財務相は14日、円安について憂慮していると述べた。"
+    a = _report("g1", "円安を憂慮", said + "".join(FILLER))
+    got = _tags(a)
+    assert "佐伯健司" in got and "北浜通信" not in got
+
+
 def test_a_reporters_byline_is_no_tag():
     a = _report("d1", "潮見町の新庁舎、5月に開所",
                 "ニューヨーク=波多野涼\n潮見町は13日、新庁舎を5月に開所すると発表した。" + "".join(FILLER)

@@ -248,6 +248,13 @@ def _token_mentions(tokens: list[Token]) -> list[Mention]:
                 # title beside it, is the noun (news writes a person with a title: 日銀の植田総裁)
                 i = j
                 continue
+            if kind == "person" and j == i + 1 and _KATA.match(surface) and not _TITLE_RE.fullmatch(after) \
+                    and (i == 0 or tokens[i - 1].surface != "・") and textja.also_common_noun(surface):
+                # 「クマが人の生活圏に出没」: Sudachi also reads クマ as a given name; a lone katakana word
+                # that is a common noun, with no title, is the noun (a person's katakana name comes whole
+                # or with a title: マルコ・バレンティ外相)
+                i = j
+                continue
             sound = names.sound_of_readings(x.reading for x in tokens[i:j]) \
                 if kind == "person" else ""
             if kind == "place" and (pc := _PREF_CITY.match(surface)):

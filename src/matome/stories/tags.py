@@ -35,6 +35,16 @@ CENTRAL_SHARE = 0.2  # named in this share of a report's sentences (and in two a
 STORY_SHARE = 0.5  # a story of three reports or more is about what this share of them is about
 # After a person's name: their government, named as an era or an actor (高市政権発足後初の会合)
 _GOVERNMENT = re.compile(r"新?(?:政権|内閣|陣営)")
+# A surname Sudachi reads as a place (高市, as if a city): a place of two or three kanji before
+# 政権 or 内閣 is a person's unless it is a country's name (米国, 中国; 米 and ロシア are not kanji pairs)
+_SURNAME_LIKE = re.compile(r"[\u4e00-\u9fff々]{2,3}(?<!国)")
+_COUNTRIES = frozenset({"台湾", "日本", "北朝鮮", "香港", "欧州"})
+
+
+def _leader(m: Mention, people: set[str] | frozenset[str]) -> bool:
+    """Whether a mention may be a person's name (one that can head a government: not 米, 中国)."""
+    return m.kind == "person" or m.key in people or (
+        m.kind == "place" and _SURNAME_LIKE.fullmatch(m.surface) is not None and m.surface not in _COUNTRIES)
 
 
 def tag_id(key: str) -> str:
@@ -261,7 +271,7 @@ def about(a: Article, mentions: list[Mention], people: set[str] | frozenset[str]
     """
     bylines = _bylines(a.text, mentions)
     mentions = [m for m in mentions if not any(s <= m.start < e for s, e in bylines)
-                and not ((m.kind == "person" or m.key in people) and _GOVERNMENT.match(a.text, m.end))]
+                and not (_leader(m, people) and _GOVERNMENT.match(a.text, m.end))]
     if not mentions:
         return set()
     lead = lead_end(a.text, bylines[0][1] if bylines and bylines[0][0] == 0 else 0)
@@ -283,6 +293,7 @@ _BYLINE_REST = re.compile(r"[\s、,・]*(?:[^\s。、「」]{1,12}[=＝]|[^\s。
 _CREDIT_LINE = re.compile(r"\s*(?:[^。、「」\n]{0,30}(?:ニュース|NEWS|News|NewsNetwork|新聞|テレビ|放送|通信)"
                           r"(?:\s*[（(][^）)\n]{1,10}[)）])?"
                           r"|[A-Za-z][A-Za-z .&]{1,40}[（(][A-Z]{2,6}[)）])\s*")
+_WIRE_CREDIT = re.compile(r"\s*[（(][^（）()\n]{1,20}[）)]\s*[:：]")
 _CLOSING = re.compile(r"[（(]([^（）()\n]{1,30})[)）]\s*$")
 
 
@@ -292,6 +303,8 @@ def _bylines(text: str, mentions: list[Mention]) -> list[tuple[int, int]]:
     credit, or a closing 「（米田優人）」."""
     people = [m for m in mentions if m.kind == "person"]
     out = []
+    if credit := _WIRE_CREDIT.match(text):
+        out.append((0, credit.end()))   # 「(ブルームバーグ):片山財務相は…」: the wire that sent it
     first = text.find("\n")
     if first > 0 and _CREDIT_LINE.fullmatch(text[:first]):
         out.append((0, first))   # 「All Nippon NewsNetwork(ANN)」「MBSニュース」: the broadcaster's credit
