@@ -265,6 +265,8 @@ def test_a_lead_stops_before_a_transcripts_line():
 @pytest.mark.parametrize(("title", "head"), [
     ("北浜市、渡し船を増便へ", "北浜市、渡し船を増便へ"),
     ("【速報】北浜市、渡し船を増便へ", "北浜市、渡し船を増便へ"),
+    # a headline does not exclaim: what follows the mark is the page's come-on (seen on real pages)
+    ("北浜平均株価が史上初の5万円超えを達成!歴史的瞬間を振り返る", "北浜平均株価が史上初の5万円超えを達成"),
     ("北浜市 渡し船を7月から増便 通勤客の混雑を和らげる狙い 購入費は約3億円の見込み",
      "北浜市 渡し船を7月から増便 通勤客の混雑を和らげる狙い"),
     ("北浜市は渡し船を増便しました", "北浜市、渡し船を増便"),

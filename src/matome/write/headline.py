@@ -318,6 +318,12 @@ _BYLINE_END = re.compile(r"(?<![\d０-９])[＝=][\u4e00-\u9fff々\u3041-\u3096\
 def from_title(title: str, limit: int = lint.HEADLINE_MAX) -> str | None:
     """A report's title as a headline: whole, without a leading label, or its first phrases."""
     t = _BYLINE_END.sub("", _LABEL.sub("", title.strip())).strip()
+    if textja.is_japanese(t) and (cry := re.search(r"[!！]+", t)):
+        # 「日経平均が5万円超えを達成!歴史的瞬間を振り返る」: a news headline does not exclaim; what
+        # comes before the mark is the headline, what follows it the page's come-on
+        t = t[: cry.start()].strip()
+        if len(t) < 8:
+            return None
     if not t or t.endswith(("?", "？")) or (not textja.is_japanese(t) and len(t) > limit):
         return None
     if _SENTENCE_END.search(t):   # a title that is a sentence (「…を決めました」): in headline form
