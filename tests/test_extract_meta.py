@@ -44,6 +44,26 @@ def test_title_without_site_suffix_and_canonical_url_without_amp_mobile_tracking
     assert a.url == "https://www.hokkai-shimpo.example/news/20260212-tram.html?id=7"
 
 
+def test_an_undeclared_chinese_page_is_not_japanese():
+    """Real pages in Chinese without a lang attribute were read as Japanese, and Sudachi made
+    single-character 'people' of them (了, 健), published as tag pages."""
+    from matome.extract.page import extract_page
+    from matome.language import analyze
+
+    def page(title: str, body: str) -> bytes:
+        return (f"<html><head><title>{title}</title></head><body><article><p>{body}</p></article>"
+                "</body></html>").encode()
+
+    zh = "今年的会议讨论了教育改革和城市交通问题。许多学生表示关注就业和住房。专家认为改革需要时间。"
+    a = extract_page(page("会议讨论教育改革", zh * 6), "https://example.cn/a/1", "text/html",
+                     ExtractSettings())
+    assert a.lang == "zh"
+    assert analyze.analyze(a, analyze.gazetteer()).mentions == []
+    ja = "北海市は12日、路面電車を港地区へ延ばす計画を発表した。事業費は約120億円を見込む。"
+    b = extract_page(page("路面電車を延伸", ja * 4), "https://example.jp/a/1", "text/html", ExtractSettings())
+    assert b.lang == "ja"
+
+
 def test_a_title_that_opens_with_the_outlets_name_loses_it():
     """「NEWS WEB EASY|子どもへの体罰を禁止する法律ができる」 (a real page, no heading to match) was
     published as the headline with the outlet's name in it."""

@@ -186,7 +186,14 @@ def _lang(declared: str | None, text: str) -> str:
     declared = (declared or "").strip().lower().split("-")[0]
     if declared:
         return declared
-    return "ja" if textja.is_japanese(text) else "en"
+    if not textja.is_japanese(text):
+        return "en"
+    # Han characters alone do not make Japanese: prose in Japanese is a third kana or more, and
+    # a Chinese page undeclared (「海外留学生看两会」) has next to none
+    sample = text[:2000]
+    kana = sum(1 for c in sample if "\u3040" <= c <= "\u30ff")
+    han = sum(1 for c in sample if "\u4e00" <= c <= "\u9fff")
+    return "zh" if han >= 100 and kana < 0.05 * (kana + han) else "ja"
 
 
 def extract_page(data: bytes, url: str, content_type: str | None, settings: ExtractSettings,

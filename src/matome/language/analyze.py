@@ -50,7 +50,9 @@ def _analyzed(title: str, text: str, published: datetime | None, lang: str,
               gaz: entities.Gazetteer) -> Analysis:
     sentences = textja.split_sentences(text)
     tokens = textja.tokenize(text, sentences)
-    mentions = resolve.resolve_surnames(entities.find_mentions(text, tokens, gaz))
+    # Chinese read by a Japanese dictionary gives names made of single characters (了, 健):
+    # matome finds names in Japanese and Latin script only
+    mentions = [] if lang == "zh" else resolve.resolve_surnames(entities.find_mentions(text, tokens, gaz))
     lead_end = _lead_end(sentences, title, lang)
     normalized = numerals.normalize_numbers(text)  # once, for dates and figures alike
     times = temporal.find_times(text, published, normalized)
