@@ -190,9 +190,7 @@ def _lang(declared: str | None, text: str) -> str:
         return "en"
     # Han characters alone do not make Japanese: prose in Japanese is a third kana or more, and
     # a Chinese page undeclared (「海外留学生看两会」) has next to none
-    sample = text[:2000]
-    kana = sum(1 for c in sample if "\u3040" <= c <= "\u30ff")
-    han = sum(1 for c in sample if "\u4e00" <= c <= "\u9fff")
+    kana, han = textja.kana_han(text)
     return "zh" if han >= 100 and kana < 0.05 * (kana + han) else "ja"
 
 

@@ -53,7 +53,7 @@ def _analyzed(title: str, text: str, published: datetime | None, lang: str,
     # Chinese read by a Japanese dictionary gives names made of single characters (了, 健):
     # matome finds names in Japanese and Latin script only
     mentions = [] if lang == "zh" else resolve.resolve_surnames(entities.find_mentions(text, tokens, gaz))
-    lead_end = _lead_end(sentences, title, lang)
+    lead_end = _lead_end(sentences, lang)
     normalized = numerals.normalize_numbers(text)  # once, for dates and figures alike
     times = temporal.find_times(text, published, normalized)
     if lang == "en":  # English reports date events by weekday: "agreed on Thursday"
@@ -106,7 +106,7 @@ def _time_json(e: temporal.TimeExpr) -> dict[str, object]:
     return data
 
 
-def _lead_end(sentences: list[Sentence], title: str, lang: str) -> int:
+def _lead_end(sentences: list[Sentence], lang: str) -> int:
     """Where the lead, the first two sentences, ends. A Japanese page may open with its title
     again as a heading, or a kicker's question (「日銀10月会合、利上げ見送り」「高市新政権への配慮
     か？」), before the lead that names the day (「日本銀行は、10月30日の会合で…」): up to three
@@ -170,6 +170,8 @@ def _when_told(text: str, e: temporal.TimeExpr, not_told: frozenset[str]) -> boo
     if after[:1] not in not_told:
         return True
     return after[:1] == "に" and after != "にも" and temporal.past_clause(text, e.end + 1)
+
+
 _TARGET = frozenset("にまか")  # what follows a day that sets a target or opens a span
 _NOT_TOLD = _TARGET | {"の"}  # ... or qualifies a noun
 

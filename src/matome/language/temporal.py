@@ -215,7 +215,7 @@ def _resolve_date(expr: TimeExpr, y: int | None, mo: int | None, d: int | None,
     if day is None:
         return
     if not carried and ref is not None and expr.value.startswith("XXXX") and day > ref:
-        past = _past_clause(norm, end)
+        past = past_clause(norm, end)
         if expr.value.startswith("XXXX-XX") and past:  # 「30日に発表した」 in early March
             prev = (ref.replace(day=1) - timedelta(days=1))
             day = safe_date(prev.year, prev.month, d) or day
@@ -438,13 +438,8 @@ def _as_unit(day: date, unit: str) -> str:
     return day.isoformat()
 
 
-def past_clause(text: str, end: int) -> bool:
-    """Whether the clause after ``end`` of ``text`` is told in the past tense (「…に公表された」)."""
-    return _past_clause(text, end)
-
-
-def _past_clause(norm: str, end: int) -> bool:
-    """Whether the clause after ``end`` is told in the past tense (「…を発表した。」)."""
+def past_clause(norm: str, end: int) -> bool:
+    """Whether the clause after ``end`` is told in the past tense (「…を発表した。」「…に公表された」)."""
     stop = min((i for i in (norm.find("。", end), norm.find("、", end), norm.find("\n", end))
                 if i >= 0), default=len(norm))
     clause = norm[end:stop]

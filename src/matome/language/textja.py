@@ -79,11 +79,16 @@ def _normalize_by_units(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-def is_japanese(text: str) -> bool:
+def kana_han(text: str) -> tuple[int, int]:
+    """Kana and Han characters in the first 2,000 of ``text``: how its script is told."""
     sample = text[:2000]
-    kana = sum(1 for c in sample if "\u3040" <= c <= "\u30ff")
-    han = sum(1 for c in sample if "\u4e00" <= c <= "\u9fff")
-    letters = sum(1 for c in sample if c.isalpha())
+    return (sum(1 for c in sample if "\u3040" <= c <= "\u30ff"),
+            sum(1 for c in sample if "\u4e00" <= c <= "\u9fff"))
+
+
+def is_japanese(text: str) -> bool:
+    kana, han = kana_han(text)
+    letters = sum(1 for c in text[:2000] if c.isalpha())
     return letters > 0 and (kana + han) / letters > 0.3
 
 
