@@ -39,7 +39,7 @@ from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
 
-STAGE = Stage("cluster", 9)
+STAGE = Stage("cluster", 10)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -77,6 +77,7 @@ class StoryState:
     id: str
     members: list[str] = field(default_factory=list)
     langs: set[str] = field(default_factory=set)
+    lang_counts: Counter[str] = field(default_factory=Counter)  # members in each language
     embedding_sum: np.ndarray | None = None
     lemmas: Counter[str] = field(default_factory=Counter)
     entities: Counter[str] = field(default_factory=Counter)
@@ -90,6 +91,7 @@ class StoryState:
         self.feats.append(f)
         self.members.append(f.article_id)
         self.langs.add(f.lang)
+        self.lang_counts[f.lang] += 1
         self.embedding_sum = f.embedding.copy() if self.embedding_sum is None \
             else self.embedding_sum + f.embedding
         self.lemmas.update(f.lemmas)
@@ -128,6 +130,7 @@ class StoryState:
         self.feats.extend(other.feats)
         self.members.extend(other.members)
         self.langs |= other.langs
+        self.lang_counts.update(other.lang_counts)
         if other.embedding_sum is not None:
             self.embedding_sum = other.embedding_sum if self.embedding_sum is None \
                 else self.embedding_sum + other.embedding_sum
@@ -175,14 +178,16 @@ def _overlap(a: frozenset[str], b: Counter[str], reports: int = 0, least: int = 
     return min(1.0, shared / max(min(len(a), len(b)), least))
 
 
-def rescaled(cos: float, same_language: bool, cfg: ClusterSettings) -> float:
+def rescaled(cos: float, same_language: float, cfg: ClusterSettings) -> float:
     """An e5 cosine mapped onto 0..1 from the floor up (e5 cosines bunch near 1).
 
     e5 places a translation lower than a Japanese paraphrase (same event:
     ~0.83-0.85 across languages against ~0.88-0.97 within Japanese), so a
     comparison across languages is measured from its own floor.
+    ``same_language``: the share of the other side in this side's language (a
+    mixed story's centroid is partly a translation); the floor is between.
     """
-    floor = cfg.embedding_floor if same_language else cfg.cross_lingual_floor
+    floor = same_language * cfg.embedding_floor + (1.0 - same_language) * cfg.cross_lingual_floor
     return max(0.0, (cos - floor) / (1.0 - floor))
 
 
@@ -193,16 +198,21 @@ def kinship(cos: float, same_language: bool, ents: float, cfg: ClusterSettings) 
 
 def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
     cos = float(f.embedding @ s.centroid())
-    emb = rescaled(cos, f.lang in s.langs, cfg)
+    # The story's reports in the report's own language: only they can share its words, and
+    # only their part of the centroid is a same-language comparison. A story of six Japanese
+    # reports and one English one is, to the next English report, mostly a translation: its
+    # cosine was judged from the same-language floor and its words against all seven reports,
+    # and a real follow-up (an English report of the ambassador summoned over a radar
+    # lock-on) stayed out of its event. A story in one language scores as before.
+    alike = s.lang_counts[f.lang] if s.lang_counts else int(f.lang in s.langs) * len(s.members)
+    share = alike / len(s.members) if s.members else 1.0
+    emb = rescaled(cos, share, cfg)
     ent = _overlap(f.entities, s.entities, len(s.members))
     weights = cfg.weight_embedding + cfg.weight_lexical + cfg.weight_entities
-    if f.lang in s.langs:
-        lex = _overlap(f.lemmas, s.lemmas, len(s.members))
-        lexical_weight = cfg.weight_lexical
-    else:
-        # Lemmas of two languages cannot overlap: that evidence is missing,
-        # not negative, so the other two carry the whole score.
-        lex, lexical_weight = 0.0, 0.0
+    # Lemmas of two languages cannot overlap: what the other-language reports would say of the
+    # words is missing, not negative, so the other two carry that part of the score.
+    lex = _overlap(f.lemmas, s.lemmas, alike) if alike else 0.0
+    lexical_weight = cfg.weight_lexical * share
     scale = weights / (weights - cfg.weight_lexical + lexical_weight)
     penalty = bonus = 0.0
     mine, theirs = f.event_days | f.partial_days, s.days
