@@ -47,6 +47,26 @@ def test_a_day_with_a_past_clause_after_its_ni_is_when_it_happened():
     assert _days("北浜市長は１月１９日、２３日に議会を解散する意向を表明した。") == ["XXXX-01-19"]
 
 
+def test_the_days_of_an_announced_schedule_are_plans():
+    """「27日公示、2月8日投開票の日程で」 lists what is to come: a real undated report of the
+    announcement got the 27th as its day, and one with a dated caption the 8th of February, so
+    neither joined the reports of the 19th."""
+    text = "北浜市長は１月１９日、２７日告示、２月８日投開票の日程で出直し選挙を行うと表明した。"
+    assert _days(text) == ["XXXX-01-19"]
+    caption = ("北浜市長が辞職を表明した。〈2026年1月19日 20時撮影〉日程は1月27日告示、"
+               "2月8日投開票。")
+    assert _days(caption) == ["2026-01-19"]
+    # a schedule's step told in the past is when it happened
+    assert _days("改正条例は４月１日施行された。") == ["XXXX-04-01"]
+
+
+def test_a_fraction_is_not_a_day():
+    """「2/3を超える議席」 was read as February 3rd, the day of an election result's report."""
+    assert _days("与党が2/3を超える議席を得た。") == []
+    assert _days("与党が約2/3の議席を得た。") == []
+    assert _days("2/8投開票の市長選で現職が当選した。") == ["XXXX-02-08"]
+
+
 def test_partial_days_compare_by_the_parts_both_sides_know():
     assert day_gap((0, 8), (0, 5)) == 3            # 「８日」 and 「５日」: two different days
     assert day_gap((0, 31), (0, 1)) == 1           # across a month's turn

@@ -16,7 +16,7 @@ from matome.language import embed, entities, numerals, resolve, temporal, tempor
 from matome.records import Analysis, Article, Sentence, Stage
 from matome.settings import EmbedSettings
 
-STAGE = Stage("analyze", 17)
+STAGE = Stage("analyze", 18)
 # Title + the lead's start: what identifies the event, not the background. The embedder's
 # cost follows the tokens; on the real event set (bench/real_eval.py, 5 folds by event) 200
 # characters (median 140 tokens) grouped as well as 400 (median 184): held-out events P/R
@@ -166,12 +166,17 @@ def _when_told(text: str, e: temporal.TimeExpr, not_told: frozenset[str]) -> boo
     """Whether a day is when something the report tells happened: not followed by what sets a
     target or qualifies a noun (``not_told``), unless it is 「…日に」 with its clause in the past
     (「11月10日に公表された」 happened; 「12月19日にも利上げ」「23日に解散する」 did not yet)."""
+    if _SCHEDULED.match(text, e.end):
+        return False
     after = text[e.end:e.end + 2]
     if after[:1] not in not_told:
         return True
     return after[:1] == "に" and after != "にも" and temporal.past_clause(text, e.end + 1)
 
 
+# A day run straight into a scheduled step and listed (「27日公示、2月8日投開票の日程で」) is
+# a plan, as 「23日に解散する」 is: the announcement of a schedule names its days.
+_SCHEDULED = re.compile(r"(?:公示|告示|投開票|投票|開票|召集|施行|公布|発効|開幕|閉幕|開催|発売)[、，の。]")
 _TARGET = frozenset("にまか")  # what follows a day that sets a target or opens a span
 _NOT_TOLD = _TARGET | {"の"}  # ... or qualifies a noun
 
