@@ -23,6 +23,8 @@ character 2-3-grams of title and text, agglomerative clustering (average
 linkage, cosine) cut at that threshold.
 
 ``--undated`` drops every ``published`` date first, as feed summaries and
+pasted lists come; ``--dated-share 0.1`` keeps the dates of a seeded tenth of
+the reports only (a site mixing dated feeds with undated summaries); and
 pasted lists come: only the text names the day.
 
 In the same run, ``bench/write_lint.py`` puts every page of
@@ -31,7 +33,7 @@ pipeline and prints crashes, rejects by reason, stories built from non-news
 pages and the lint of every written sentence, beside a Lead-3 baseline
 (``--no-lint`` skips it; ``--lint-sample N`` runs it on N pages while developing).
 
-    .venv/bin/python bench/real_eval.py [--folds 5] [--seed 0] [--undated] [--errors]
+    .venv/bin/python bench/real_eval.py [--folds 5] [--seed 0] [--undated | --dated-share F] [--errors]
                                         [--no-lint | --lint-sample N]
 """
 
@@ -77,9 +79,13 @@ class Report:
     text: str
 
 
-def load(undated: bool = False, root: Path = REAL) -> list[Report]:
-    """The set through ingest, extract, analyze and dedupe; reports in the pipeline's order."""
+def load(undated: bool = False, root: Path = REAL, dated_share: float | None = None) -> list[Report]:
+    """The set through ingest, extract, analyze and dedupe; reports in the pipeline's order.
+    ``dated_share``: the share of reports (seeded) that keep their dates, the rest undated."""
     rows = [json.loads(x) for x in (root / "reports.jsonl").read_text("utf-8").splitlines() if x.strip()]
+    if dated_share is not None:
+        rng = random.Random(1)
+        rows = [r if rng.random() < dated_share else {**r, "published": None} for r in rows]
     labels = {d["id"]: d for d in map(json.loads, (root / "labels.jsonl").read_text("utf-8").splitlines())}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "reports.jsonl"
@@ -259,6 +265,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--undated", action="store_true", help="drop every published date first")
+    parser.add_argument("--dated-share", type=float, default=None,
+                        help="keep the dates of this share of the reports (seeded), drop the rest")
     parser.add_argument("--no-tune", action="store_true", help="skip matome's tuned rows (faster)")
     parser.add_argument("--errors", action="store_true", help="print the wrong pairs of the whole stream")
     parser.add_argument("--no-lint", action="store_true", help="skip the whole-pipeline run and the lint")
@@ -267,12 +275,13 @@ def main() -> None:
     if not REAL.exists():
         print(f"skipped: {REAL} is absent (the evaluation data lives in ../shared/eval)")
         return
-    reports = load(args.undated)
+    reports = load(args.undated, dated_share=args.dated_share)
     result = evaluate(reports, args.folds, args.seed, tune=not args.no_tune)
     parts = result["parts"]
     print(f"real_ja_events: {len(reports)} reports, {len({r.event for r in reports})} events, "
           f"{len({r.thread for r in reports})} storylines; {args.folds} folds by event (seed "
-          f"{args.seed}){'; dates removed' if args.undated else ''}")
+          f"{args.seed}){'; dates removed' if args.undated else ''}"
+          f"{f'; dates kept on a share of {args.dated_share}' if args.dated_share is not None else ''}")
     print("fold sizes (reports/events): " + ", ".join(
         f"{len(p)}/{len({r.event for r in p})}" for p in parts))
     for lv in LEVELS:

@@ -8,7 +8,7 @@ import pytest
 
 from matome.language import analyze
 from matome.records import Article
-from matome.stories.days import day_gap, latest_fit
+from matome.stories.days import day_gap
 
 
 def _days(text: str, published: str | None = None) -> list[str]:
@@ -75,10 +75,30 @@ def test_partial_days_compare_by_the_parts_both_sides_know():
     assert day_gap((1, 19), (1, 23)) == 4
 
 
-def test_a_partial_day_read_against_the_stream_is_the_latest_that_fits():
-    assert latest_fit((0, 5), date(2026, 2, 10)) == date(2026, 2, 5)
-    assert latest_fit((0, 25), date(2026, 2, 10)) == date(2026, 1, 25)
-    assert latest_fit((12, 24), date(2026, 1, 10)) == date(2025, 12, 24)
+def test_undated_reports_among_a_few_dated_ones_keep_their_days_partial():
+    """「10月30日」 and 「30日」 of one decision, undated, after a dated report of January: read
+    against the newest dated report they became 2025-10-30 and 2025-12-30, and split."""
+    import numpy as np
+
+    from matome.settings import ClusterSettings
+    from matome.stories.cluster import Clusterer, Features
+
+    vec = np.eye(8, dtype=np.float32)[0]
+    other = np.eye(8, dtype=np.float32)[1]
+
+    def report(i: str, published: datetime | None, v: np.ndarray, lemmas: set[str],
+               days: frozenset[date] = frozenset(), partial: frozenset[tuple[int, int]] = frozenset()
+               ) -> Features:
+        return Features(i, "ja", published, v, frozenset(lemmas), frozenset({"北浜銀行"}), days, partial)
+
+    c = Clusterer(ClusterSettings())
+    c.assign(report("jan", datetime.fromisoformat("2026-01-26T09:00:00+09:00"), other, {"株価"},
+                    frozenset({date(2026, 1, 26)})))
+    first = c.assign(report("a", None, vec, {"金利", "据え置き"}, partial=frozenset({(10, 30)})))
+    near = np.zeros(8, dtype=np.float32)
+    near[0], near[2] = 0.9, float(np.sqrt(1 - 0.81))  # another wording: cosine 0.9
+    second = c.assign(report("b", None, near, {"金利", "決定"}, partial=frozenset({(0, 30)})))
+    assert second.story == first.story
 
 
 def test_an_undated_full_day_that_sets_a_target_is_not_the_event_day():

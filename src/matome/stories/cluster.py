@@ -12,6 +12,9 @@ evidence that works for Japanese news (weights and threshold in settings):
   apart share every actor but not the day. An undated report's day is the
   part its text names (「８日」: day 8 of an unknown month), compared with
   what the other side knows: a story's full dates, or another partial day.
+  It stays partial among dated reports too: read as the last such day
+  before the newest dated report, 「30日」 and 「10月30日」 of one decision
+  became two days months apart in a stream of mostly undated reports.
   A report naming no day is news of its publication day or the day before:
   published two days or more after every day a story names, it weighs
   against that story (a rebuttal three days after the incident it answers).
@@ -27,19 +30,19 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from matome.records import Analysis, Article, Mention, Stage
 from matome.settings import ClusterSettings
-from matome.stories.days import Partial, day_gap, latest_fit, read_days, top_days
+from matome.stories.days import Partial, day_gap, read_days, top_days
 from matome.stories.members import storyline_id
 from matome.stories.storylines import Profile, Relink, Storylines
 from matome.stories.storylines import unit as _unit
 
-STAGE = Stage("cluster", 10)
+STAGE = Stage("cluster", 11)
 # Entities so common in Japanese news that sharing them says nothing.
 COMMON_ENTITIES = frozenset({"日本", "政府"})
 
@@ -299,7 +302,6 @@ class Clusterer:
 
     def restore(self, story: str, f: Features, storyline: str | None = None) -> None:
         self._advance(f.published)
-        f = self._in_context(f)
         state = self.stories.get(story)
         if state is None:
             state = self.stories[story] = StoryState(story)
@@ -371,20 +373,6 @@ class Clusterer:
 
     # --- assignment -------------------------------------------------------
 
-    def _in_context(self, f: Features) -> Features:
-        """An undated report's partial days, read against the stream it arrives in.
-
-        「５日」 in a feed summary that carries no date means the last 5th
-        before the newest report seen (a day of leeway for time zones), not a
-        5th of any month: so it does not join a look-alike of weeks before. In
-        a stream with no dates at all the day stays partial.
-        """
-        if f.published is not None or not f.partial_days or self.watermark is None:
-            return f
-        ref = self.watermark.date() + timedelta(days=1)
-        days = {d for p in f.partial_days if (d := latest_fit(p, ref)) is not None}
-        return replace(f, event_days=f.event_days | days, partial_days=frozenset())
-
     def _candidates(self, f: Features) -> list[StoryState]:
         n_live = int(self._live.sum())
         if n_live == 0:
@@ -414,7 +402,6 @@ class Clusterer:
     def assign(self, f: Features) -> Assignment:
         """Join the best story within the window, or start one; updates the state."""
         self._advance(f.published)
-        f = self._in_context(f)
         joined: list[tuple[float, str, StoryState, dict[str, float]]] = []
         for s in self._candidates(f):
             if not self._in_window(f, s):

@@ -53,18 +53,6 @@ def day_gap(a: date | Partial, b: date | Partial) -> int:
     return min(apart, 31 - apart)  # 「31日」 and 「1日」 can be neighbours across a month's turn
 
 
-def latest_fit(p: Partial, ref: date) -> date | None:
-    """The latest day on or before ``ref`` that the partial day can be (「５日」: the last 5th)."""
-    month, day = p
-    if month:
-        tries = [(ref.year, month), (ref.year - 1, month)]
-    else:
-        first = ref.replace(day=1)
-        prev = first - timedelta(days=1)
-        tries = [(ref.year, ref.month), (prev.year, prev.month)]
-    return next((d for y, m in tries if (d := _safe(y, m, day)) is not None and d <= ref), None)
-
-
 def _safe(y: int, m: int, d: int) -> date | None:
     try:
         return date(y, m, d)
