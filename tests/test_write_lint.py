@@ -262,6 +262,22 @@ def test_a_lead_stops_before_a_transcripts_line():
     assert lead == "北浜党の佐伯代表は10日、連立を離れる方針を伝えました。"
 
 
+def test_once_the_outcome_is_told_it_opens_the_lead_as_it_heads_the_story():
+    """A real fire story: three reports still told it as under way (「20棟以上が燃える火災が発生
+    しています」) and one the next day told it done (「170棟以上焼ける火災が発生しました」). The
+    見出し came from the latter, the lead from the former, more central, one."""
+    going = "北浜市で住宅など20棟以上が燃える大規模な火災が発生しています。消防が消火にあたっています。"
+    done = ("北浜市できのう、住宅など少なくとも170棟以上が焼ける大規模な火災が発生しました。"
+            "鎮火には至っていません。")
+    arts = [Article(id=f"f{i}", url=f"https://news.example/f{i}", title="", text=text, source=f"局{i}",
+                    lang="ja") for i, text in enumerate([going, going.replace("消防", "警察と消防"), done])]
+    pool = toolkit.pool(arts, {a.id: analyze.analyze(a, analyze.gazetteer()) for a in arts})
+    opening = {i for i, c in enumerate(pool.cands) if c.article.id == "f2" and c.rank == 0}
+    assert toolkit.leads(pool) == opening
+    lead, cites = toolkit.lead_of(pool.cands, sorted(toolkit.leads(pool)), WriterSettings())
+    assert "170棟" in lead and cites[0].article == "f2"
+
+
 @pytest.mark.parametrize(("title", "head"), [
     ("北浜市、渡し船を増便へ", "北浜市、渡し船を増便へ"),
     ("【速報】北浜市、渡し船を増便へ", "北浜市、渡し船を増便へ"),

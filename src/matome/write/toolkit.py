@@ -52,7 +52,7 @@ from matome.records import (
 from matome.settings import WriterSettings
 from matome.write import clean, conflicts, headline, lint
 
-STAGE = Stage("write", 9)
+STAGE = Stage("write", 10)
 WRITER = "extractive/1"
 SHORT_WRITER = "short/1"     # one report published as itself: title, outlet, link, opening
 SINGLE_SOURCE = "この記事は1件の報道に基づいています。"
@@ -307,7 +307,13 @@ def leads(p: Pool) -> set[int]:
     """The pool's candidates that open their report (its first usable sentence: datelines,
     captions and labels are not); once the outcome is reported, only the outcome's reports open
     the story."""
-    return {i for i, c in enumerate(p.cands) if c.rank == 0 and c.article.id not in p.previews}
+    # As the 見出し does (``titles``): a report that tells the outcome in the past tense opens the
+    # story before one still telling it as under way. A fire story's lead said 「20棟以上が燃え
+    # る火災が発生しています」 under the 見出し 「170棟以上焼ける大規模な火災が発生」.
+    opening = _opening_tense(p.cands)
+    told = "past" in opening.values()
+    return {i for i, c in enumerate(p.cands) if c.rank == 0 and c.article.id not in p.previews
+            and (not told or opening.get(c.article.id) == "past")}
 
 
 def used_articles(p: Pool, idx: Iterable[int], extra: Iterable[str] = ()) -> list[Article]:
