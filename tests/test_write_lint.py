@@ -262,6 +262,19 @@ def test_a_lead_stops_before_a_transcripts_line():
     assert lead == "北浜党の佐伯代表は10日、連立を離れる方針を伝えました。"
 
 
+def test_a_subheadline_is_a_second_fact_from_further_in_before_it_is_the_outlets():
+    """Real minutes stories: every title and opening sentence said the minutes were out, so the
+    サブ見出し was 「livedoor ニュース、時事通信の報道」 though the reports went on with facts."""
+    text = ("北浜銀行は24日、10月の会合の議事要旨を公表した。北浜銀行は24日、議事要旨を公表した。"
+            "10月の会合では、政策金利を0.5％程度で据え置くことを決めた。")
+    arts = [Article(id=f"m{i}", url=f"https://news.example/m{i}", title="北浜銀行、議事要旨を公表",
+                    text=text, source=f"局{i}", lang="ja") for i in range(2)]
+    pool = toolkit.pool(arts, {a.id: analyze.analyze(a, analyze.gazetteer()) for a in arts})
+    head, sub = toolkit.titles(pool, WriterSettings())
+    assert head == "北浜銀行、議事要旨を公表"
+    assert "据え置く" in sub and "報道" not in sub
+
+
 def test_once_the_outcome_is_told_it_opens_the_lead_as_it_heads_the_story():
     """A real fire story: three reports still told it as under way (「20棟以上が燃える火災が発生
     しています」) and one the next day told it done (「170棟以上焼ける火災が発生しました」). The

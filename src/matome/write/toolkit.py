@@ -52,7 +52,7 @@ from matome.records import (
 from matome.settings import WriterSettings
 from matome.write import clean, conflicts, headline, lint
 
-STAGE = Stage("write", 10)
+STAGE = Stage("write", 11)
 WRITER = "extractive/1"
 SHORT_WRITER = "short/1"     # one report published as itself: title, outlet, link, opening
 SINGLE_SOURCE = "この記事は1件の報道に基づいています。"
@@ -359,6 +359,10 @@ def titles(p: Pool, settings: WriterSettings) -> tuple[str, str]:
         [a for a in current if a.id != head_id]
     rest = [c.text for c in openings if headline.compress(c.text, limit) != head]
     sub, _ = headline.pick(sub_from, rest, limit, avoid=[head])
+    if not sub:  # no title or lead sentence gives one: the next sentences of the reports, central first
+        later = sorted((c for c in p.cands if 1 < c.rank <= 3 and c.article.id not in p.previews),
+                       key=lambda c: (-c.centrality, c.article.id, c.position))
+        sub, _ = headline.pick([], [c.text for c in later], limit, avoid=[head])
     # no second fact: the outlets it rests on (previews' too, when nothing else tells it)
     return head, sub or _outlets_line(current or p.articles)
 
