@@ -79,7 +79,6 @@ def features(article: Article, analysis: Analysis, embedding: np.ndarray,
 class StoryState:
     id: str
     members: list[str] = field(default_factory=list)
-    langs: set[str] = field(default_factory=set)
     lang_counts: Counter[str] = field(default_factory=Counter)  # members in each language
     embedding_sum: np.ndarray | None = None
     lemmas: Counter[str] = field(default_factory=Counter)
@@ -93,7 +92,6 @@ class StoryState:
     def add(self, f: Features) -> None:
         self.feats.append(f)
         self.members.append(f.article_id)
-        self.langs.add(f.lang)
         self.lang_counts[f.lang] += 1
         self.embedding_sum = f.embedding.copy() if self.embedding_sum is None \
             else self.embedding_sum + f.embedding
@@ -104,6 +102,10 @@ class StoryState:
         if f.published:
             self.first = min(self.first or f.published, f.published)
             self.last = max(self.last or f.published, f.published)
+
+    @property
+    def langs(self) -> set[str]:
+        return set(self.lang_counts)
 
     @property
     def event_days(self) -> set[date]:
@@ -132,7 +134,6 @@ class StoryState:
         """Take in every report of ``other`` (a merge), as if each had been added here."""
         self.feats.extend(other.feats)
         self.members.extend(other.members)
-        self.langs |= other.langs
         self.lang_counts.update(other.lang_counts)
         if other.embedding_sum is not None:
             self.embedding_sum = other.embedding_sum if self.embedding_sum is None \
@@ -207,7 +208,7 @@ def score(f: Features, s: StoryState, cfg: ClusterSettings) -> dict[str, float]:
     # cosine was judged from the same-language floor and its words against all seven reports,
     # and a real follow-up (an English report of the ambassador summoned over a radar
     # lock-on) stayed out of its event. A story in one language scores as before.
-    alike = s.lang_counts[f.lang] if s.lang_counts else int(f.lang in s.langs) * len(s.members)
+    alike = s.lang_counts[f.lang]
     share = alike / len(s.members) if s.members else 1.0
     emb = rescaled(cos, share, cfg)
     ent = _overlap(f.entities, s.entities, len(s.members))
