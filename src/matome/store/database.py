@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -97,6 +95,11 @@ MIGRATE_KEY = zlib.crc32(b"matome:migrate")
 
 
 def migrate(engine: Engine) -> None:
+    # alembic is imported where a store is opened, not with this module: the pipeline's
+    # worker processes import it and never open a store
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "matome.store:migrations")
     with engine.begin() as conn:
@@ -111,6 +114,7 @@ def migrate(engine: Engine) -> None:
 
 def _check_current(engine: Engine, url: str) -> None:
     """A reader cannot upgrade: say so plainly instead of failing on a missing column."""
+    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 

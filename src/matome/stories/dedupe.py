@@ -12,13 +12,18 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from matome.language import nfkc
 from matome.records import Article, Stage
 from matome.settings import DedupeSettings
+
+if TYPE_CHECKING:
+    # imported where used: datasketch brings scipy (half a second), and the pipeline's
+    # worker processes, which import this module with the pipeline, never hash
+    from datasketch import MinHash
 
 STAGE = Stage("dedupe", 2)
 SCHEME = "affine32"  # datasketch's hashing scheme; stored signatures must be read back with it
@@ -43,6 +48,8 @@ def minhash(text: str, settings: DedupeSettings) -> MinHash:
     norm = normalized(text)
     k = settings.shingle_chars
     shingles = {norm[i : i + k] for i in range(max(1, len(norm) - k + 1))}
+    from datasketch import MinHash
+
     mh = MinHash(num_perm=settings.num_perm, scheme=SCHEME, permutations=_permutations(settings.num_perm))
     mh.update_batch([s.encode() for s in shingles])
     return mh
@@ -53,6 +60,8 @@ def _permutations(num_perm: int) -> np.ndarray:
     """datasketch's permutations for the scheme (its seed 1), drawn once: a MinHash draws
     them from a new random generator each time it is made, which cost as much as hashing
     a report's shingles, for every report judged and every signature read back."""
+    from datasketch import MinHash
+
     perms = MinHash(num_perm=num_perm, scheme=SCHEME).permutations
     perms.setflags(write=False)  # shared by every MinHash made here
     return perms
@@ -72,6 +81,8 @@ class Deduper:
     """Remembers every kept text; judges new ones against them."""
 
     def __init__(self, settings: DedupeSettings) -> None:
+        from datasketch import MinHashLSH
+
         self.settings = settings
         self.lsh = MinHashLSH(threshold=settings.near_threshold, num_perm=settings.num_perm)
         self.by_hash: dict[str, str] = {}
@@ -105,5 +116,7 @@ def minhash_bytes(mh: MinHash) -> bytes:
 
 
 def minhash_from_bytes(data: bytes, settings: DedupeSettings) -> MinHash:
+    from datasketch import MinHash
+
     return MinHash(num_perm=settings.num_perm, hashvalues=np.frombuffer(data, dtype=np.uint64),
                    scheme=SCHEME, permutations=_permutations(settings.num_perm))

@@ -120,16 +120,26 @@ def _lemmas(text: str) -> tuple[str, ...]:
 
 
 def _vectors(cands: list[Candidate]) -> np.ndarray:
+    """TF-IDF rows of the candidates' lemmas, as scikit-learn's ``TfidfVectorizer`` makes them
+    (its defaults: raw counts, smoothed idf ln((1 + n) / (1 + df)) + 1, rows to unit length;
+    terms in sorted order). Computed here because importing scikit-learn brings SciPy's stats
+    and pandas, about 3 s in every worker process that writes a story: more than writing all
+    of a run's stories took. ``tests/test_write_shared.py`` compares it with scikit-learn."""
     if not cands:
         return np.zeros((0, 0))
-    from sklearn.feature_extraction.text import TfidfVectorizer  # when a story is written: see latin
-
-    vec = TfidfVectorizer(analyzer=lambda lemmas: lemmas, norm="l2")
-    try:
-        m = vec.fit_transform([c.lemmas for c in cands]).toarray()
-    except ValueError:  # no lemma at all
+    terms = sorted({t for c in cands for t in c.lemmas})
+    if not terms:  # no lemma at all
         return np.zeros((len(cands), 1))
-    return np.asarray(m)
+    col = {t: j for j, t in enumerate(terms)}
+    counts = np.zeros((len(cands), len(terms)))
+    for i, c in enumerate(cands):
+        for t in c.lemmas:
+            counts[i, col[t]] += 1.0
+    df = np.count_nonzero(counts, axis=0)
+    weighted = counts * (np.log((1.0 + len(cands)) / (1.0 + df)) + 1.0)
+    norms = np.sqrt((weighted * weighted).sum(axis=1, keepdims=True))
+    norms[norms == 0] = 1.0
+    return np.asarray(weighted / norms)
 
 
 def mmr(cands: list[Candidate], vecs: np.ndarray, chosen: list[int], k: int,
