@@ -105,8 +105,8 @@ def _split(blob: bytes, offsets: np.ndarray) -> list[str]:
     except UnicodeDecodeError:
         ends = offsets.tolist()
         return [blob[a:z].decode("utf-8", "surrogateescape") for a, z in pairwise(ends)]
-    lead = (np.frombuffer(blob, dtype=np.uint8) & 0xC0) != 0x80  # a character's first byte
-    chars = np.concatenate([[0], np.cumsum(lead)])[offsets.astype(np.int64)].tolist()
+    firsts = np.flatnonzero((np.frombuffer(blob, dtype=np.uint8) & 0xC0) != 0x80)
+    chars = np.searchsorted(firsts, offsets).tolist()  # characters before each byte offset
     return [text[a:z] for a, z in pairwise(chars)]
 
 
