@@ -191,8 +191,10 @@ def extract_key(settings: Settings) -> str:
 def _embedder(settings: Settings) -> tuple[str, ...]:
     """The embedder, part of analysis's input: another model means other vectors."""
     cfg = settings.embed
-    if cfg.backend == "e5":  # its precision gives other vectors of the same weights
-        return cfg.backend, cfg.model, cfg.passage_prefix, cfg.precision
+    if cfg.backend == "e5":  # its precision and calibration give other vectors of the same weights
+        from matome.language import e5onnx
+
+        return cfg.backend, cfg.model, cfg.passage_prefix, e5onnx.identity(cfg.precision)
     return cfg.backend, cfg.model, cfg.passage_prefix
 
 

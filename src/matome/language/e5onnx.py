@@ -201,6 +201,15 @@ def calibration_texts() -> list[str]:
     return [f"{r['title']}。{r['text']}"[:200] for r in rows]
 
 
+def identity(precision: str) -> str:
+    """What makes this engine's vectors what they are beyond the weights: the graph's version
+    and, for int8, the calibration texts. Part of the analysis's input hash (``pipeline``) and
+    of what is stored with each vector (``reuse``): a new calibration embeds every report again
+    instead of mixing two calibrations' vectors in one archive."""
+    texts = calibration_texts() if precision == "int8" else []
+    return f"{precision}/g{GRAPH_VERSION}/{hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:12]}"
+
+
 def cache_dir() -> Path:
     """Where built graphs are kept: ``MATOME_CACHE``, else the user's cache directory."""
     if os.environ.get("MATOME_CACHE"):

