@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -82,30 +83,46 @@ def _mark_replica(data: bytes, k: int) -> bytes:
 
 
 class StageTimer:
+    """Seconds per stage. A stage that runs in a thread beside another (``batch.alongside``:
+    dedupe beside analysis) is timed in its thread, from its start to its
+    last progress event, so those rows overlap in time and add up to more than the run."""
+
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
-        self.current: str | None = None
-        self.t0 = 0.0
+        self._open: dict[int, list] = {}  # per thread: [stage, began, last event]
+        self._lock = threading.Lock()
 
-    def _stop(self) -> None:
-        if self.current is not None:
-            self.times[self.current] = self.times.get(self.current, 0.0) + time.perf_counter() - self.t0
+    def _close(self, ident: int) -> None:
+        if ident in self._open:
+            stage, began, last = self._open.pop(ident)
+            self.times[stage] = self.times.get(stage, 0.0) + last - began
 
     def start(self, stage: str, total: int) -> None:
-        self._stop()
-        self.current = stage.split()[0]
-        self.t0 = time.perf_counter()
+        ident, now = threading.get_ident(), time.perf_counter()
+        with self._lock:
+            if ident in self._open:
+                self._open[ident][2] = now
+            self._close(ident)
+            self._open[ident] = [stage.split()[0], now, now]
 
     def advance(self, n: int = 1) -> None:
-        pass
+        with self._lock:
+            if (mine := self._open.get(threading.get_ident())) is not None:
+                mine[2] = time.perf_counter()
 
     def error(self, err: Exception) -> None:
         pass
 
     def finish(self) -> None:
-        self._stop()
-        self.current = None
+        """The calling thread's stage ends now; another thread's ended at its last event."""
+        self.advance()
+        with self._lock:
+            for ident in list(self._open):
+                self._close(ident)
 
+
+# stages that run in a thread while another runs (pipeline.process): their rows overlap
+BESIDE = {"dedupe": "analyze"}
 
 EXTRACTION = Path(__file__).resolve().parents[2] / "shared" / "eval" / "extraction"
 REAL_DIRS = [d for d in (EXTRACTION / "scrapinghub_aeb" / "html",
@@ -260,7 +277,8 @@ def main() -> None:
                   f"{counts['raw'] / t_ingest:.1f}")
     for stage, secs in timer.times.items():
         if stage != "ingest":
-            table.add_row(f"  stage {stage}", "", f"{secs:.2f}", "")
+            beside = f" (beside {BESIDE[stage]})" if stage in BESIDE else ""
+            table.add_row(f"  stage {stage}{beside}", "", f"{secs:.2f}", "")
     table.add_row("matome process (whole pipeline)", str(n), f"{t_process:.2f}",
                   f"{n / t_process:.1f}")
     table.add_row("matome ingest + process", str(n), f"{t_ingest + t_process:.2f}",

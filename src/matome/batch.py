@@ -10,7 +10,6 @@ arrives, so a run reads what is new, not the archive.
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import threading
@@ -21,13 +20,17 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from matome import worker
 from matome.errors import RecordError, StoreError, UsageError
 from matome.settings import Settings
 from matome.store import Store
+from matome.worker import Outcome as Outcome  # re-exported: engines and benches use it here
+from matome.worker import attempt as attempt
+from matome.worker import reason
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -105,6 +108,40 @@ def rekey(store: Store, stage: str, key: str) -> None:
         store.set_stage_key(stage, key)
 
 
+@contextmanager
+def alongside(stage: Callable[[Store, Settings, Progress, Report], None], store: Store,
+              settings: Settings, progress: Progress, report: Report) -> Iterator[None]:
+    """Run ``stage`` in a thread of this process while the body runs; both done on leaving.
+
+    For two stages that read nothing the other writes (dedupe reads articles while analysis
+    stores analyses): the body keeps the worker processes busy and mostly waits on them, so
+    this process's share of the cores goes to ``stage`` instead of idling. (Tags beside
+    writing gained nothing: writing's own loop here is busy, and the two share one GIL.)
+    Each commits its own items as it goes, so a kill leaves both resumable. The thread has
+    its own counts (merged here) and its own line of ``progress`` (a progress made for one
+    thread at a time sees the thread's stage start); what it raises is raised here.
+    """
+    own = Report()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            stage(store, settings, progress, own)
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name=f"matome-{stage.__name__}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        report.counts.update(own.counts)
+        report.errors.extend(own.errors)
+    if failed:
+        raise failed[0]
+
+
 def chunked(items: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -128,35 +165,6 @@ class SetAside:
 
 
 # --- per-item work computed apart from where it is stored ---------------------
-
-
-def reason(exc: Exception) -> str:
-    """What an item's reject says of the exception it raised (``isolated``)."""
-    return exc.reason if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"[:1000]
-
-
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
-    """One item's result, or the reason it failed: computed where the work runs (here or on a
-    Ray worker), turned into the same recorded reject where it is stored (``get`` inside
-    ``isolated`` raises it)."""
-
-    value: T | None = None
-    error: str | None = None
-
-    def get(self) -> T:
-        if self.error is not None:
-            raise RecordError(self.error)
-        return self.value  # type: ignore[return-value]
-
-
-def attempt(fn: Callable[..., T], *args: object) -> Outcome[T]:
-    try:
-        return Outcome(fn(*args))
-    except FATAL:
-        raise
-    except Exception as exc:
-        return Outcome(error=reason(exc))
 
 
 class Engine(Protocol):
@@ -213,7 +221,7 @@ class Local:
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_worker_start, initargs=(settings,))
+                                             initializer=worker.start, initargs=(settings,))
         pending: deque[tuple[X, Future[Y]]] = deque()
         ahead = self.workers * 4  # enough to keep every worker busy, little read ahead
         for x in chain(head, items):
@@ -226,7 +234,7 @@ class Local:
     def _submit(self, fn: Callable[[X, Settings], Y], x: X, settings: Settings) -> Future[Y]:
         if self._pool is not None:
             try:
-                return self._pool.submit(_call, fn, x)
+                return self._pool.submit(worker.call, fn, x)
             except BrokenProcessPool:
                 self._broken = True
                 self.close()
@@ -264,28 +272,3 @@ class Local:
         for leaving in self._leaving:
             leaving.join()
         self._leaving.clear()
-
-
-_SETTINGS: Settings | None = None
-
-
-def _worker_start(settings: Settings) -> None:
-    """A worker process: settings once (not pickled with every item), the embedder on one
-    thread (the other workers have the other cores), SIGINT left to the parent."""
-    global _SETTINGS
-    _SETTINGS = settings
-    os.environ["OMP_NUM_THREADS"] = "1"
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    if parent is not None:  # a parent killed outright (SIGKILL) leaves no one to stop us: go too
-        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
-
-
-def _exit_with(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(0)
-
-
-def _call(fn: Callable[[X, Settings], Y], x: X) -> Y:
-    assert _SETTINGS is not None
-    return fn(x, _SETTINGS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,7 +63,8 @@ class RichProgress:
         self.bar = Progress(TextColumn("{task.description:<16}"), BarColumn(),
                             MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                             disable=not enabled, transient=False)
-        self.task: Any = None
+        # each thread's current bar: a stage may run beside another (``batch.alongside``)
+        self.tasks: dict[int, Any] = {}
 
     def __enter__(self) -> RichProgress:
         self.bar.__enter__()
@@ -72,11 +74,13 @@ class RichProgress:
         self.bar.__exit__(*exc)
 
     def start(self, stage: str, total: int) -> None:
-        self.task = self.bar.add_task(stage, total=total or 1, completed=0 if total else 1)
+        self.tasks[threading.get_ident()] = self.bar.add_task(stage, total=total or 1,
+                                                              completed=0 if total else 1)
 
     def advance(self, n: int = 1) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, n)
+        task = self.tasks.get(threading.get_ident())
+        if task is not None:
+            self.bar.advance(task, n)
 
     def error(self, e: RecordError) -> None:
         self.bar.console.print(f"[yellow]skipped[/] {e}", markup=True, highlight=False,

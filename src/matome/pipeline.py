@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from matome import extract, stories
@@ -22,12 +22,11 @@ from matome.batch import (
     FATAL,
     Engine,
     Local,
-    Outcome,
     Progress,
     Quiet,
     Report,
     SetAside,
-    attempt,
+    alongside,
     checkpoint,
     chunked,
     isolated,
@@ -38,7 +37,7 @@ from matome.batch import (
 from matome.errors import IdClash, RecordError
 from matome.ingest import sources
 from matome.language import analyze, name_facts, reuse
-from matome.records import Analysis, Article, RawDoc, Thread, digest
+from matome.records import Article, RawDoc, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
 from matome.store import Store, ingest_state, leases
@@ -47,7 +46,6 @@ from matome.stories.runs import (
     NAMES_KEY,
     cluster_inputs,
     dedupe_key,
-    gazetteer,
     learn_names_once,
     resolver,
     resolver_for,
@@ -56,6 +54,7 @@ from matome.stories.runs import (
     run_tags,
     tags_key,
 )
+from matome.tasks import Queued, analyzed, extracted, written
 from matome.write import toolkit, verify
 
 __all__ = ["FATAL", "Progress", "Quiet", "Report", "cluster_inputs", "ingest",
@@ -138,7 +137,8 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
 
     if not leases.shared(store):
         per_article(run_extract)
-        per_article(run_analyze)
+        with alongside(run_dedupe, store, settings, progress, report):  # reads articles alone
+            per_article(run_analyze)
         _ordered(store, settings, progress, report, engine)
         return report
     worker = leases.Worker(store, settings.scale, batch=engine.window)
@@ -170,17 +170,12 @@ PER_ARTICLE = ("extract", "analyze")
 def _ordered(store: Store, settings: Settings, progress: Progress, report: Report,
              engine: Engine | None = None) -> None:
     # last: the site's listings and search take in what the stages changed (matome.site.index)
-    for stage in (run_dedupe, run_cluster, run_tags):
+    for stage in (run_dedupe, run_cluster, run_tags):  # dedupe: what ran beside analysis left
         stage(store, settings, progress, report)
     run_write(store, settings, progress, report, engine)  # each story apart: on the engine
     if engine is not None:
         engine.idle()  # the index is this process's alone: the workers exit meanwhile
     run_index(store, settings, progress, report)
-
-
-def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[tuple[Article, Thread | None]]:
-    """One raw document's article (and a board page's thread), wherever the engine runs it."""
-    return attempt(extract.extract_with_thread, task[1], settings.extract)
 
 
 def extract_key(settings: Settings) -> str:
@@ -279,52 +274,6 @@ def reports(store: Store) -> list[Article]:
     return stories.reports(store.articles())
 
 
-@dataclass(frozen=True)
-class Queued:
-    """A report to analyse, its input hash, and its stored vector that may be kept (``reuse``)."""
-
-    article: Article
-    input_hash: str
-    prior: reuse.Prior | None = None
-
-
-@dataclass(frozen=True)
-class Analyzed:
-    """One report's analysis and its vector, each its own outcome (no vector is asked of an
-    analysis that failed); ``reused``: the stored vector, not embedded again."""
-
-    analysis: Outcome[Analysis]
-    vector: Outcome[Any] | None
-    reused: bool = False
-
-
-def analyzed(group: list[Queued], settings: Settings) -> list[Analyzed]:
-    """A batch of reports analysed and embedded, wherever the engine runs it: only the texts
-    no stored vector was made from; when the batch's embedding fails, one report at a time,
-    each failure its own."""
-    gaz = gazetteer(settings)
-    outs = [attempt(analyze.analyze, q.article, gaz) for q in group]
-    # per analysed report: its stored vector when the new analysis embeds the same text
-    who = reuse.embedder(settings.embed)
-    kept = {i: reuse.kept(q.prior, q.article, o.get(), who)
-            for i, (q, o) in enumerate(zip(group, outs, strict=True)) if o.error is None}
-    new = [(group[i].article, outs[i].get()) for i, v in kept.items() if v is None]
-    try:
-        fresh = [Outcome(v) for v in analyze.embed_batch(new, settings.embed)] if new else []
-    except FATAL:
-        raise
-    except Exception:
-        fresh = [attempt(_embed_one, a, an, settings) for a, an in new]
-    embedded = iter(fresh)
-    return [Analyzed(o, None) if i not in kept
-            else Analyzed(o, Outcome(v), reused=True) if (v := kept[i]) is not None
-            else Analyzed(o, next(embedded)) for i, o in enumerate(outs)]
-
-
-def _embed_one(a: Article, an: Analysis, settings: Settings) -> Any:
-    return analyze.embed_batch([(a, an)], settings.embed)[0]
-
-
 def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report,
                 engine: Engine | None = None) -> None:
     aliases, embedder = sorted(settings.aliases.items()), _embedder(settings)
@@ -385,23 +334,6 @@ def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, li
 
 
 WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
-
-
-def written(task: list[tuple[str, Any]], settings: Settings) -> list[Outcome[Any]]:
-    """One story's formats (name, inputs) written extractively and verified, wherever the
-    engine runs it: one task per story, so its formats share one sentence pool and one
-    conflict search (``toolkit.one_story``); each format's failure is its own outcome."""
-    from matome.write import formats
-
-    def one(fmt_name: str, inp: Any) -> Any:
-        return verify.verify(
-            formats.write_story(formats.FORMATS[fmt_name], inp, settings.writer,
-                                settings.publish.min_sources),
-            [*inp.articles, *(a for group in inp.earlier for a in group)], settings.writer,
-            settings.aliases)
-
-    with toolkit.one_story():
-        return [attempt(one, fmt_name, inp) for fmt_name, inp in task]
 
 
 WRITE_CHUNK = 500  # stories (whole storylines) written per read of their reports and analyses
@@ -492,23 +424,35 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
             per_story.setdefault(sid, []).append((fmt.name, inp))
     extractive = (outcome for _, outcomes in (engine or Local()).map(
         written, per_story.values(), settings) for outcome in outcomes)
-    for n, (sid, fmt, _, by_llm, h) in enumerate(todo, start=done + 1):
-        if by_llm:
-            got, checked = next(llm_out)  # already verified
-            assert got == sid
-            if checked.provenance.fallback:
-                h += ":fallback"  # written extractively this time: the LLM is tried again next run
-            store.put_written(sid, checked, WRITTEN_STAGE, h)
-            report.counts["written"] += 1
-        else:  # one story that trips a writer is its recorded reject; the others are written
-            outcome = next(extractive)
-            with isolated(store, report, progress, "write", sid, fmt.name, tag=WRITTEN_STAGE, input_hash=h):
-                checked = outcome.get()
+    stored = done  # formats stored so far: the kill test's count (``checkpoint``)
+    for sid, group in groupby(todo, key=lambda item: item[0]):  # todo holds a story's formats together
+        made: list[tuple[str, Any, str]] = []  # its extractive formats: name, written, input hash
+        for _, fmt, _, by_llm, h in group:
+            if by_llm:
+                got, checked = next(llm_out)  # already verified
+                assert got == sid
+                if checked.provenance.fallback:
+                    h += ":fallback"  # written extractively this time: the LLM is tried again next run
                 store.put_written(sid, checked, WRITTEN_STAGE, h)
-                aside.passed(f"{sid}:{fmt.name}", sid)
                 report.counts["written"] += 1
-        progress.advance()
-        checkpoint("write", n)
+                stored += 1
+                checkpoint("write", stored)
+            else:  # one story that trips a writer is its recorded reject; the others are written
+                with isolated(store, report, progress, "write", sid, fmt.name, tag=WRITTEN_STAGE,
+                              input_hash=h):
+                    made.append((fmt.name, next(extractive).get(), h))
+            progress.advance()
+        if not made:
+            continue
+        # a story's formats in one transaction: a commit each cost more than writing them
+        with isolated(store, report, progress, "write", sid):
+            store.put_written_many(sid, [(w, WRITTEN_STAGE, h) for _, w, h in made])
+            for name, _, _ in made:
+                aside.passed(f"{sid}:{name}", sid)
+            report.counts["written"] += len(made)
+        for _ in made:
+            stored += 1
+            checkpoint("write", stored)
     return done + len(todo)
 
 

@@ -34,6 +34,11 @@ def gazetteer(user_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> ent
     return entities.Gazetteer([*entities.builtin_entries(), *extra])
 
 
+def gazetteer_for(aliases: dict[str, list[str]]) -> entities.Gazetteer:
+    """The gazetteer with the user's aliases (``settings.aliases``), built once per process."""
+    return gazetteer(tuple((k, tuple(v)) for k, v in sorted(aliases.items())))
+
+
 def analyze(article: Article, gaz: entities.Gazetteer) -> Analysis:
     """Sentences, lemmas, names, days and figures of one report.
 

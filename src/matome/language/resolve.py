@@ -105,9 +105,17 @@ def links_by_sound(heard: Iterable[tuple[str, str, str]]) -> list[tuple[str, str
     """
     readings = fullest_readings(heard)
     latin, japanese = readings["latin"], readings["japanese"]
+    # A Japanese name can only sound like a Latin one whose parts include its first part's
+    # skeleton (``names.same_name``): compared with those alone, not with every name known,
+    # which made each run's links cost (Latin names) x (Japanese names) as the archive grew.
+    by_first: dict[str, list[str]] = {}
+    for k, js in japanese.items():
+        if parts := js.split():
+            by_first.setdefault(names.skeleton(parts[0]), []).append(k)
     links = []
     for lkey, lsound in sorted(latin.items()):
-        hits = [k for k, js in japanese.items() if names.same_name(js, lsound)]
+        near = {k for q in lsound.split() for k in by_first.get(names.skeleton(q), ())}
+        hits = [k for k in near if names.same_name(japanese[k], lsound)]
         longest = max((len(japanese[k].split()) for k in hits), default=0)
         best = sorted({k for k in hits if len(japanese[k].split()) == longest})
         if len(best) == 1:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,7 +34,9 @@ from matome.language.analyze import embedding_text
 from matome.language.embed import MODEL_NAME
 from matome.records import Analysis, Article, digest
 from matome.settings import EmbedSettings
-from matome.store import Store
+
+if TYPE_CHECKING:  # the workers import this module and never open a store
+    from matome.store import Store
 
 # The versions whose stored vectors carry no digest, and the text they embedded.
 UNRECORDED = frozenset({"analyze/12", "analyze/13"})

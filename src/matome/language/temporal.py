@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from matome.language.numerals import normalize_numbers
+from matome.language.scan import Scanner
 from matome.language.temporal_patterns import (
     _ANCHORED,
     _DATE,
@@ -99,11 +100,14 @@ _ORDER = [("set", _SET), ("fiscal", _FISCAL), ("season", _SEASON), ("quarter", _
           ("named", _NAMED_RE), ("date", _DATE), ("time", _TIME), ("span", _SPAN), ("weekday", _WEEKDAY_ONLY)]
 
 
+_SCANNERS = [(kind, Scanner(pattern)) for kind, pattern in _ORDER]
+
+
 def _scan(norm: str) -> list[tuple[int, int, str, re.Match[str]]]:
     """Matches of every pattern, longest first where they overlap."""
     cands = []
-    for kind, pattern in _ORDER:
-        for m in pattern.finditer(norm):
+    for kind, scanner in _SCANNERS:
+        for m in scanner.finditer(norm):
             if m.end() > m.start() and _meaningful(kind, m):
                 cands.append((m.start(), m.end(), kind, m))
     cands.sort(key=lambda c: (c[0], -(c[1] - c[0])))

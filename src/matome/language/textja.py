@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -182,11 +183,18 @@ def _dictionary() -> Any:
     return Dictionary(dict="core")
 
 
-@lru_cache(maxsize=1)
-def _tokenizer() -> Any:
-    from sudachipy import SplitMode
+_PER_THREAD = threading.local()
 
-    return _dictionary().tokenizer(mode=SplitMode.C)
+
+def _tokenizer() -> Any:
+    """This thread's Sudachi tokenizer: a tokenizer keeps state between calls, and a stage may
+    run in a thread beside another (``batch.alongside``); the dictionary is shared."""
+    tok = getattr(_PER_THREAD, "tokenizer", None)
+    if tok is None:
+        from sudachipy import SplitMode
+
+        tok = _PER_THREAD.tokenizer = _dictionary().tokenizer(mode=SplitMode.C)
+    return tok
 
 
 @lru_cache(maxsize=8192)

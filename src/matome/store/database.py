@@ -320,6 +320,8 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
             conn.execute(insert(t.report_urls).values(url=t.bounded(url_key or article.url),
                                                        article_id=article.id))
             enqueue(conn, "analyze", [article.id])
+            # dedupe reads the article alone: it may run while the analyses are made
+            enqueue(conn, "dedupe", [article.id])
             self.clear_reject(conn, doc.origin, doc.location, "extract")
 
     def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
@@ -355,7 +357,10 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
                 article_id=article_id, data=analysis.to_json(),
                 embedding=embedding.astype(np.float32).tobytes(), stage=stage_tag,
                 input_hash=input_hash, embedded=embedded))
-            enqueue(conn, "dedupe", [article_id])
+            # an article extracted before dedupe was queued with extraction has no dedupe row
+            if conn.execute(select(t.dedupe.c.article_id)
+                            .where(t.dedupe.c.article_id == article_id)).first() is None:
+                enqueue(conn, "dedupe", [article_id])
 
     def analyses(self, ids: Sequence[str] | None = None) -> dict[str, tuple[Analysis, np.ndarray]]:
         """Every analysis, or those of ``ids`` (read in chunks: a bounded statement each)."""
@@ -448,14 +453,17 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
             return {(r.story_id, r.format): (r.stage, r.input_hash) for r in rows}
 
     def put_written(self, story_id: str, written: Written, stage_tag: str, input_hash: str) -> None:
+        self.put_written_many(story_id, [(written, stage_tag, input_hash)])
+
+    def put_written_many(self, story_id: str, items: Sequence[tuple[Written, str, str]]) -> None:
+        """Formats of one story (each with its stage tag and input hash), in one transaction."""
+        rows = [{"story_id": story_id, "format": w.format, "data": w.to_json(), "stage": tag,
+                 "input_hash": h, "built": w.provenance.built} for w, tag, h in items]
         with self.tx() as conn:
             changes.touch(conn, [story_id])
             conn.execute(delete(t.written).where(
-                (t.written.c.story_id == story_id) & (t.written.c.format == written.format)))
-            conn.execute(insert(t.written).values(
-                story_id=story_id, format=written.format, data=written.to_json(),
-                stage=stage_tag, input_hash=input_hash,
-                built=written.provenance.built))
+                (t.written.c.story_id == story_id) & t.written.c.format.in_([r["format"] for r in rows])))
+            conn.execute(insert(t.written), rows)
 
     def written(self) -> dict[str, dict[str, Written]]:
         out: dict[str, dict[str, Written]] = {}

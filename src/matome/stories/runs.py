@@ -29,7 +29,7 @@ from matome.stories.members import in_order, reports, story_articles
 
 
 def gazetteer(settings: Settings) -> Any:
-    return analyze.gazetteer(tuple((k, tuple(v)) for k, v in sorted(settings.aliases.items())))
+    return analyze.gazetteer_for(settings.aliases)
 
 
 NAMES_KEY = "names/1"

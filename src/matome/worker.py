@@ -1,0 +1,92 @@
+"""What runs in an engine's worker process: each item's ``Outcome``, and the worker's start.
+
+Kept apart from ``matome.batch`` (queues, rejects, the engines) and from the store: a
+worker process imports this, the per-item functions (``matome.tasks``) and the fields
+they use, never SQLAlchemy, the store or the story stages, which cost each worker half a
+second of its start (``import matome.pipeline`` 1.08 s, ``matome.tasks`` 0.6 s).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from matome.errors import RecordError, StoreError, UsageError
+from matome.settings import Settings
+
+__all__ = ["Outcome", "attempt", "call", "fatal", "reason", "start"]
+
+T = TypeVar("T")
+X = TypeVar("X")
+Y = TypeVar("Y")
+
+
+def fatal(exc: BaseException) -> bool:
+    """Whether ``exc`` stops the run (``batch.FATAL``: the store or the configuration failing)
+    rather than failing one item. SQLAlchemy's errors are fatal too; where SQLAlchemy was never
+    imported (a worker) there are none to check."""
+    if isinstance(exc, StoreError | UsageError):
+        return True
+    sa = sys.modules.get("sqlalchemy.exc")
+    return sa is not None and isinstance(exc, sa.SQLAlchemyError)
+
+
+def reason(exc: Exception) -> str:
+    """What an item's reject says of the exception it raised (``batch.isolated``)."""
+    return exc.reason if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"[:1000]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """One item's result, or the reason it failed: computed where the work runs (here or on a
+    Ray worker), turned into the same recorded reject where it is stored (``get`` inside
+    ``isolated`` raises it)."""
+
+    value: T | None = None
+    error: str | None = None
+
+    def get(self) -> T:
+        if self.error is not None:
+            raise RecordError(self.error)
+        return self.value  # type: ignore[return-value]
+
+
+def attempt(fn: Callable[..., T], *args: object) -> Outcome[T]:
+    try:
+        return Outcome(fn(*args))
+    except Exception as exc:
+        if fatal(exc):
+            raise
+        return Outcome(error=reason(exc))
+
+
+_SETTINGS: Settings | None = None
+
+
+def start(settings: Settings) -> None:
+    """A worker process: settings once (not pickled with every item), the embedder on one
+    thread (the other workers have the other cores), SIGINT left to the parent."""
+    global _SETTINGS
+    _SETTINGS = settings
+    os.environ["OMP_NUM_THREADS"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a parent killed outright (SIGKILL) leaves no one to stop us: go too
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
+
+
+def call(fn: Callable[[X, Settings], Y], x: X) -> Y:
+    assert _SETTINGS is not None
+    return fn(x, _SETTINGS)
