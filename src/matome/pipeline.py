@@ -34,13 +34,14 @@ from matome.batch import (
     reject,
     rekey,
 )
-from matome.errors import IdClash, RecordError
+from matome.errors import RecordError
 from matome.ingest import sources
 from matome.language import analyze, name_facts, reuse
-from matome.records import Article, RawDoc, digest
+from matome.records import Article, RawDoc, Thread, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
 from matome.store import Store, ingest_state, leases
+from matome.store.articles import NewArticle
 from matome.stories import reactions
 from matome.stories.runs import (
     NAMES_KEY,
@@ -247,26 +248,61 @@ def run_extract(store: Store, settings: Settings, progress: Progress, report: Re
             yield from left
 
     work = (engine or Local()).map(extracted, todo(), settings)
-    for n, ((raw_id, doc), outcome) in enumerate(work, start=1):
-        clash = False
-        with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
-                      input_hash=doc.content_hash):
-            try:
-                article, thread = outcome.get()
-                store.put_article(raw_id, article, tag, doc.content_hash, doc,
-                                  url_key=extract.canonical_url(article.url))
-                if thread is not None:  # a board page's posts, stored as reactions
-                    ingest_state.put_reactions(store, article.id, thread.posts, thread.discussed)
-                report.counts["extracted"] += 1
-            except IdClash as c:  # not set aside: tried again while the other holds the id
-                clash = True
-                reject(store, report, progress, RecordError(
-                    f"same article id as raw document #{c.raw_id}; kept that one",
-                    origin=doc.origin, location=doc.location), "extract")
-        if not clash:
+    done = 0
+    chunk: list[tuple[NewArticle, Thread | None]] = []  # extracted, stored together
+    for (raw_id, doc), outcome in work:
+        if outcome.error is not None:  # its recorded reject, set aside until its input changes
+            with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
+                          input_hash=doc.content_hash):
+                outcome.get()
             store.dequeue("extract", [str(raw_id)])
+            progress.advance()
+            done += 1
+            checkpoint("extract", done)
+            continue
+        article, thread = outcome.get()
+        chunk.append((NewArticle(raw_id, article, tag, doc.content_hash, doc,
+                                 url_key=extract.canonical_url(article.url)), thread))
+        if len(chunk) >= EXTRACT_CHUNK:
+            done = _store_extracted(store, report, progress, chunk, done)
+            chunk = []
+    if chunk:
+        _store_extracted(store, report, progress, chunk, done)
+
+
+EXTRACT_CHUNK = 32  # articles stored in one transaction: a kill redoes at most these
+
+
+def _store_extracted(store: Store, report: Report, progress: Progress,
+                     chunk: list[tuple[NewArticle, Thread | None]], done: int) -> int:
+    """Store a chunk of extracted articles in one transaction (one at a time, each its own
+    reject, when the chunk fails); returns ``done`` plus the chunk (the kill test's count)."""
+    tag = extract.STAGE.tag
+    try:
+        clashes = store.put_articles([new for new, _ in chunk])
+    except FATAL:
+        raise
+    except Exception:  # one article trips the store: each alone, so only it is rejected
+        clashes = {}
+        for new, _ in chunk:
+            with isolated(store, report, progress, "extract", new.doc.origin, new.doc.location,
+                          tag=tag, input_hash=new.input_hash):
+                clashes.update(store.put_articles([new]))
+    for new, thread in chunk:
+        if new.raw_id in clashes:  # not set aside: tried again while the other holds the id
+            reject(store, report, progress, RecordError(
+                f"same article id as raw document #{clashes[new.raw_id]}; kept that one",
+                origin=new.doc.origin, location=new.doc.location), "extract")
+            continue
+        if thread is not None:  # a board page's posts, stored as reactions
+            ingest_state.put_reactions(store, new.article.id, thread.posts, thread.discussed)
+        report.counts["extracted"] += 1
+    store.dequeue("extract", [str(new.raw_id) for new, _ in chunk if new.raw_id not in clashes])
+    for _ in chunk:
         progress.advance()
-        checkpoint("extract", n)
+        done += 1
+        checkpoint("extract", done)
+    return done
 
 
 def reports(store: Store) -> list[Article]:
@@ -315,14 +351,15 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
             if r.vector is not None and r.vector.error is not None:
                 with guard(q.article.id, q.input_hash):
                     r.vector.get()
-        for q, r in pairs:
-            if r.vector is not None and r.vector.error is None:
-                an = r.analysis.get()
-                store.put_analysis(q.article.id, an, r.vector.get(), tag, q.input_hash,
-                                   names=name_facts(an.mentions), embedded=reuse.embedded(q.article, an, who))
-                aside.passed(q.article.id)
-                report.counts["analyzed"] += 1
-                report.counts["embeddings reused"] += r.reused
+        made = [(q, r, r.analysis.get(), r.vector.get()) for q, r in pairs
+                if r.vector is not None and r.vector.error is None]
+        # the batch's analyses in one transaction (one each cost as much as a copy's analysis)
+        store.put_analyses([(q.article.id, an, vec, tag, q.input_hash, name_facts(an.mentions),
+                             reuse.embedded(q.article, an, who)) for q, _, an, vec in made])
+        for q, r, _, _ in made:
+            aside.passed(q.article.id)
+            report.counts["analyzed"] += 1
+            report.counts["embeddings reused"] += r.reused
         store.dequeue("analyze", [q.article.id for q in group])  # stored, or rejected and set aside
         progress.advance(len(group))
         checkpoint("analyze", n)

@@ -26,6 +26,8 @@ from matome.errors import IdClash, StoreError
 from matome.records import Analysis, Article, DedupeRow, RawDoc, StoryTag, TagRow, Written
 from matome.store import changes
 from matome.store import schema as t
+from matome.store.articles import NewArticle
+from matome.store.articles import put as put_new
 from matome.store.queue import enqueue
 from matome.store.stories import StoryStore
 from matome.store.tagging import TagStore
@@ -130,12 +132,6 @@ def _check_current(engine: Engine, url: str) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _utc_naive(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
@@ -284,45 +280,17 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
                     doc: RawDoc, url_key: str | None = None) -> None:
         """Store an extracted article (replacing its raw document's earlier one) and queue its
         analysis; ``url_key`` is its canonical URL, by which board threads find it."""
-        meta = {k: v for k, v in article.to_json().items()
-                if k not in {"id", "url", "title", "text", "source", "lang", "published"}}
-        values = dict(raw_id=raw_id, url=article.url, title=article.title, text=article.text,
-                      source=article.source, lang=article.lang,
-                      published=article.published.isoformat() if article.published else None,
-                      published_utc=_utc_naive(article.published), meta=meta,
-                      stage=stage_tag, input_hash=input_hash)
-        if self.engine.dialect.name == "postgresql":
-            # PostgreSQL's text cannot hold NUL, SQLite's can: dropped there, or one
-            # such page stops the whole batch. (JSON columns escape it; no change.)
-            values = {k: v.replace("\x00", "") if isinstance(v, str) else v
-                      for k, v in values.items()}
+        clash = self.put_articles([NewArticle(raw_id, article, stage_tag, input_hash, doc, url_key)])
+        if clash:
+            # Same id from another raw document (a copy of a page under
+            # another path): the first stays; the second is recorded.
+            raise IdClash(clash[raw_id])
+
+    def put_articles(self, items: Sequence[NewArticle]) -> dict[int, int]:
+        """Store extracted articles in order, in one transaction (``store.articles``); returns
+        the raw documents whose article id another raw document holds (nothing of them stored)."""
         with self.tx() as conn:
-            changes.touch(conn, articles=[article.id], raws=[raw_id])  # its story's pages change
-            existing = conn.execute(
-                select(t.articles.c.id, t.articles.c.raw_id).where(t.articles.c.id == article.id)
-            ).first()
-            if existing is not None and existing.raw_id != raw_id:
-                # Same id from another raw document (a copy of a page under
-                # another path): the first stays; the second is recorded.
-                raise IdClash(existing.raw_id)
-            old = conn.execute(select(t.memberships.c.story_id).join(
-                t.articles, t.articles.c.id == t.memberships.c.article_id)
-                .where(t.articles.c.raw_id == raw_id)).first()
-            if old is not None:
-                # a report leaves its story (its membership goes with the old row): the
-                # clusterer's saved state no longer matches the store, and the story may
-                # be left empty
-                conn.execute(delete(t.snapshots))
-                enqueue(conn, "stories", ["check-empty"])
-                enqueue(conn, "write", [old.story_id])
-            conn.execute(delete(t.articles).where(t.articles.c.raw_id == raw_id))
-            conn.execute(insert(t.articles).values(id=article.id, **values))
-            conn.execute(insert(t.report_urls).values(url=t.bounded(url_key or article.url),
-                                                       article_id=article.id))
-            enqueue(conn, "analyze", [article.id])
-            # dedupe reads the article alone: it may run while the analyses are made
-            enqueue(conn, "dedupe", [article.id])
-            self.clear_reject(conn, doc.origin, doc.location, "extract")
+            return put_new(conn, items, self.engine.dialect.name == "postgresql")
 
     def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
         c = t.articles.c
@@ -350,17 +318,25 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
                      names: Sequence[tuple[str, str, str]] = (), embedded: str | None = None) -> None:
         """Store an analysis with the name facts it teaches (``learn_names``), in one transaction;
         ``embedded``: the digest of the text the embedding is of."""
+        self.put_analyses([(article_id, analysis, embedding, stage_tag, input_hash, names, embedded)])
+
+    def put_analyses(self, items: Sequence[tuple[str, Analysis, np.ndarray, str, str,
+                                                 Sequence[tuple[str, str, str]], str | None]]) -> None:
+        """Analyses as ``put_analysis`` takes them, a batch in one transaction."""
+        if not items:
+            return
+        a = t.analyses.c
         with self.tx() as conn:
-            learn_names(conn, names)
-            conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
-            conn.execute(insert(t.analyses).values(
-                article_id=article_id, data=analysis.to_json(),
-                embedding=embedding.astype(np.float32).tobytes(), stage=stage_tag,
-                input_hash=input_hash, embedded=embedded))
+            learn_names(conn, [f for item in items for f in item[5]])
+            ids = [item[0] for item in items]
+            conn.execute(delete(t.analyses).where(a.article_id.in_(ids)))
+            conn.execute(insert(t.analyses), [
+                {"article_id": aid, "data": an.to_json(), "embedding": vec.astype(np.float32).tobytes(),
+                 "stage": tag, "input_hash": h, "embedded": emb} for aid, an, vec, tag, h, _, emb in items])
             # an article extracted before dedupe was queued with extraction has no dedupe row
-            if conn.execute(select(t.dedupe.c.article_id)
-                            .where(t.dedupe.c.article_id == article_id)).first() is None:
-                enqueue(conn, "dedupe", [article_id])
+            deduped = {r[0] for r in conn.execute(select(t.dedupe.c.article_id)
+                                                  .where(t.dedupe.c.article_id.in_(ids)))}
+            enqueue(conn, "dedupe", [aid for aid in ids if aid not in deduped])
 
     def analyses(self, ids: Sequence[str] | None = None) -> dict[str, tuple[Analysis, np.ndarray]]:
         """Every analysis, or those of ``ids`` (read in chunks: a bounded statement each)."""

@@ -304,7 +304,9 @@ def _prepare_window(store: Store, settings: Settings) -> None:
 
 
 def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | None], seq: int) -> None:
-    """Copies join their original's story; one whose original has no story yet stays queued."""
+    """Copies join their original's story, stored together; one whose original has no story
+    yet stays queued."""
+    placed: list[tuple[str, str, int, dict[str, Any]]] = []
     for a in copies:
         root, seen = a.id, {a.id}
         while (up := dup_of.get(root)) and up not in seen:
@@ -315,9 +317,9 @@ def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | N
         story = store.story_of([root]).get(root) if root != a.id else None
         if story is not None:
             seq += 1
-            store.put_membership(a.id, story, "duplicate", seq, {"duplicate_of": dup_of[a.id]},
-                                 cluster.STAGE.tag, new_story=False)
-            store.dequeue("cluster", [a.id])
+            placed.append((a.id, story, seq, {"duplicate_of": dup_of[a.id]}))
+    store.put_copies(placed, cluster.STAGE.tag)
+    store.dequeue("cluster", [aid for aid, _, _, _ in placed])
 
 
 
