@@ -83,3 +83,22 @@ def test_a_chunk_gives_what_one_at_a_time_gives(tmp_path: Path) -> None:
     assert got == _state(one)
     assert ("b", 4) in [(r[0], r[1]) for r in got["articles"]] and ("stories", "check-empty") in got["queue"]
     assert [r[0] for r in got["articles"]] == ["a", "b", "b2", "c", "e"]
+
+
+def test_an_in_memory_store_keeps_dedupe_in_its_own_thread() -> None:
+    # a thread of this process would get an empty in-memory database of its own: dedupe
+    # runs beside analysis only where another thread sees the same store
+    from importlib import resources
+
+    from matome import pipeline
+    from matome.settings import Settings
+
+    store = Store("sqlite://")
+    assert store.one_per_thread()
+    pipeline.ingest(store, [str(resources.files("matome").joinpath("demo/corpus"))], Settings())
+    report = pipeline.process(store, Settings())
+    assert report.counts["analyzed"] == 46 and store.counts()["duplicates"] == 2
+
+
+def test_a_file_store_is_shared_by_threads(tmp_path: Path) -> None:
+    assert not Store(db_url(str(tmp_path / "s.db"))).one_per_thread()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from itertools import groupby
 from typing import Any
 
@@ -138,7 +139,9 @@ def process(store: Store, settings: Settings, progress: Progress | None = None, 
 
     if not leases.shared(store):
         per_article(run_extract)
-        with alongside(run_dedupe, store, settings, progress, report):  # reads articles alone
+        # dedupe reads articles alone: beside analysis, in a thread (else in ``_ordered``)
+        with nullcontext() if store.one_per_thread() else alongside(run_dedupe, store, settings,
+                                                                      progress, report):
             per_article(run_analyze)
         _ordered(store, settings, progress, report, engine)
         return report

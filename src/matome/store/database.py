@@ -161,6 +161,12 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
     def close(self) -> None:
         self.engine.dispose()
 
+    def one_per_thread(self) -> bool:
+        """Whether each thread of this process would see a database of its own: an in-memory
+        SQLite database lives in one connection, and a thread gets another."""
+        url = self.engine.url
+        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
