@@ -102,3 +102,26 @@ def test_an_in_memory_store_keeps_dedupe_in_its_own_thread() -> None:
 
 def test_a_file_store_is_shared_by_threads(tmp_path: Path) -> None:
     assert not Store(db_url(str(tmp_path / "s.db"))).one_per_thread()
+
+
+def test_an_article_that_trips_the_store_is_rejected_alone(tmp_path: Path) -> None:
+    from matome import pipeline
+    from matome.batch import Quiet, Report
+
+    store = Store(db_url(str(tmp_path / "s.db")))
+    raws = _raws(store, 3)
+    chunk = [(_new(raws[0], "a"), None), (_new(raws[1], "bad"), None), (_new(raws[2], "c"), None)]
+    real = store.put_articles
+
+    def tripping(items: Any) -> dict[int, int]:
+        if any(i.article.id == "bad" for i in items):
+            raise ValueError("a bug in storing this one")
+        return real(items)
+
+    store.put_articles = tripping  # type: ignore[method-assign]
+    report = Report()
+    assert pipeline._store_extracted(store, report, Quiet(), chunk, 0) == 3
+    assert report.counts["extracted"] == 2 and report.counts["rejected"] == 1
+    assert [r.id for r in store.articles()] == ["a", "c"]
+    assert [(r["origin"], r["location"], r["reason"][:10]) for r in store.rejects()] == [
+        ("t.jsonl", "L1", "ValueError")]

@@ -281,6 +281,7 @@ def _store_extracted(store: Store, report: Report, progress: Progress,
     """Store a chunk of extracted articles in one transaction (one at a time, each its own
     reject, when the chunk fails); returns ``done`` plus the chunk (the kill test's count)."""
     tag = extract.STAGE.tag
+    failed: set[int] = set()  # rejected and set aside (still dequeued, as any reject)
     try:
         clashes = store.put_articles([new for new, _ in chunk])
     except FATAL:
@@ -288,10 +289,14 @@ def _store_extracted(store: Store, report: Report, progress: Progress,
     except Exception:  # one article trips the store: each alone, so only it is rejected
         clashes = {}
         for new, _ in chunk:
+            failed.add(new.raw_id)
             with isolated(store, report, progress, "extract", new.doc.origin, new.doc.location,
                           tag=tag, input_hash=new.input_hash):
                 clashes.update(store.put_articles([new]))
+                failed.discard(new.raw_id)
     for new, thread in chunk:
+        if new.raw_id in failed:
+            continue
         if new.raw_id in clashes:  # not set aside: tried again while the other holds the id
             reject(store, report, progress, RecordError(
                 f"same article id as raw document #{clashes[new.raw_id]}; kept that one",
