@@ -163,7 +163,7 @@ def test_store_errors_still_stop_the_run(tmp_path, monkeypatch):
     def broken(*_a, **_k):
         raise StoreError("disk full")
 
-    monkeypatch.setattr(store, "put_analysis", broken)
+    monkeypatch.setattr(store, "put_analyses", broken)  # what analysis stores with
     with pytest.raises(StoreError):
         pipeline.process(store, s)
 
