@@ -90,13 +90,14 @@ from rich.console import Console
 from rich.table import Table
 
 from matome import pipeline
-from matome.batch import Engine, Local, Outcome, Quiet, Report, chunked
+from matome.batch import Engine, Local, Quiet, Report, chunked
 from matome.errors import RecordError
 from matome.extract import decode
 from matome.language import analyze
 from matome.settings import Settings
 from matome.site.index import run_index
 from matome.store import Store, db_url
+from matome.worker import Outcome
 
 WARM_PAGES = 8
 # the highest near-copy threshold MinHash LSH takes at 128 permutations (two bands)

@@ -25,11 +25,9 @@ from typing import Protocol, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from matome import worker
-from matome.errors import RecordError, StoreError, UsageError
+from matome.errors import RecordError
 from matome.settings import Settings
 from matome.store import Store
-from matome.worker import Outcome as Outcome  # re-exported: engines and benches use it here
-from matome.worker import attempt as attempt
 from matome.worker import reason
 
 T = TypeVar("T")
@@ -73,7 +71,7 @@ def reject(store: Store, report: Report, progress: Progress, err: RecordError,
 
 # What stops a run: the store or the configuration failing. Anything else one item
 # raises is that item's reject, and the batch goes on.
-FATAL = (StoreError, UsageError, SQLAlchemyError)
+FATAL = (*worker.STOPS, SQLAlchemyError)
 
 
 @contextmanager

@@ -42,7 +42,7 @@ from matome.records import Article, RawDoc, Thread, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
 from matome.store import Store, ingest_state, leases
-from matome.store.articles import NewArticle
+from matome.store.articles import NewAnalysis, NewArticle
 from matome.stories import reactions
 from matome.stories.runs import (
     NAMES_KEY,
@@ -362,8 +362,8 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
         made = [(q, r, r.analysis.get(), r.vector.get()) for q, r in pairs
                 if r.vector is not None and r.vector.error is None]
         # the batch's analyses in one transaction (one each cost as much as a copy's analysis)
-        store.put_analyses([(q.article.id, an, vec, tag, q.input_hash, name_facts(an.mentions),
-                             reuse.embedded(q.article, an, who)) for q, _, an, vec in made])
+        store.put_analyses([NewAnalysis(q.article.id, an, vec, tag, q.input_hash, name_facts(an.mentions),
+                                        reuse.embedded(q.article, an, who)) for q, _, an, vec in made])
         for q, r, _, _ in made:
             aside.passed(q.article.id)
             report.counts["analyzed"] += 1

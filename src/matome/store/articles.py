@@ -1,4 +1,4 @@
-"""Extracted articles written into the store, a chunk of them in one transaction.
+"""Extracted articles (and their analyses) written into the store, a chunk in one transaction.
 
 ``Store.put_articles`` calls ``put``. One transaction and a handful of statements for a
 chunk, instead of nine statements and a commit for each article: on the demo corpus ×20,
@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, delete, insert, select
 
-from matome.records import Article, RawDoc
+from matome.records import Analysis, Article, RawDoc
 from matome.store import changes
 from matome.store import schema as t
-from matome.store.queue import enqueue
+from matome.store.queue import clear_reject, enqueue
 
-__all__ = ["NewArticle", "put"]
+__all__ = ["NewAnalysis", "NewArticle", "put"]
 
 MOST = 500  # articles per call: each IN (...) list stays a bounded statement
 
@@ -39,6 +40,21 @@ class NewArticle:
     input_hash: str
     doc: RawDoc
     url_key: str | None = None
+
+
+@dataclass(frozen=True)
+class NewAnalysis:
+    """A report's analysis to store (``Store.put_analyses``): its vector, the analyze stage's
+    tag and input hash, the name facts it teaches (``learn_names``) and the digest of the text
+    the vector is of (``embedded``)."""
+
+    article_id: str
+    analysis: Analysis
+    vector: np.ndarray
+    stage_tag: str
+    input_hash: str
+    names: Sequence[tuple[str, str, str]] = ()
+    embedded: str | None = None
 
 
 def put(conn: Connection, items: Sequence[NewArticle], postgres: bool) -> dict[int, int]:
@@ -90,10 +106,8 @@ def put(conn: Connection, items: Sequence[NewArticle], postgres: bool) -> dict[i
     new = [i.article.id for i in kept]
     enqueue(conn, "analyze", new)
     enqueue(conn, "dedupe", new)  # dedupe reads the article alone: it may run beside analysis
-    rej = t.rejects.c
     for i in kept:
-        conn.execute(delete(t.rejects).where((rej.origin == i.doc.origin)
-                                             & (rej.location == i.doc.location) & (rej.stage == "extract")))
+        clear_reject(conn, i.doc.origin, i.doc.location, "extract")
     return clashes
 
 

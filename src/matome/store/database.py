@@ -26,9 +26,9 @@ from matome.errors import IdClash, StoreError
 from matome.records import Analysis, Article, DedupeRow, RawDoc, StoryTag, TagRow, Written
 from matome.store import changes
 from matome.store import schema as t
-from matome.store.articles import NewArticle
+from matome.store.articles import NewAnalysis, NewArticle
 from matome.store.articles import put as put_new
-from matome.store.queue import enqueue
+from matome.store.queue import clear_reject, enqueue
 from matome.store.stories import StoryStore
 from matome.store.tagging import TagStore
 from matome.store.work import WorkStore, learn_names
@@ -249,9 +249,7 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
         """Store why an item was refused; with ``stage_tag`` and ``input_hash`` it is also set
         aside: that stage skips it until either changes (see ``set_aside``)."""
         with self.tx() as conn:
-            conn.execute(delete(t.rejects).where(
-                (t.rejects.c.origin == origin) & (t.rejects.c.location == location)
-                & (t.rejects.c.stage == stage)))
+            clear_reject(conn, origin, location, stage)
             conn.execute(insert(t.rejects).values(origin=origin, location=location, stage=stage,
                                                   reason=reason, created_at=_now(),
                                                   stage_tag=stage_tag, input_hash=input_hash))
@@ -269,11 +267,6 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
         with self.tx() as conn:
             conn.execute(delete(t.rejects).where(
                 (t.rejects.c.origin == origin) & (t.rejects.c.stage == stage)))
-
-    def clear_reject(self, conn: Connection, origin: str, location: str, stage: str) -> None:
-        conn.execute(delete(t.rejects).where(
-            (t.rejects.c.origin == origin) & (t.rejects.c.location == location)
-            & (t.rejects.c.stage == stage)))
 
     def rejects(self) -> list[dict[str, Any]]:
         with self.read() as conn:
@@ -324,21 +317,22 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
                      names: Sequence[tuple[str, str, str]] = (), embedded: str | None = None) -> None:
         """Store an analysis with the name facts it teaches (``learn_names``), in one transaction;
         ``embedded``: the digest of the text the embedding is of."""
-        self.put_analyses([(article_id, analysis, embedding, stage_tag, input_hash, names, embedded)])
+        self.put_analyses([NewAnalysis(article_id, analysis, embedding, stage_tag, input_hash, names,
+                                       embedded)])
 
-    def put_analyses(self, items: Sequence[tuple[str, Analysis, np.ndarray, str, str,
-                                                 Sequence[tuple[str, str, str]], str | None]]) -> None:
+    def put_analyses(self, items: Sequence[NewAnalysis]) -> None:
         """Analyses as ``put_analysis`` takes them, a batch in one transaction."""
         if not items:
             return
         a = t.analyses.c
         with self.tx() as conn:
-            learn_names(conn, [f for item in items for f in item[5]])
-            ids = [item[0] for item in items]
+            learn_names(conn, [f for i in items for f in i.names])
+            ids = [i.article_id for i in items]
             conn.execute(delete(t.analyses).where(a.article_id.in_(ids)))
             conn.execute(insert(t.analyses), [
-                {"article_id": aid, "data": an.to_json(), "embedding": vec.astype(np.float32).tobytes(),
-                 "stage": tag, "input_hash": h, "embedded": emb} for aid, an, vec, tag, h, _, emb in items])
+                {"article_id": i.article_id, "data": i.analysis.to_json(),
+                 "embedding": i.vector.astype(np.float32).tobytes(), "stage": i.stage_tag,
+                 "input_hash": i.input_hash, "embedded": i.embedded} for i in items])
             # an article extracted before dedupe was queued with extraction has no dedupe row
             deduped = {r[0] for r in conn.execute(select(t.dedupe.c.article_id)
                                                   .where(t.dedupe.c.article_id.in_(ids)))}

@@ -86,6 +86,14 @@ def dequeue(conn: Connection, stage: str, items: Iterable[str], worker: str | No
         conn.execute(delete(t.work_queue).where(where))
 
 
+def clear_reject(conn: Connection, origin: str, location: str, stage: str) -> None:
+    """Forget ``stage``'s reject of one item (``origin``, ``location``): it is being stored
+    anew, or refused again."""
+    r = t.rejects.c
+    conn.execute(delete(t.rejects).where((r.origin == origin) & (r.location == location)
+                                         & (r.stage == stage)))
+
+
 def db_now(conn: Connection) -> datetime:
     """The database's clock (naive UTC) on PostgreSQL, so that workers on machines whose clocks
     differ agree on when a lease lapses; SQLite's database is on this machine."""

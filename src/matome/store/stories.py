@@ -123,31 +123,24 @@ class StoryStore(_HasTx):
                 conn.execute(insert(t.stories).values(id=story_id, seed_article=article_id,
                                                       flags={}, storyline=storyline,
                                                       follows=follows))
-            conn.execute(delete(t.memberships).where(t.memberships.c.article_id == article_id))
-            conn.execute(insert(t.memberships).values(
-                article_id=article_id, story_id=story_id, role=role, seq=seq,
-                evidence=evidence, stage=stage_tag))
-            changed = [story_id, *((split[0], split[3]) if split is not None else ()),
-                       *((merged,) if merged is not None else ())]
-            for stage in ("tags", "write"):  # with the change, so a killed run still redoes them
-                enqueue(conn, stage, changed)
+            _place(conn, [{"article_id": article_id, "story_id": story_id, "role": role, "seq": seq,
+                           "evidence": evidence, "stage": stage_tag}],
+                   [story_id, *((split[0], split[3]) if split is not None else ()),
+                    *((merged,) if merged is not None else ())])
 
     def put_copies(self, placed: Sequence[tuple[str, str, int, dict[str, Any]]], stage_tag: str) -> None:
         """Copies joining their originals' stories, as (article, story, seq, evidence), in one
         transaction: what ``put_membership`` of each as a "duplicate" does, in bulk (a site
         that takes in a wire story from dozens of outlets places dozens of copies a run)."""
-        for part in range(0, len(placed), 500):  # bounded IN (...) lists; none: nothing to do
+        for part in range(0, len(placed), 500):  # bounded IN (...) lists
             rows = placed[part : part + 500]
             ids = [aid for aid, _, _, _ in rows]
             stories = sorted({sid for _, sid, _, _ in rows})
             with self.tx() as conn:
                 changes.touch(conn, stories, articles=ids)
-                conn.execute(delete(t.memberships).where(t.memberships.c.article_id.in_(ids)))
-                conn.execute(insert(t.memberships), [
-                    {"article_id": aid, "story_id": sid, "role": "duplicate", "seq": seq,
-                     "evidence": evidence, "stage": stage_tag} for aid, sid, seq, evidence in rows])
-                for stage in ("tags", "write"):  # with the change, so a killed run still redoes them
-                    enqueue(conn, stage, stories)
+                _place(conn, [{"article_id": aid, "story_id": sid, "role": "duplicate", "seq": seq,
+                               "evidence": evidence, "stage": stage_tag}
+                              for aid, sid, seq, evidence in rows], stories)
 
     @staticmethod
     def _merge(conn: Connection, old: str, new: str) -> None:
@@ -253,3 +246,10 @@ class StoryStore(_HasTx):
                     conn.execute(update(t.story_redirects).where(where)
                                  .values(new_id=story_of[seed], reason="regrouped"))
 
+
+def _place(conn: Connection, rows: list[dict[str, Any]], changed: Sequence[str]) -> None:
+    """Memberships (each article's one row) and the stories whose tags and text they change."""
+    conn.execute(delete(t.memberships).where(t.memberships.c.article_id.in_([r["article_id"] for r in rows])))
+    conn.execute(insert(t.memberships), rows)
+    for stage in ("tags", "write"):  # with the change, so a killed run still redoes them
+        enqueue(conn, stage, changed)

@@ -318,8 +318,9 @@ def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | N
         if story is not None:
             seq += 1
             placed.append((a.id, story, seq, {"duplicate_of": dup_of[a.id]}))
-    store.put_copies(placed, cluster.STAGE.tag)
-    store.dequeue("cluster", [aid for aid, _, _, _ in placed])
+    if placed:
+        store.put_copies(placed, cluster.STAGE.tag)
+        store.dequeue("cluster", [aid for aid, _, _, _ in placed])
 
 
 
