@@ -307,9 +307,9 @@ def measure(name: str, engine: Engine, settings: Settings, warm: Path, corpus: P
 # --- Ray's overhead with no work -------------------------------------------------
 
 
-def nothing(item: Any, settings: Settings) -> Outcome[None]:
+def nothing(group: Any, settings: Settings) -> list[Outcome[None]]:
     """A stage function that does no work: what remains of a window's time is Ray's."""
-    return Outcome(None)
+    return [Outcome(None) for _ in group]
 
 
 def nothing_model(group: Any, settings: Settings) -> list[Outcome[None]]:
@@ -322,15 +322,15 @@ IDLE = {"extracted": "nothing", "analyzed": "nothing_model"}  # stage function -
 def idle_pass(engine: Any, settings: Settings, store_path: Path) -> dict[str, tuple[int, int, float, float]]:
     """The Ray run's items again (raw documents; groups of 16 reports), through functions that do
     nothing: per stage function, (windows, items, seconds, seconds to the first result)."""
-    from matome.scale.ray_engine import GROUP
+    from matome.per_article import extract_tasks
+    from matome.worker import ANALYZE_GROUP as GROUP
 
     store = Store(db_url(str(store_path)), readonly=True)
     ids = [str(i) for i in range(1, store.counts()["raw"] + 1)]
 
-    def raws() -> Iterator[tuple[int, Any]]:
+    def raws() -> Iterator[list[tuple[int, Any]]]:
         for chunk in chunked(ids, 100):
-            for raw_id, doc, _done in store.raw_docs_by_id(chunk):
-                yield raw_id, doc
+            yield from extract_tasks([(raw_id, doc) for raw_id, doc, _done in store.raw_docs_by_id(chunk)])
 
     arts = pipeline.reports(store)
     groups = [[(a, "") for a in arts[i : i + GROUP]] for i in range(0, len(arts), GROUP)]

@@ -18,7 +18,7 @@ README = ROOT / "README.md"
 START, END = "<!-- module map: made by scripts/module_map.py -->", "<!-- end of module map -->"
 # In the order the news flows through them; the top-level modules come last.
 FIELDS = ("ingest", "extract", "language", "stories", "write", "site", "store", "scale")
-TOP = ("pipeline", "batch", "cli", "watch", "records", "errors", "settings")
+TOP = ("pipeline", "per_article", "tasks", "worker", "batch", "cli", "watch", "records", "errors", "settings")
 
 
 def _doc(path: Path) -> str:

@@ -117,14 +117,14 @@ def test_the_default_backend_and_an_unknown_precision() -> None:
 def test_a_new_calibration_or_graph_is_another_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     """Vectors of two calibrations are never mixed: the identity goes into the analysis's
     input hash and into what is stored with each vector."""
-    from matome import pipeline
+    from matome import per_article
     from matome.language import reuse
     from matome.settings import Settings
 
     settings = Settings()
-    before = (pipeline._embedder(settings), reuse.embedder(settings.embed))
+    before = (per_article._embedder(settings), reuse.embedder(settings.embed))
     monkeypatch.setattr(e5onnx, "calibration_texts", lambda: ["別の較正用の文。"])
-    after = (pipeline._embedder(settings), reuse.embedder(settings.embed))
+    after = (per_article._embedder(settings), reuse.embedder(settings.embed))
     assert before[0] != after[0] and before[1] != after[1]
     monkeypatch.setattr(e5onnx, "GRAPH_VERSION", e5onnx.GRAPH_VERSION + 1)
     assert reuse.embedder(settings.embed) != after[1]

@@ -210,3 +210,17 @@ def test_the_extraction_cap_counts_cpu_not_the_clock():
         end = time.process_time() + 2.0
         while time.process_time() < end:
             pass
+
+
+def test_htmldate_falls_back_to_a_date_parser_limited_to_the_languages_matome_reads() -> None:
+    # dateparser built for all its locales cost each worker of each run 1.8 s (extract.dates)
+    import htmldate.extractors
+
+    from matome.extract import dates
+
+    parser = htmldate.extractors.get_external_parser()
+    assert parser is dates._external_parser()
+    assert sorted(parser.languages) == sorted(dates.EXTERNAL_DATE_LANGUAGES)
+    assert htmldate.extractors._external_date("April 17, 2015") == datetime(2015, 4, 17)
+    assert htmldate.extractors._external_date("17 avril 2015") == datetime(2015, 4, 17)
+    assert htmldate.extractors._external_date("Mittwoch, 3. April 2019") == datetime(2019, 4, 3)

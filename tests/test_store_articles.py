@@ -105,7 +105,7 @@ def test_a_file_store_is_shared_by_threads(tmp_path: Path) -> None:
 
 
 def test_an_article_that_trips_the_store_is_rejected_alone(tmp_path: Path) -> None:
-    from matome import pipeline
+    from matome import per_article
     from matome.batch import Quiet, Report
 
     store = Store(db_url(str(tmp_path / "s.db")))
@@ -120,7 +120,7 @@ def test_an_article_that_trips_the_store_is_rejected_alone(tmp_path: Path) -> No
 
     store.put_articles = tripping  # type: ignore[method-assign]
     report = Report()
-    assert pipeline._store_extracted(store, report, Quiet(), chunk, 0) == 3
+    assert per_article._store_extracted(store, report, Quiet(), chunk, 0) == 3
     assert report.counts["extracted"] == 2 and report.counts["rejected"] == 1
     assert [r.id for r in store.articles()] == ["a", "c"]
     assert [(r["origin"], r["location"], r["reason"][:10]) for r in store.rejects()] == [

@@ -13,7 +13,8 @@ can be killed anywhere and re-run to the same result.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from itertools import groupby
 from typing import Any
@@ -29,7 +30,6 @@ from matome.batch import (
     SetAside,
     alongside,
     checkpoint,
-    chunked,
     isolated,
     queue,
     reject,
@@ -37,18 +37,16 @@ from matome.batch import (
 )
 from matome.errors import RecordError
 from matome.ingest import sources
-from matome.language import analyze, name_facts, reuse
-from matome.records import Article, RawDoc, Thread, digest
+from matome.per_article import analyze_key, extract_key, run_analyze, run_extract
+from matome.records import Article, RawDoc, digest
 from matome.settings import Settings, SourceSettings
 from matome.site.index import run_index
-from matome.store import Store, ingest_state, leases
-from matome.store.articles import NewAnalysis, NewArticle
+from matome.store import Store, leases
 from matome.stories import reactions
 from matome.stories.runs import (
     NAMES_KEY,
     cluster_inputs,
     dedupe_key,
-    learn_names_once,
     resolver,
     resolver_for,
     run_cluster,
@@ -56,7 +54,7 @@ from matome.stories.runs import (
     run_tags,
     tags_key,
 )
-from matome.tasks import Queued, analyzed, extracted, written
+from matome.tasks import written
 from matome.write import toolkit, verify
 
 __all__ = ["FATAL", "Progress", "Quiet", "Report", "cluster_inputs", "ingest",
@@ -72,9 +70,9 @@ def ingest(store: Store, targets: Iterable[str], settings: Settings,
            fetcher: Any = None) -> Report:
     """Store every raw document the targets hold, fetching URLs (and pages they lead to).
 
-    Each document is stored as soon as it is read, so an interrupted ingest
-    keeps what it fetched. ``source`` is the configured source being polled
-    (a target equal to a configured source's path gets that source too).
+    Documents are stored as they are read, a few at a time (``Keeper``), so an interrupted
+    ingest keeps what it fetched but the last second's. ``source`` is the configured source
+    being polled (a target equal to a configured source's path gets that source too).
     """
     from matome.ingest import poll
 
@@ -89,26 +87,59 @@ def ingest(store: Store, targets: Iterable[str], settings: Settings,
         if fetcher is None:
             fetcher = poll.LazyFetcher(store, settings)
         known = poll.known_in(store, name)
-        cleared: set[str] = set()
+        keeper = Keeper(store, report, progress, set())
         for item in poll.expand(items, fetcher, settings, src or SourceSettings(name=name, path=target),
                                 known):
-            keep(store, item, report, progress, cleared)
+            keeper.add(item)
+        keeper.flush()
         if hasattr(fetcher, "flush"):
             fetcher.flush()
     return report
 
 
+class Keeper:
+    """Ingested items stored in order, up to ``chunk`` documents or a second's worth in one
+    transaction (a transaction each cost more than reading a feed's entry), each origin's old
+    rejects cleared once; an item's reject is recorded as it comes."""
+
+    def __init__(self, store: Store, report: Report, progress: Progress, cleared: set[str],
+                 chunk: int = 32) -> None:
+        self.store, self.report, self.progress, self.cleared = store, report, progress, cleared
+        self.chunk, self.since = chunk, 0.0
+        self.docs: list[RawDoc] = []
+        self.forget: list[str] = []  # origins whose ingest rejects go with the next write
+
+    def add(self, item: RawDoc | RecordError) -> None:
+        if item.origin not in self.cleared:
+            self.forget.append(item.origin)
+            self.cleared.add(item.origin)
+        if not isinstance(item, RawDoc):
+            self.flush()
+            reject(self.store, self.report, self.progress, item, "ingest")
+            self.progress.advance()
+            return
+        if not self.docs:
+            self.since = time.monotonic()
+        self.docs.append(item)
+        if len(self.docs) >= self.chunk or time.monotonic() - self.since > 1.0:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.docs and not self.forget:
+            return
+        for what in self.store.put_raws(self.docs, self.forget):
+            self.report.counts[what] += 1
+            self.progress.advance()
+        self.docs, self.forget = [], []
+
+
 def keep(store: Store, item: RawDoc | RecordError, report: Report, progress: Progress,
          cleared: set[str]) -> None:
-    """Store one ingested item (or its reason for rejection), clearing its origin's old rejects once."""
-    if item.origin not in cleared:
-        store.forget_rejects(item.origin, "ingest")
-        cleared.add(item.origin)
-    if isinstance(item, RawDoc):
-        report.counts[store.put_raw(item)] += 1
-    else:
-        reject(store, report, progress, item, "ingest")
-    progress.advance()
+    """Store one ingested item (or its reason for rejection) at once, clearing its origin's
+    old rejects once."""
+    keeper = Keeper(store, report, progress, cleared, chunk=1)
+    keeper.add(item)
+    keeper.flush()
 
 
 # --- process -----------------------------------------------------------------
@@ -182,27 +213,6 @@ def _ordered(store: Store, settings: Settings, progress: Progress, report: Repor
     run_index(store, settings, progress, report)
 
 
-def extract_key(settings: Settings) -> str:
-    """What extraction's queue is filled under: its code version."""
-    return extract.STAGE.tag
-
-
-def _embedder(settings: Settings) -> tuple[str, ...]:
-    """The embedder, part of analysis's input: another model means other vectors."""
-    cfg = settings.embed
-    if cfg.backend == "e5":  # its precision and calibration give other vectors of the same weights
-        from matome.language import e5onnx
-
-        return cfg.backend, cfg.model, cfg.passage_prefix, e5onnx.identity(cfg.precision)
-    return cfg.backend, cfg.model, cfg.passage_prefix
-
-
-def analyze_key(settings: Settings) -> str:
-    """What analysis's queue is filled under: its code version, the aliases it resolves with
-    and the embedder."""
-    return digest(analyze.STAGE.tag, sorted(settings.aliases.items()), _embedder(settings))
-
-
 def write_key(settings: Settings) -> str:
     """What the write queue is filled under: the writers' versions and what they read."""
     from dataclasses import replace
@@ -222,155 +232,9 @@ def queue_keys(settings: Settings) -> dict[str, str]:
             "tags": tags_key(settings), "write": write_key(settings), "names": NAMES_KEY}
 
 
-def run_extract(store: Store, settings: Settings, progress: Progress, report: Report,
-                engine: Engine | None = None) -> None:
-    tag = extract.STAGE.tag
-    queued = sorted(queue(store, "extract", extract_key(settings)), key=int)
-    aside = SetAside(store, "extract", tag)
-    progress.start("extract", len(queued))
-
-    def todo() -> Iterator[tuple[int, RawDoc]]:
-        for chunk in chunked(queued, 100):  # raw content is read a chunk at a time, never all at once
-            rows = {str(raw_id): (raw_id, doc, done) for raw_id, doc, done in store.raw_docs_by_id(chunk)}
-            # what needs nothing leaves the queue in one statement per chunk, not one each: a
-            # re-queued archive (a new stage key) is mostly that (101k DELETEs at 100k articles)
-            gone, left = [], []
-            for item in chunk:
-                if item not in rows:  # removed since it was queued
-                    gone.append(item)
-                    continue
-                raw_id, doc, done = rows[item]
-                where = doc.origin + (f":{doc.location}" if doc.location else "")
-                if done == (tag, doc.content_hash) or aside.holds(where, doc.content_hash):
-                    gone.append(item)
-                    progress.advance()
-                    continue
-                left.append((raw_id, doc))
-            if gone:
-                store.dequeue("extract", gone)
-            yield from left
-
-    work = (engine or Local()).map(extracted, todo(), settings)
-    done = 0
-    chunk: list[tuple[NewArticle, Thread | None]] = []  # extracted, stored together
-    for (raw_id, doc), outcome in work:
-        if outcome.error is not None:  # its recorded reject, set aside until its input changes
-            with isolated(store, report, progress, "extract", doc.origin, doc.location, tag=tag,
-                          input_hash=doc.content_hash):
-                outcome.get()
-            store.dequeue("extract", [str(raw_id)])
-            progress.advance()
-            done += 1
-            checkpoint("extract", done)
-            continue
-        article, thread = outcome.get()
-        chunk.append((NewArticle(raw_id, article, tag, doc.content_hash, doc,
-                                 url_key=extract.canonical_url(article.url)), thread))
-        if len(chunk) >= EXTRACT_CHUNK:
-            done = _store_extracted(store, report, progress, chunk, done)
-            chunk = []
-    if chunk:
-        _store_extracted(store, report, progress, chunk, done)
-
-
-EXTRACT_CHUNK = 32  # articles stored in one transaction: a kill redoes at most these
-
-
-def _store_extracted(store: Store, report: Report, progress: Progress,
-                     chunk: list[tuple[NewArticle, Thread | None]], done: int) -> int:
-    """Store a chunk of extracted articles in one transaction (one at a time, each its own
-    reject, when the chunk fails); returns ``done`` plus the chunk (the kill test's count)."""
-    tag = extract.STAGE.tag
-    failed: set[int] = set()  # rejected and set aside (still dequeued, as any reject)
-    try:
-        clashes = store.put_articles([new for new, _ in chunk])
-    except FATAL:
-        raise
-    except Exception:  # one article trips the store: each alone, so only it is rejected
-        clashes = {}
-        for new, _ in chunk:
-            failed.add(new.raw_id)
-            with isolated(store, report, progress, "extract", new.doc.origin, new.doc.location,
-                          tag=tag, input_hash=new.input_hash):
-                clashes.update(store.put_articles([new]))
-                failed.discard(new.raw_id)
-    for new, thread in chunk:
-        if new.raw_id in failed:
-            continue
-        if new.raw_id in clashes:  # not set aside: tried again while the other holds the id
-            reject(store, report, progress, RecordError(
-                f"same article id as raw document #{clashes[new.raw_id]}; kept that one",
-                origin=new.doc.origin, location=new.doc.location), "extract")
-            continue
-        if thread is not None:  # a board page's posts, stored as reactions
-            ingest_state.put_reactions(store, new.article.id, thread.posts, thread.discussed)
-        report.counts["extracted"] += 1
-    store.dequeue("extract", [str(new.raw_id) for new, _ in chunk if new.raw_id not in clashes])
-    for _ in chunk:
-        progress.advance()
-        done += 1
-        checkpoint("extract", done)
-    return done
-
-
 def reports(store: Store) -> list[Article]:
     """Articles that may be a story's sources (``stories.reports``)."""
     return stories.reports(store.articles())
-
-
-def run_analyze(store: Store, settings: Settings, progress: Progress, report: Report,
-                engine: Engine | None = None) -> None:
-    aliases, embedder = sorted(settings.aliases.items()), _embedder(settings)
-    tag = analyze.STAGE.tag
-    who = reuse.embedder(settings.embed)  # recorded with each vector: which build made it
-    queued = queue(store, "analyze", analyze_key(settings))
-    learn_names_once(store)
-    aside = SetAside(store, "analyze", tag)
-    progress.start("analyze", len(queued))
-    batch = 16
-
-    def groups() -> Iterator[list[Queued]]:
-        for chunk in chunked(queued, 256):
-            articles = {a.id: a for a in stories.reports(store.reports_of(chunk))}
-            hashes = {aid: digest(a.title, a.text, a.published, aliases, embedder)
-                      for aid, a in articles.items()}
-            stored = store.analysis_rows(list(articles))
-            todo = [aid for aid in articles
-                    if stored.get(aid) != (tag, hashes[aid]) and not aside.holds(aid, hashes[aid])]
-            store.dequeue("analyze", [i for i in chunk if i not in todo])  # not reports, or done
-            progress.advance(len(chunk) - len(todo))
-            # made from this input by an earlier version: its vector may be kept (``reuse``)
-            priors = reuse.priors(store, articles, {aid: hashes[aid] for aid in todo
-                                                    if aid in stored and stored[aid][1] == hashes[aid]}, who)
-            for i in range(0, len(todo), batch):
-                yield [Queued(articles[aid], hashes[aid], priors.get(aid)) for aid in todo[i : i + batch]]
-
-    def guard(aid: str, h: str) -> Any:
-        return isolated(store, report, progress, "analyze", aid, tag=tag, input_hash=h)
-
-    work = (engine or Local()).map(analyzed, groups(), settings, model=True)
-    for n, (group, results) in enumerate(work, start=1):
-        pairs = list(zip(group, results, strict=True))
-        for q, r in pairs:  # rejects in the order the local loop always met them
-            if r.analysis.error is not None:
-                with guard(q.article.id, q.input_hash):
-                    r.analysis.get()
-        for q, r in pairs:
-            if r.vector is not None and r.vector.error is not None:
-                with guard(q.article.id, q.input_hash):
-                    r.vector.get()
-        made = [(q, r, r.analysis.get(), r.vector.get()) for q, r in pairs
-                if r.vector is not None and r.vector.error is None]
-        # the batch's analyses in one transaction (one each cost as much as a copy's analysis)
-        store.put_analyses([NewAnalysis(q.article.id, an, vec, tag, q.input_hash, name_facts(an.mentions),
-                                        reuse.embedded(q.article, an, who)) for q, _, an, vec in made])
-        for q, r, _, _ in made:
-            aside.passed(q.article.id)
-            report.counts["analyzed"] += 1
-            report.counts["embeddings reused"] += r.reused
-        store.dequeue("analyze", [q.article.id for q in group])  # stored, or rejected and set aside
-        progress.advance(len(group))
-        checkpoint("analyze", n)
 
 
 def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, list[Article]]]:

@@ -22,9 +22,12 @@ from matome.write import toolkit, verify
 __all__ = ["Analyzed", "Queued", "analyzed", "extracted", "written"]
 
 
-def extracted(task: tuple[int, RawDoc], settings: Settings) -> Outcome[tuple[Article, Thread | None]]:
-    """One raw document's article (and a board page's thread), wherever the engine runs it."""
-    return attempt(extract.extract_with_thread, task[1], settings.extract)
+def extracted(group: list[tuple[int, RawDoc]], settings: Settings
+              ) -> list[Outcome[tuple[Article, Thread | None]]]:
+    """A few raw documents' articles (and a board page's thread), wherever the engine runs
+    them; each document's failure is its own outcome. A few to a task: a feed entry takes
+    less time to extract than to send to a worker and back."""
+    return [attempt(extract.extract_with_thread, doc, settings.extract) for _, doc in group]
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,19 @@ from typing import Generic, TypeVar
 from matome.errors import RecordError, StoreError, UsageError
 from matome.settings import Settings
 
-__all__ = ["STOPS", "Outcome", "attempt", "call", "fatal", "reason", "start"]
+__all__ = ["ANALYZE_GROUP", "EXTRACT_GROUP", "STOPS", "Outcome", "attempt", "call", "fatal", "reason",
+           "start"]
 
 T = TypeVar("T")
 X = TypeVar("X")
 Y = TypeVar("Y")
 
+
+# What one task of the per-article stages holds: up to this many raw documents to extract (a
+# feed entry takes less time to extract than to send to a worker and back), and this many
+# reports to analyse (the embedder's batch). An engine sizes its windows by them.
+EXTRACT_GROUP = 8
+ANALYZE_GROUP = 16
 
 # What stops a run rather than failing one item: the store or the configuration failing.
 # ``batch.FATAL`` adds SQLAlchemy's errors, which a worker (no SQLAlchemy imported) never meets.

@@ -17,16 +17,41 @@ the machine clock. Impossible dates (2月30日, 13月) are skipped, not guessed.
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import htmldate.extractors
 from lxml import html as lxml_html
 
 from matome.extract import jsonld
 
 JST = ZoneInfo("Asia/Tokyo")
+
+# htmldate (trafilatura's date finder) sends a date its own patterns cannot read to
+# dateparser, built for every one of dateparser's ~200 locales: the first such string costs
+# a process about 1.8 s of locale set-up, paid by each worker of each run (the largest share
+# of extracting the demo corpus). htmldate has no option for this, so the parser it builds
+# lazily is replaced by the same one (htmldate 1.9's settings) limited to the languages news
+# reaches matome in; over the 630 real and demo pages the dates found are the same
+# (tests/test_dates.py checks the replacement is in place).
+EXTERNAL_DATE_LANGUAGES = ("ja", "en", "zh", "ko", "fr", "de", "es", "it", "pt", "ru", "nl")
+
+
+@functools.cache
+def _external_parser() -> Any:
+    from dateparser import DateDataParser  # imported when first needed, as htmldate does
+
+    return DateDataParser(languages=list(EXTERNAL_DATE_LANGUAGES), settings={
+        "NORMALIZE": True, "PARSERS": ["custom-formats", "absolute-time"],
+        "PREFER_DATES_FROM": "past", "PREFER_LOCALE_DATE_ORDER": True,
+        "RETURN_AS_TIMEZONE_AWARE": False, "STRICT_PARSING": True})
+
+
+htmldate.extractors.get_external_parser = _external_parser
 # Year before an era's first year: 令和元年 = 2019.
 _ERA = {"令和": 2018, "平成": 1988, "昭和": 1925}
 _TIME = (r"(?:\s*[(（][^)）\d]{1,3}[)）])?"           # weekday (木) / (Thu)

@@ -38,6 +38,9 @@ def skeleton(word: str) -> str:
     return _DOUBLE.sub(r"\1", w)
 
 
+_KATAKANA = re.compile(r"[\u30a1-\u30faー]+")  # katakana letters and the long mark, as Sudachi reads
+
+
 @lru_cache(maxsize=1)
 def _kakasi() -> Any:
     import pykakasi
@@ -45,8 +48,21 @@ def _kakasi() -> Any:
     return pykakasi.kakasi()
 
 
+@lru_cache(maxsize=1)
+def _kana_tables() -> Any:
+    from pykakasi.scripts import IConv
+
+    return IConv()
+
+
 @lru_cache(maxsize=4096)
 def romanise(kana: str) -> str:
+    # A katakana reading needs only pykakasi's kana tables (IConv, what its Kakasi does with a
+    # katakana run); Kakasi also loads the kanji dictionary, 0.4 s in every process that
+    # analyses. Same romaji on all Sudachi readings of the real reports and on 50,000 random
+    # katakana strings (tests/test_names.py); anything else still goes through Kakasi.
+    if _KATAKANA.fullmatch(kana):
+        return str(_kana_tables().convert(kana, kana)["hepburn"])
     return "".join(part["hepburn"] for part in _kakasi().convert(kana))
 
 

@@ -36,12 +36,11 @@ import numpy as np
 
 from matome.errors import MatomeError, UsageError
 from matome.settings import ScaleSettings, Settings
+from matome.worker import ANALYZE_GROUP, EXTRACT_GROUP
 
 X = TypeVar("X")
 Y = TypeVar("Y")
 
-# The pipeline's analysis batches are of this many reports: a window of analysis counts them.
-GROUP = 16
 
 
 @dataclass
@@ -123,8 +122,8 @@ class RayEngine:
     def map(self, fn: Callable[[X, Settings], Y], items: Iterable[X], settings: Settings, *,
             model: bool = False) -> Iterator[tuple[X, Y]]:
         it = iter(items)
-        # analysis items are batches of reports: a window is about as many reports as raw documents
-        size = max(1, self.window // GROUP) if model else self.window
+        # items are tasks of several raw documents or reports: a window is about ``ray_window`` of them
+        size = max(1, self.window // (ANALYZE_GROUP if model else EXTRACT_GROUP))
         while True:
             window = list(islice(it, size))
             if not window:
@@ -136,7 +135,7 @@ class RayEngine:
         started = time.monotonic()
         first: float | None = None
         rows = [{"i": i, "x": pickle.dumps(x)} for i, x in enumerate(window)]
-        per_task = 1 if model else self.scale.ray_extract_batch
+        per_task = 1 if model else max(1, self.scale.ray_extract_batch // EXTRACT_GROUP)  # of tasks
         ds = self.ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // per_task)))
         if model:
             out = ds.map_batches(_Model, fn_constructor_kwargs={"fn": fn, "settings": settings},

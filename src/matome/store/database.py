@@ -130,6 +130,41 @@ def _check_current(engine: Engine, url: str) -> None:
                          "run `matome process` once to upgrade it")
 
 
+def _put_raw(conn: Connection, doc: RawDoc) -> str:
+    """``Store.put_raws`` of one document, in the caller's transaction."""
+    c = t.raw_docs.c
+    key, link = t.bounded(doc.key), t.bounded(doc.link) if doc.link else None
+    cols = (c.id, c.content_hash, c.version, c.content, c.hints, c.ingested_at)
+    row = conn.execute(select(*cols).where(c.key == key)).first()
+    rotated = False
+    if row is None and doc.source:
+        same_source = c.source == doc.source
+        for cond in ((c.link == link) if link else None,
+                     c.content_hash == doc.content_hash):
+            if cond is not None:
+                row = conn.execute(select(*cols).where(same_source & cond)).first()
+                if row is not None:
+                    rotated = True
+                    break
+    values = dict(kind=doc.kind, origin=doc.origin, location=doc.location,
+                  content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
+                  ingested_at=_now(), source=doc.source or None, link=link)
+    if row is None:
+        got = conn.execute(insert(t.raw_docs).values(key=key, **values))
+        enqueue(conn, "extract", [str(got.inserted_primary_key[0])])  # type: ignore[index]
+        return "new"
+    if row.content_hash == doc.content_hash:
+        return "rotated" if rotated else "same"
+    conn.execute(insert(t.raw_versions).values(
+        raw_id=row.id, version=row.version, content=row.content, hints=row.hints,
+        content_hash=row.content_hash, ingested_at=row.ingested_at))
+    values.pop("location")  # a rotated entry keeps its key and place
+    conn.execute(update(t.raw_docs).where(c.id == row.id).values(
+        version=row.version + 1, **values))
+    enqueue(conn, "extract", [str(row.id)])
+    return "changed"
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -180,45 +215,23 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
     # --- raw input -------------------------------------------------------
 
     def put_raw(self, doc: RawDoc) -> str:
-        """Store a raw document; returns 'new', 'changed', 'same' or 'rotated'.
+        """Store a raw document; returns 'new', 'changed', 'same' or 'rotated' (``put_raws``)."""
+        return self.put_raws([doc])[0]
+
+    def put_raws(self, docs: Sequence[RawDoc], forget: Sequence[str] = ()) -> list[str]:
+        """Store raw documents in order, in one transaction, after forgetting the ingest rejects
+        of the origins in ``forget``; for each: 'new', 'changed', 'same' or 'rotated'.
 
         An item is found by its key, else (same source) by its canonical link
         or its content: a feed that hands out new GUIDs for old entries gives
         'rotated', not new articles. A changed content is a new version of the
         same item; the previous content is kept in ``raw_versions``.
         """
-        c = t.raw_docs.c
-        key, link = t.bounded(doc.key), t.bounded(doc.link) if doc.link else None
         with self.tx() as conn:
-            cols = (c.id, c.content_hash, c.version, c.content, c.hints, c.ingested_at)
-            row = conn.execute(select(*cols).where(c.key == key)).first()
-            rotated = False
-            if row is None and doc.source:
-                same_source = c.source == doc.source
-                for cond in ((c.link == link) if link else None,
-                             c.content_hash == doc.content_hash):
-                    if cond is not None:
-                        row = conn.execute(select(*cols).where(same_source & cond)).first()
-                        if row is not None:
-                            rotated = True
-                            break
-            values = dict(kind=doc.kind, origin=doc.origin, location=doc.location,
-                          content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
-                          ingested_at=_now(), source=doc.source or None, link=link)
-            if row is None:
-                got = conn.execute(insert(t.raw_docs).values(key=key, **values))
-                enqueue(conn, "extract", [str(got.inserted_primary_key[0])])  # type: ignore[index]
-                return "new"
-            if row.content_hash == doc.content_hash:
-                return "rotated" if rotated else "same"
-            conn.execute(insert(t.raw_versions).values(
-                raw_id=row.id, version=row.version, content=row.content, hints=row.hints,
-                content_hash=row.content_hash, ingested_at=row.ingested_at))
-            values.pop("location")  # a rotated entry keeps its key and place
-            conn.execute(update(t.raw_docs).where(c.id == row.id).values(
-                version=row.version + 1, **values))
-            enqueue(conn, "extract", [str(row.id)])
-            return "changed"
+            for origin in forget:
+                conn.execute(delete(t.rejects).where((t.rejects.c.origin == origin)
+                                                     & (t.rejects.c.stage == "ingest")))
+            return [_put_raw(conn, doc) for doc in docs]
 
     def raw_todo(self, stage_tag: str) -> list[tuple[int, RawDoc]]:
         """Raw documents whose article is missing or was made from other input."""
@@ -354,11 +367,15 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
             for r in rows
         }
 
-    def put_dedupe(self, row: DedupeRow) -> None:
+    def put_dedupe(self, rows: Sequence[DedupeRow]) -> None:
+        """Dedupe verdicts, a batch in one transaction; each article is queued for clustering."""
+        if not rows:
+            return
+        ids = [r.article_id for r in rows]
         with self.tx() as conn:
-            conn.execute(delete(t.dedupe).where(t.dedupe.c.article_id == row.article_id))
-            conn.execute(insert(t.dedupe).values(**asdict(row)))
-            enqueue(conn, "cluster", [row.article_id])
+            conn.execute(delete(t.dedupe).where(t.dedupe.c.article_id.in_(ids)))
+            conn.execute(insert(t.dedupe), [asdict(r) for r in rows])
+            enqueue(conn, "cluster", ids)
 
     def dedupe_rows(self) -> list[DedupeRow]:
         with self.read() as conn:

@@ -98,9 +98,13 @@ class Deduper:
 
     def judge(self, article: Article) -> Verdict:
         thash = text_hash(article.text)
-        mh = minhash(article.text, self.settings)
         if thash in self.by_hash:
-            return Verdict(article.id, thash, mh, self.by_hash[thash], "exact", 1.0)
+            # the same normalised text has the same signature: the original's, when it is held
+            original = self.by_hash[thash]
+            mh = self.hashes.get(original)
+            return Verdict(article.id, thash, minhash(article.text, self.settings) if mh is None else mh,
+                           original, "exact", 1.0)
+        mh = minhash(article.text, self.settings)
         best, best_sim = None, 0.0
         for other in sorted(self.lsh.query(mh)):
             sim = mh.jaccard(self.hashes[other])

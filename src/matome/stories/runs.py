@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from matome.batch import Progress, Report, SetAside, checkpoint, chunked, isolated, queue
+from matome.batch import FATAL, Progress, Report, SetAside, checkpoint, chunked, isolated, queue
 from matome.language import Resolver, analyze, fold, name_facts, resolver_from_facts
 from matome.records import Analysis, Article, DedupeRow, digest
 from matome.settings import Settings
@@ -85,10 +85,12 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
     for r in store.dedupe_window(since):
         if r.article_id not in todo:
             deduper.remember(r.article_id, r.text_hash, dedupe.minhash_from_bytes(r.minhash, cfg), None)
+    judged: list[tuple[str, DedupeRow | None]] = []  # (article, its row; None: rejected)
     n = 0
     for a in articles:
         if a.id not in todo:
             continue
+        row = None
         with isolated(store, report, progress, "dedupe", a.id, tag=tag, input_hash=hashes[a.id]):
             if hashes[a.id] not in deduper.by_hash:
                 original = store.original_with_hash(hashes[a.id], a.id)
@@ -96,13 +98,41 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
                     deduper.by_hash[hashes[a.id]] = original
             v = deduper.judge(a)
             deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
-            store.put_dedupe(DedupeRow(a.id, v.text_hash, dedupe.minhash_bytes(v.minhash),
-                                       v.duplicate_of, v.kind, v.similarity, tag, hashes[a.id]))
-            aside.passed(a.id)
-        store.dequeue("dedupe", [a.id])
+            row = DedupeRow(a.id, v.text_hash, dedupe.minhash_bytes(v.minhash), v.duplicate_of,
+                            v.kind, v.similarity, tag, hashes[a.id])
+        judged.append((a.id, row))
+        if len(judged) == 64:
+            n = _store_judged(store, report, progress, aside, judged, n)
+            judged = []
+    _store_judged(store, report, progress, aside, judged, n)
+
+
+def _store_judged(store: Store, report: Report, progress: Progress, aside: SetAside,
+                  judged: list[tuple[str, DedupeRow | None]], n: int) -> int:
+    """Dedupe rows stored in one transaction (one at a time, each failure its own reject,
+    when the batch fails: a transaction an article costs more than judging it); returns ``n``
+    plus the batch (the kill test's count)."""
+    rows = [r for _, r in judged if r is not None]
+    try:
+        store.put_dedupe(rows)
+        kept = rows
+    except FATAL:
+        raise
+    except Exception:  # one row trips the store: each alone, so only it is rejected
+        kept = []
+        for r in rows:
+            with isolated(store, report, progress, "dedupe", r.article_id, tag=r.stage,
+                          input_hash=r.input_hash):
+                store.put_dedupe([r])
+                kept.append(r)
+    for r in kept:
+        aside.passed(r.article_id)
+    store.dequeue("dedupe", [aid for aid, _ in judged])
+    for _ in judged:
         n += 1
         progress.advance()
         checkpoint("dedupe", n)
+    return n
 
 
 def _naive_utc(when: datetime) -> datetime:
