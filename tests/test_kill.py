@@ -39,7 +39,7 @@ def clean(ingested, tmp_path_factory) -> list[dict]:
     return _stories(db)
 
 
-@pytest.mark.parametrize("point", ["extract:7", "analyze:2", "dedupe:11", "cluster:1",
+@pytest.mark.parametrize("point", ["extract:7", "analyze:2", "dedupe:11", "cluster:1", "placed:3",
                                    "cluster:9", "snapshot:1", "write:4"])
 def test_kill_at_a_stage_then_rerun(point, ingested, clean, tmp_path):
     db = tmp_path / "k.db"

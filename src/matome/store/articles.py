@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select
 from matome.records import Analysis, Article, RawDoc
 from matome.store import changes
 from matome.store import schema as t
-from matome.store.queue import clear_reject, enqueue
+from matome.store.queue import clear_rejects, enqueue
 
 __all__ = ["NewAnalysis", "NewArticle", "put"]
 
@@ -106,8 +106,7 @@ def put(conn: Connection, items: Sequence[NewArticle], postgres: bool) -> dict[i
     new = [i.article.id for i in kept]
     enqueue(conn, "analyze", new)
     enqueue(conn, "dedupe", new)  # dedupe reads the article alone: it may run beside analysis
-    for i in kept:
-        clear_reject(conn, i.doc.origin, i.doc.location, "extract")
+    clear_rejects(conn, [(i.doc.origin, i.doc.location) for i in kept], "extract")
     return clashes
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -52,9 +52,10 @@ change_counter = Table(  # one row: the last sequence number handed out
 Index("ix_stories_storyline", t.stories.c.storyline)
 
 _CHUNK = 500  # ids per IN (...) list: a bounded statement on either backend
+K = TypeVar("K", str, int)
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+def _chunks(ids: Sequence[K]) -> Iterable[list[K]]:
     for i in range(0, len(ids), _CHUNK):
         yield list(ids[i : i + _CHUNK])
 
@@ -98,10 +99,10 @@ def touch(conn: Connection, stories: Iterable[str | None] = (), *, articles: Ite
         wanted = sorted({v for v in values if v})
         for part in _chunks(wanted):
             ids.update(row[0] for row in conn.execute(select(sel).where(col.in_(part))))
-    for raw_id in set(raws):
+    for raw_part in _chunks(sorted(set(raws))):
         ids.update(row[0] for row in conn.execute(
             select(m.story_id).join(t.articles, t.articles.c.id == m.article_id)
-            .where(t.articles.c.raw_id == raw_id)))
+            .where(t.articles.c.raw_id.in_(raw_part))))
     record(conn, "s", ids)
 
 

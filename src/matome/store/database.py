@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
@@ -130,19 +141,27 @@ def _check_current(engine: Engine, url: str) -> None:
                          "run `matome process` once to upgrade it")
 
 
-def _put_raw(conn: Connection, doc: RawDoc) -> str:
-    """``Store.put_raws`` of one document, in the caller's transaction."""
-    c = t.raw_docs.c
+_RAW = t.raw_docs.c
+_RAW_COLS = (_RAW.id, _RAW.content_hash, _RAW.version, _RAW.content, _RAW.hints, _RAW.ingested_at)
+# Built once: made anew for each document, the statements cost more than running them.
+_RAW_BY_KEY = select(*_RAW_COLS).where(_RAW.key == bindparam("key"))
+_RAW_BY_LINK = select(*_RAW_COLS).where((_RAW.source == bindparam("source"))
+                                        & (_RAW.link == bindparam("link")))
+_RAW_BY_HASH = select(*_RAW_COLS).where((_RAW.source == bindparam("source"))
+                                        & (_RAW.content_hash == bindparam("hash")))
+
+
+def _put_raw(conn: Connection, doc: RawDoc, queued: list[str]) -> str:
+    """``Store.put_raws`` of one document, in the caller's transaction; the raw documents to
+    extract are added to ``queued``."""
     key, link = t.bounded(doc.key), t.bounded(doc.link) if doc.link else None
-    cols = (c.id, c.content_hash, c.version, c.content, c.hints, c.ingested_at)
-    row = conn.execute(select(*cols).where(c.key == key)).first()
+    row = conn.execute(_RAW_BY_KEY, {"key": key}).first()
     rotated = False
     if row is None and doc.source:
-        same_source = c.source == doc.source
-        for cond in ((c.link == link) if link else None,
-                     c.content_hash == doc.content_hash):
-            if cond is not None:
-                row = conn.execute(select(*cols).where(same_source & cond)).first()
+        for query, args in ((_RAW_BY_LINK, {"link": link}) if link else (None, {}),
+                            (_RAW_BY_HASH, {"hash": doc.content_hash})):
+            if query is not None:
+                row = conn.execute(query, {"source": doc.source, **args}).first()
                 if row is not None:
                     rotated = True
                     break
@@ -150,8 +169,8 @@ def _put_raw(conn: Connection, doc: RawDoc) -> str:
                   content=doc.content, hints=doc.hints, content_hash=doc.content_hash,
                   ingested_at=_now(), source=doc.source or None, link=link)
     if row is None:
-        got = conn.execute(insert(t.raw_docs).values(key=key, **values))
-        enqueue(conn, "extract", [str(got.inserted_primary_key[0])])  # type: ignore[index]
+        got = conn.execute(insert(t.raw_docs), {"key": key, **values})
+        queued.append(str(got.inserted_primary_key[0]))  # type: ignore[index]
         return "new"
     if row.content_hash == doc.content_hash:
         return "rotated" if rotated else "same"
@@ -159,9 +178,9 @@ def _put_raw(conn: Connection, doc: RawDoc) -> str:
         raw_id=row.id, version=row.version, content=row.content, hints=row.hints,
         content_hash=row.content_hash, ingested_at=row.ingested_at))
     values.pop("location")  # a rotated entry keeps its key and place
-    conn.execute(update(t.raw_docs).where(c.id == row.id).values(
+    conn.execute(update(t.raw_docs).where(_RAW.id == row.id).values(
         version=row.version + 1, **values))
-    enqueue(conn, "extract", [str(row.id)])
+    queued.append(str(row.id))
     return "changed"
 
 
@@ -231,7 +250,10 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
             for origin in forget:
                 conn.execute(delete(t.rejects).where((t.rejects.c.origin == origin)
                                                      & (t.rejects.c.stage == "ingest")))
-            return [_put_raw(conn, doc) for doc in docs]
+            queued: list[str] = []
+            out = [_put_raw(conn, doc, queued) for doc in docs]
+            enqueue(conn, "extract", queued)
+            return out
 
     def raw_todo(self, stage_tag: str) -> list[tuple[int, RawDoc]]:
         """Raw documents whose article is missing or was made from other input."""

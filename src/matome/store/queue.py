@@ -7,11 +7,11 @@ the work, so a run killed anywhere neither loses nor repeats an item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 
 from matome.store import schema as t
 
@@ -89,9 +89,16 @@ def dequeue(conn: Connection, stage: str, items: Iterable[str], worker: str | No
 def clear_reject(conn: Connection, origin: str, location: str, stage: str) -> None:
     """Forget ``stage``'s reject of one item (``origin``, ``location``): it is being stored
     anew, or refused again."""
+    clear_rejects(conn, [(origin, location)], stage)
+
+
+def clear_rejects(conn: Connection, items: Sequence[tuple[str, str]], stage: str) -> None:
+    """``clear_reject`` of several items (origin, location), one statement executed for all."""
+    if not items:
+        return
     r = t.rejects.c
-    conn.execute(delete(t.rejects).where((r.origin == origin) & (r.location == location)
-                                         & (r.stage == stage)))
+    conn.execute(delete(t.rejects).where((r.origin == bindparam("o")) & (r.location == bindparam("l"))
+                                         & (r.stage == stage)), [{"o": o, "l": loc} for o, loc in items])
 
 
 def db_now(conn: Connection) -> datetime:

@@ -297,8 +297,8 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
             got = None
             with isolated(store, report, progress, "cluster", a.id, tag=tag, input_hash=hashes[a.id]):
                 got = clusterer.assign(feats[a.id] if a.id in feats else _features(store, res, a))
-            store.dequeue("cluster", [a.id])
             if got is None:  # the failed assignment may have left the state half-changed
+                store.dequeue("cluster", [a.id])  # rejected and set aside
                 clusterer = window.rebuild(store, settings.cluster, feats_of)
                 progress.advance()
                 continue
@@ -308,6 +308,10 @@ def run_cluster(store: Store, settings: Settings, progress: Progress, report: Re
                                  new_story=got.new, storyline=got.storyline, follows=got.follows,
                                  merged=got.merged, split=_split_row(clusterer, got),
                                  relinked=got.relinked)
+            checkpoint("placed", n + 1)
+            # after it is placed: a run killed between the two finds it placed and dequeues it
+            # then; dequeued first, a kill there lost the report (it was in no story, ever)
+            store.dequeue("cluster", [a.id])
             if len(clusterer.stories[got.story].members) >= settings.cluster.max_story_articles:
                 store.flag_story(got.story, "capped")  # later reports of it start a new story
             n += 1
@@ -337,6 +341,7 @@ def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | N
     """Copies join their original's story, stored together; one whose original has no story
     yet stays queued."""
     placed: list[tuple[str, str, int, dict[str, Any]]] = []
+    roots: dict[str, str] = {}  # copy -> the original at the end of its chain
     for a in copies:
         root, seen = a.id, {a.id}
         while (up := dup_of.get(root)) and up not in seen:
@@ -344,7 +349,11 @@ def _place_copies(store: Store, copies: list[Article], dup_of: dict[str, str | N
             if up not in dup_of:
                 dup_of.update({k: r.duplicate_of for k, r in store.dedupe_rows_for([up]).items()})
             root = up
-        story = store.story_of([root]).get(root) if root != a.id else None
+        if root != a.id:
+            roots[a.id] = root
+    story_of = store.story_of(sorted(set(roots.values())))  # one read for all, not one a copy
+    for a in copies:
+        story = story_of.get(roots[a.id]) if a.id in roots else None
         if story is not None:
             seq += 1
             placed.append((a.id, story, seq, {"duplicate_of": dup_of[a.id]}))
