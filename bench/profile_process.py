@@ -40,8 +40,8 @@ from matome.store import Store, db_url
 # (label, path fragment, function name): the steps of process, matched in cProfile's keys.
 # Builtins (Sudachi's Rust tokenizer, numpy) have "~" as their path.
 STEPS: list[tuple[str, str, str]] = [
-    ("extract: whole stage", "matome/pipeline.py", "run_extract"),
-    ("  extract.extract (one page)", "matome/extract/page.py", "extract"),
+    ("extract: whole stage", "", "run_extract"),
+    ("  extract.extract_with_thread (one page)", "matome/extract/page.py", "extract_with_thread"),
     ("  charset.decode", "matome/extract/charset.py", "decode"),
     ("  trafilatura.bare_extraction", "trafilatura/core.py", "bare_extraction"),
     ("  lxml parse (page._parse)", "matome/extract/page.py", "_parse"),
@@ -49,8 +49,8 @@ STEPS: list[tuple[str, str, str]] = [
     ("  pagekind.paywalled", "matome/extract/pagekind.py", "paywalled"),
     ("  pagekind.is_blog", "matome/extract/pagekind.py", "is_blog"),
     ("  boards.parse", "matome/extract/boards.py", "parse"),
-    ("  store.put_article", "matome/store/database.py", "put_article"),
-    ("analyze: whole stage", "matome/pipeline.py", "run_analyze"),
+    ("  store.put_articles (a chunk each)", "matome/store/database.py", "put_articles"),
+    ("analyze: whole stage", "", "run_analyze"),
     ("  analyze.analyze (no embedding)", "matome/language/analyze.py", "_analyzed"),
     ("    textja.split_sentences", "matome/language/textja.py", "split_sentences"),
     ("    textja.tokenize (all stages)", "matome/language/textja.py", "tokenize"),
@@ -62,8 +62,8 @@ STEPS: list[tuple[str, str, str]] = [
     ("    textja.normalize_with_offsets", "matome/language/textja.py", "normalize_with_offsets"),
     ("    textja.content_lemmas", "matome/language/textja.py", "content_lemmas"),
     ("  embed.passages (e5)", "matome/language/embed.py", "passages"),
-    ("  store.put_analysis", "matome/store/database.py", "put_analysis"),
-    ("dedupe: whole stage", "", "run_dedupe"),
+    ("  store.put_analyses (a batch each)", "matome/store/database.py", "put_analyses"),
+    ("dedupe: whole stage (its thread is not profiled)", "", "run_dedupe"),
     ("  dedupe: Deduper.judge", "matome/stories/dedupe.py", "judge"),
     ("cluster: whole stage", "", "run_cluster"),
     ("  cluster.features", "matome/stories/cluster.py", "features"),
