@@ -120,7 +120,6 @@ def process(
 ) -> None:
     """Run every stage over what is new, up to a publishable state."""
     from matome import pipeline
-    from matome.site import build
 
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine: 'local' or 'ray', not {engine!r}")
@@ -133,12 +132,11 @@ def process(
         runner = RayEngine(settings.scale, address)
     try:
         with _progress() as progress:
-            pipeline.process(store, settings, progress, engine=runner)
+            report = pipeline.process(store, settings, progress, engine=runner)
     finally:
         if runner is not None:
             runner.close()
-    summary = pipeline.summary(store, lambda: build.page_count(store, settings))  # from counts
-    _table("process", summary)
+    _table("process", pipeline.run_summary(store, report))
 
 
 @app.command("export")

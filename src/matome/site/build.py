@@ -126,12 +126,6 @@ def open_indexed(db: str, settings: Settings, warn: Callable[[str], None]) -> St
     return Store(db, readonly=True)
 
 
-def page_count(store: Store, settings: Settings) -> int:
-    """How many pages the site has (``process`` says it), from the index's counts."""
-    with DbCatalog.pinned(store, settings.writer.primary) as cat:
-        return Site(cat, settings).page_count()
-
-
 def plan(site: Site, conn: Connection, entries: list[site_index.Logged]) -> list[str]:
     """The pages the logged changes may have changed, stories first (so listings never link
     to a page not written yet); a page that comes out None is one to remove."""

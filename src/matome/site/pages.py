@@ -135,14 +135,6 @@ class Site:
         yield from self.shared_paths()
         yield from self.sitemap_files()
 
-    def page_count(self) -> int:
-        """How many paths ``paths`` gives, from counts alone (no story is read)."""
-        listings = [len(self.cat.stories)] + [len(g.stories) for g in self.cat.tags] + \
-            [len(o.stories) for o in self.cat.outlets()]
-        return (1 + len(self.cat.stories) + len(self.cat.redirect_ids()) + 3 * len(self.cat.tags)
-                + len(self.cat.outlets()) + sum(self.archive(n) for n in listings)
-                + len(self.shared_paths()) + self.sitemap_chunks() + len(self._tag_buckets()))
-
     def tag_paths(self, tid: str, n: int) -> Iterator[str]:
         yield f"tags/{tid}.html"
         yield from (f"tags/{tid}-p{k}.html" for k in range(1, self.archive(n) + 1))

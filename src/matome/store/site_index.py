@@ -288,6 +288,12 @@ def size(conn: Connection, listing: str) -> tuple[int, int]:
     return (int(row.stories), int(row.reports)) if row else (0, 0)
 
 
+def listing_size(conn: Connection, listing: str) -> int:
+    """How many stories one listing holds (0: none, or no such listing), from its kept count."""
+    c = listing_counts.c
+    return int(conn.execute(select(c.stories).where(c.listing == listing)).scalar() or 0)
+
+
 def sizes(conn: Connection, prefix: str) -> list[tuple[str, int, int, str | None]]:
     """(listing, stories, reports, name) of every listing whose id starts with ``prefix``."""
     c = listing_counts.c

@@ -127,6 +127,7 @@ def _store_judged(store: Store, report: Report, progress: Progress, aside: SetAs
                 kept.append(r)
     for r in kept:
         aside.passed(r.article_id)
+        report.counts["duplicates"] += r.duplicate_of is not None
     store.dequeue("dedupe", [aid for aid, _ in judged])
     for _ in judged:
         n += 1
