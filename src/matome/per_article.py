@@ -242,7 +242,7 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
         ok = [q for q in chunk if rows.get(first[q.article.id]) == (tag, q.input_hash)]
         again += [q for q in chunk if rows.get(first[q.article.id]) != (tag, q.input_hash)]
         got = store.analyses(sorted({first[q.article.id] for q in ok}))
-        for group in chunked(ok, batch):
+        for group in chunked(ok, 64):  # no worker's task here: stored 64 to a transaction
             store_made(group, [(q, *got[first[q.article.id]], False) for q in group])
     if again:
         keep((engine or Local()).map(analyzed, chunked(again, batch), settings, model=True))
