@@ -71,7 +71,7 @@ def ingest(store: Store, targets: Iterable[str], settings: Settings,
     """Store every raw document the targets hold, fetching URLs (and pages they lead to).
 
     Documents are stored as they are read, a few at a time (``Keeper``), so an interrupted
-    ingest keeps what it fetched but the last second's. ``source`` is the configured source
+    ingest loses only what came since its last write. ``source`` is the configured source
     being polled (a target equal to a configured source's path gets that source too).
     """
     from matome.ingest import poll
