@@ -239,8 +239,9 @@ def run_analyze(store: Store, settings: Settings, progress: Progress, report: Re
     for chunk in chunked(copies, 256):
         first = {q.article.id: sent[(q.input_hash, q.article.lang)] for q in chunk}
         rows = store.analysis_rows(sorted(set(first.values())))
-        ok = [q for q in chunk if rows.get(first[q.article.id]) == (tag, q.input_hash)]
-        again += [q for q in chunk if rows.get(first[q.article.id]) != (tag, q.input_hash)]
+        ok: list[Queued] = []
+        for q in chunk:
+            (ok if rows.get(first[q.article.id]) == (tag, q.input_hash) else again).append(q)
         got = store.analyses(sorted({first[q.article.id] for q in ok}))
         for group in chunked(ok, 64):  # no worker's task here: stored 64 to a transaction
             store_made(group, [(q, *got[first[q.article.id]], False) for q in group])

@@ -39,7 +39,7 @@ from matome.store import changes
 from matome.store import schema as t
 from matome.store.articles import NewAnalysis, NewArticle
 from matome.store.articles import put as put_new
-from matome.store.queue import clear_reject, enqueue
+from matome.store.queue import clear_reject, enqueue, forget_rejects
 from matome.store.stories import StoryStore
 from matome.store.tagging import TagStore
 from matome.store.work import WorkStore, learn_names
@@ -247,9 +247,7 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
         same item; the previous content is kept in ``raw_versions``.
         """
         with self.tx() as conn:
-            for origin in forget:
-                conn.execute(delete(t.rejects).where((t.rejects.c.origin == origin)
-                                                     & (t.rejects.c.stage == "ingest")))
+            forget_rejects(conn, list(forget), "ingest")
             queued: list[str] = []
             out = [_put_raw(conn, doc, queued) for doc in docs]
             enqueue(conn, "extract", queued)
@@ -300,8 +298,7 @@ class Store(StoryStore, WorkStore, TagStore, changes.ChangeStore):
 
     def forget_rejects(self, origin: str, stage: str) -> None:
         with self.tx() as conn:
-            conn.execute(delete(t.rejects).where(
-                (t.rejects.c.origin == origin) & (t.rejects.c.stage == stage)))
+            forget_rejects(conn, [origin], stage)
 
     def rejects(self) -> list[dict[str, Any]]:
         with self.read() as conn:

@@ -92,6 +92,13 @@ def clear_reject(conn: Connection, origin: str, location: str, stage: str) -> No
     clear_rejects(conn, [(origin, location)], stage)
 
 
+def forget_rejects(conn: Connection, origins: Sequence[str], stage: str) -> None:
+    """Forget ``stage``'s rejects of everything from these origins (a source read again)."""
+    r = t.rejects.c
+    for i in range(0, len(origins), CHUNK):
+        conn.execute(delete(t.rejects).where(r.origin.in_(origins[i : i + CHUNK]) & (r.stage == stage)))
+
+
 def clear_rejects(conn: Connection, items: Sequence[tuple[str, str]], stage: str) -> None:
     """``clear_reject`` of several items (origin, location), one statement executed for all."""
     if not items:
