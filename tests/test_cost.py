@@ -71,3 +71,37 @@ def test_shared_permutations_make_the_same_signature() -> None:
     assert back.jaccard(plain) == 1.0
     other = dedupe.minhash(re.sub("橋", "港", text), cfg)
     assert 0 < other.jaccard(mh) < 1
+
+
+def test_the_band_index_finds_what_datasketchs_lsh_finds() -> None:
+    """``dedupe.Bands`` (a smaller index) gives, for every signature, the candidates
+    ``MinHashLSH`` gives: near copies (a few characters changed), unrelated texts, repeats."""
+    import random
+
+    from datasketch import MinHashLSH
+
+    cfg = DedupeSettings()
+    rng = random.Random(7)
+    words = ["政府", "首相", "会談", "経済", "発表", "地震", "被害", "東京", "大阪", "記者", "会見",
+             "予算", "関税", "半導体", "工場", "輸出", "気象庁", "台風", "避難", "市長"]
+    texts = []
+    for _ in range(60):
+        base = "。".join("".join(rng.choice(words) for _ in range(8)) for _ in range(12))
+        texts.append(base)
+        for n in (1, 3, 8, 30):  # copies with n characters replaced: near, then not
+            chars = list(base)
+            for i in rng.sample(range(len(chars)), n):
+                chars[i] = rng.choice("あいうえおかきくけこ")
+            texts.append("".join(chars))
+    texts += texts[:5]  # the same text again under another id
+    sigs = {f"r{i}": dedupe.minhash(x, cfg) for i, x in enumerate(texts)}
+    lsh = MinHashLSH(threshold=cfg.near_threshold, num_perm=cfg.num_perm)
+    bands = dedupe.Bands(cfg)
+    for key, mh in sigs.items():
+        lsh.insert(key, mh)
+        bands.insert(key, mh)
+    shared = 0
+    for mh in sigs.values():
+        assert bands.query(mh) == set(lsh.query(mh))
+        shared += len(bands.query(mh)) > 1
+    assert shared > 100  # near copies did share bands: the comparison was not all singletons
