@@ -12,7 +12,8 @@ each step a subprocess whose wall time and peak RSS (``wait4``) are taken:
 1. ``matome process`` with nothing new, then a check that it redid nothing
    (a fill the pipeline disagrees with would be measuring a rebuild);
 2. ``matome site build`` into an empty directory: the first, full build (its
-   own row, not a goal);
+   own row, not a goal; with ``--stamp-site``, at every size, only the manifest it
+   would leave, as 22 minutes at 1M are spent on no goal);
 3. ``matome ingest`` of the next 1,000 reports of the same stream (a JSONL
    file: one more day of news, continuing the archive's open events), then
    ``matome process``;
@@ -276,7 +277,11 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
         console.print(f"  [red]process with nothing new changed {got['redone']}: the fill does not "
                       "match what the pipeline computes (bench/archive_fill.py)[/]")
     full = ["site", "build", "--out", str(site)]
-    step("site_full", [*full, *(["--full"] if args.has_full else [])])
+    if args.stamp_site:
+        _stamp(url, site, cfg)
+        got["site_full_s"] = "stamped"
+    else:
+        step("site_full", [*full, *(["--full"] if args.has_full else [])])
     step("ingest", ["ingest", f"{manifest['new']}.jsonl"])
     stub.found = stub.missed = 0
     step("process_new", ["process"])
@@ -288,6 +293,19 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
                 "serve_rss": s["rss"]})
     console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms")
     return got
+
+
+def _stamp(url: str, site: Path, cfg: Path) -> None:
+    """The manifest a full build leaves, and no page (``site.build.stamp``): the build after
+    the new news then renders the pages a real incremental build renders, and writes each
+    (there is no old page to compare with)."""
+    from matome.site import build
+
+    store = Store(url)
+    try:
+        build.stamp(store, site, load_settings(cfg))
+    finally:
+        store.close()
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -384,6 +402,10 @@ def main() -> None:
     parser.add_argument("--fill-only", action="store_true",
                         help="fill and settle the stores (kept under --work for the next run), "
                              "measure nothing: the untimed part of a large size ahead of time")
+    parser.add_argument("--stamp-site", action="store_true",
+                        help="instead of the first, full site build (22 minutes at 1M), leave its "
+                             "manifest alone (site.build.stamp), at every size alike: the build "
+                             "after the new news renders the same pages and writes them all")
     parser.add_argument("--per-day", type=int, default=1000, help="reports a day in the stream")
     parser.add_argument("--new", type=int, default=1000, help="new reports ingested per size")
     parser.add_argument("--requests", type=int, default=400, help="timed search requests per size")
