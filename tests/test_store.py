@@ -132,3 +132,28 @@ def test_a_membership_of_an_unknown_role_is_refused(tmp_path):
         assert store.max_seq() == 0
     finally:
         store.close()
+
+
+def test_a_snapshot_saved_from_a_file_reads_back_whole(tmp_path):
+    """``save_snapshot`` takes bytes or a file (copied into the row a piece at a time on
+    SQLite, pieces of 1 MiB: this one spans three and a part); each replaces the last."""
+    import os
+    import tempfile
+
+    store = Store(db_url(str(tmp_path / "s.db")))
+    try:
+        data = os.urandom(3 * (1 << 20) + 12_345)
+        with tempfile.TemporaryFile() as f:
+            f.write(data)  # left at its end: the store reads from the start
+            store.save_snapshot("cluster", "k1", 7, f)
+        assert store.snapshot("cluster") == ("k1", 7, data)
+        with tempfile.TemporaryFile() as f:
+            assert store.snapshot_to("cluster", f) == ("k1", 7)
+            f.seek(0)
+            assert f.read() == data
+        assert store.snapshot_to("nothing", tempfile.TemporaryFile()) is None
+        store.save_snapshot("cluster", "k2", 8, b"small")
+        assert store.snapshot("cluster") == ("k2", 8, b"small")
+        assert store.snapshot_mark("cluster") == ("k2", 8)
+    finally:
+        store.close()

@@ -8,13 +8,16 @@ archive: a ``process`` run with nothing new reads a few empty queues.
 from __future__ import annotations
 
 import contextlib
+import io
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import IO, cast
 
 import numpy as np
-from sqlalchemy import Connection, Table, delete, func, insert, or_, select
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text
 
 from matome.records import Analysis, Article, DedupeRow, Membership, RawDoc
 from matome.store import schema as t
@@ -310,6 +313,25 @@ class WorkStore(_HasTx):
             row = conn.execute(select(s.key, s.seq, s.data).where(s.name == name)).first()
         return (row.key, row.seq, bytes(row.data)) if row else None
 
+    def snapshot_to(self, name: str, out: IO[bytes]) -> tuple[str, int] | None:
+        """A snapshot's key and seq, its data written to ``out`` (on SQLite a megabyte at a
+        time: never whole in memory, as ``save_snapshot`` stores it)."""
+        s = t.snapshots.c
+        with self.read() as conn:
+            if conn.dialect.name != "sqlite":
+                row = conn.execute(select(s.key, s.seq, s.data).where(s.name == name)).first()
+                if row is not None:
+                    out.write(bytes(row.data))
+                return (row.key, row.seq) if row else None
+            row = conn.execute(select(s.key, s.seq, text("rowid")).where(s.name == name)).first()
+            if row is None:
+                return None
+            raw = cast(sqlite3.Connection, conn.connection.dbapi_connection)
+            with raw.blobopen("snapshots", "data", row[2], readonly=True) as blob:
+                while chunk := blob.read(1 << 20):
+                    out.write(chunk)
+            return row[0], row[1]
+
     def snapshot_mark(self, name: str) -> tuple[str, int] | None:
         """The key and seq a snapshot was saved under, without reading the snapshot."""
         s = t.snapshots.c
@@ -317,11 +339,29 @@ class WorkStore(_HasTx):
             row = conn.execute(select(s.key, s.seq).where(s.name == name)).first()
         return (row.key, row.seq) if row else None
 
-    def save_snapshot(self, name: str, key: str, seq: int, data: bytes) -> None:
+    def save_snapshot(self, name: str, key: str, seq: int, data: bytes | IO[bytes]) -> None:
+        """``data``, or a file's content from its start. On SQLite a file is copied into the
+        row a megabyte at a time: the clusterer's snapshot (45 MB at 100k stored articles)
+        is then never whole in memory, where a bytes value was there twice (SQLite copies
+        what it is given) at the top of ``process``'s peak."""
+        saved_at = datetime.now(UTC).replace(tzinfo=None)
         with self.tx() as conn:
             conn.execute(delete(t.snapshots).where(t.snapshots.c.name == name))
-            conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq, data=data,
-                                                    saved_at=datetime.now(UTC).replace(tzinfo=None)))
+            if isinstance(data, bytes) or conn.dialect.name != "sqlite":
+                whole = data if isinstance(data, bytes) else data.read()
+                conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq, data=whole,
+                                                        saved_at=saved_at))
+                return
+            size = data.seek(0, io.SEEK_END)
+            data.seek(0)
+            conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq,
+                                                    data=func.zeroblob(size), saved_at=saved_at))
+            rowid = conn.execute(select(text("rowid")).select_from(t.snapshots)
+                                 .where(t.snapshots.c.name == name)).scalar_one()
+            raw = cast(sqlite3.Connection, conn.connection.dbapi_connection)
+            with raw.blobopen("snapshots", "data", rowid) as blob:
+                while chunk := data.read(1 << 20):
+                    blob.write(chunk)
 
     def drop_snapshots(self) -> None:
         with self.tx() as conn:

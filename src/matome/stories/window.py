@@ -19,6 +19,7 @@ from or mixed with input.
 from __future__ import annotations
 
 import pickle
+import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -54,15 +55,18 @@ def _fits(store: Store, cfg: ClusterSettings, mark: tuple[str, int] | None) -> b
 def restore(store: Store, cfg: ClusterSettings,
             feats: Features) -> tuple[cluster.Clusterer, bool]:
     """The clusterer as the last run left it, and whether it came from a snapshot."""
-    saved = store.snapshot(NAME)
-    if saved is not None and _fits(store, cfg, (saved[0], saved[1])):
-        try:
-            state = pickle.loads(saved[2])
-            if isinstance(state, cluster.Clusterer):
-                state.cfg = cfg
-                return state, True
-        except (pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError):
-            pass  # a snapshot from other code: rebuilt below
+    if _fits(store, cfg, store.snapshot_mark(NAME)):
+        # through a file, as it was saved: the pickle is not in memory beside what it makes
+        with tempfile.TemporaryFile() as f:
+            mark = store.snapshot_to(NAME, f)
+            f.seek(0)
+            try:
+                state = pickle.load(f) if _fits(store, cfg, mark) else None
+                if isinstance(state, cluster.Clusterer):
+                    state.cfg = cfg
+                    return state, True
+            except (pickle.UnpicklingError, AttributeError, EOFError, ImportError, TypeError):
+                pass  # a snapshot from other code: rebuilt below
     return rebuild(store, cfg, feats), False
 
 
@@ -89,5 +93,7 @@ def rebuild(store: Store, cfg: ClusterSettings,
 
 
 def save(store: Store, cfg: ClusterSettings, clusterer: cluster.Clusterer) -> None:
-    store.save_snapshot(NAME, key(cfg), store.max_seq("member"),
-                        pickle.dumps(clusterer, protocol=pickle.HIGHEST_PROTOCOL))
+    # pickled into a file, not into memory: the store copies it in a piece at a time
+    with tempfile.TemporaryFile() as f:
+        pickle.dump(clusterer, f, protocol=pickle.HIGHEST_PROTOCOL)
+        store.save_snapshot(NAME, key(cfg), store.max_seq("member"), f)
