@@ -151,7 +151,8 @@ def test_a_snapshot_saved_from_a_file_reads_back_whole(tmp_path):
             assert store.snapshot_to("cluster", f) == ("k1", 7)
             f.seek(0)
             assert f.read() == data
-        assert store.snapshot_to("nothing", tempfile.TemporaryFile()) is None
+        with tempfile.TemporaryFile() as f:
+            assert store.snapshot_to("nothing", f) is None and f.tell() == 0
         store.save_snapshot("cluster", "k2", 8, b"small")
         assert store.snapshot("cluster") == ("k2", 8, b"small")
         assert store.snapshot_mark("cluster") == ("k2", 8)
