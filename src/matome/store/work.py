@@ -308,10 +308,9 @@ class WorkStore(_HasTx):
     # --- snapshots ----------------------------------------------------------
 
     def snapshot(self, name: str) -> tuple[str, int, bytes] | None:
-        s = t.snapshots.c
-        with self.read() as conn:
-            row = conn.execute(select(s.key, s.seq, s.data).where(s.name == name)).first()
-        return (row.key, row.seq, bytes(row.data)) if row else None
+        out = io.BytesIO()
+        mark = self.snapshot_to(name, out)
+        return (*mark, out.getvalue()) if mark else None
 
     def snapshot_to(self, name: str, out: IO[bytes]) -> tuple[str, int] | None:
         """A snapshot's key and seq, its data written to ``out`` (on SQLite a megabyte at a
