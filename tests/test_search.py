@@ -145,3 +145,49 @@ def test_a_search_past_its_time_limit_says_it_was_cut_off(demo_db, index, monkey
     page = client.get("/search", params={"q": "外相"})
     assert page.status_code == 200 and "途中で打ち切りました" in page.text
     assert "見つかりませんでした" not in page.text
+
+
+def test_the_newest_documents_are_ranked_in_a_table_of_their_own(tmp_path, monkeypatch):
+    """BM25 counts a phrase's matches over the table it ranks in: the newest documents have
+    a table of their own, trimmed as ids grow, so that count stops growing with the archive.
+    A search still takes the newest matches, older ones from the archive's table, and a
+    document below the floor that changes leaves both tables whole."""
+    from sqlalchemy import text
+
+    from matome.store import search_index as si
+
+    monkeypatch.setattr(si, "RECENT", 8)
+    monkeypatch.setattr(si, "RECENT_STEP", 4)
+    store = Store(db_url(str(tmp_path / "s.db")))
+
+    def doc(i: int, word: str) -> si.Doc:
+        return si.Doc("story", f"s{i}", None, f"{word}の記事{i}", f"本文{i}は{word}について",
+                      "港北日報", "2026-01-01", f"{word}{i}")
+
+    def ids(conn, word: str, cap: int | None = None) -> list[int]:
+        return sorted(r[0] for r in si.candidates(conn, si.Query([word]), cap))
+
+    try:
+        for i in range(40):
+            with store.tx() as conn:
+                si.replace(conn, [f"s{i}"], [doc(i, "海底ケーブル" if i % 2 else "重要鉱物")])
+        with store.tx() as conn:
+            floor = conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one()
+            top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar_one()
+            held = sorted(r[0] for r in conn.execute(text("SELECT rowid FROM search_recent")))
+            assert top == 40 and floor == 32 and held == list(range(33, 41))
+            si.replace(conn, ["s1"], [doc(1, "半導体")])  # below the floor
+            si.replace(conn, ["s39"], [doc(39, "半導体")])  # in the recent table
+            for table in ("search_recent", "search_tri"):
+                conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+        with store.read() as conn:
+            everything = [r[0] for r in conn.execute(text(
+                "SELECT rowid FROM search_tri WHERE search_tri MATCH '\"海底ケーブル\"' "
+                "ORDER BY rowid DESC"))]
+            assert len(everything) == 18  # 20 made, two changed
+            for cap in (3, 6, 12, 100):  # inside the recent table, and past it
+                assert ids(conn, "海底ケーブル", cap) == sorted(everything[:cap]), cap
+            assert ids(conn, "半導体") == [41, 42]
+            assert ids(conn, "重要鉱物") == list(range(1, 40, 2))  # s0, s2 … s38: ids 1, 3 … 39
+    finally:
+        store.close()

@@ -158,3 +158,49 @@ def test_a_snapshot_saved_from_a_file_reads_back_whole(tmp_path):
         assert store.snapshot_mark("cluster") == ("k2", 8)
     finally:
         store.close()
+
+
+def test_the_search_tables_are_the_ones_search_index_describes(tmp_path):
+    """FTS5 tables and triggers are made by the migrations' own SQL (0010, 0019), which
+    schema comparisons cannot see: held here to what ``search_index`` says they are."""
+    Store(db_url(str(tmp_path / "m.db"))).close()
+    con = sqlite3.connect(tmp_path / "m.db")
+    names = ("search_tri", "search_short", "search_recent", "search_recent_floor",
+             "search_docs_ai", "search_docs_ad")
+    made = {r[0] for r in con.execute(
+        f"SELECT sql FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})", names)}
+    assert made == set(search_index.SQLITE_DDL)
+
+
+def test_an_older_search_index_gets_its_recent_table_on_upgrade(tmp_path):
+    """0019 indexes the newest documents of a store made before it in the recent table, and
+    from then on the triggers keep that table in step."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome.store:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0018")
+        for i, word in enumerate(["海底ケーブル", "重要鉱物", "海底ケーブルの敷設"]):
+            conn.exec_driver_sql(  # as ``search_index.replace`` wrote them then
+                "INSERT INTO search_docs (kind, story, published, hash, source, title, body) "
+                "VALUES ('story', ?, '', 'h', '港北日報', ?, '本文')", (f"s{i}", word))
+            conn.exec_driver_sql("INSERT INTO search_short(rowid, grams) VALUES (?, ?)",
+                                 (i + 1, " ".join(search_index.grams(word, "本文"))))
+    engine.dispose()
+    store = Store(db_url(str(path)))
+    try:
+        with store.tx() as conn:
+            found = search_index.candidates(conn, search_index.Query(["海底ケーブル"]))
+            assert sorted(r[0] for r in found) == [1, 3]
+            search_index.replace(conn, ["s0"], [])  # deleted through the new trigger
+            conn.exec_driver_sql("INSERT INTO search_recent(search_recent) VALUES ('integrity-check')")
+            assert [r[0] for r in search_index.candidates(
+                conn, search_index.Query(["海底ケーブル"]))] == [3]
+    finally:
+        store.close()

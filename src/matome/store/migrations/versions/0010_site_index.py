@@ -16,6 +16,19 @@ from alembic import op
 
 from matome.store import search_index
 
+# SQLite's search tables as this revision made them (0019 adds the recent table): written
+# here, not imported, so that what this revision makes stays what it made
+SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE search_tri USING fts5(title, body, content='search_docs', "
+    "content_rowid='id', tokenize='trigram')",
+    "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='', detail='none', "
+    "tokenize=\"unicode61 remove_diacritics 0 categories 'L* M* N* P* S* C*'\")",
+    "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN INSERT INTO search_tri"
+    "(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN INSERT INTO search_tri"
+    "(search_tri, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); END",
+]
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -85,7 +98,9 @@ def upgrade() -> None:
         sa.Column("grams", sa.Text),
     )
     op.create_index("ix_search_docs_story", "search_docs", ["story"])
-    search_index.create(op.get_bind())
+    bind = op.get_bind()
+    for statement in search_index.POSTGRES_DDL if bind.dialect.name == "postgresql" else SQLITE_DDL:
+        bind.exec_driver_sql(statement)
 
 
 def downgrade() -> None:
