@@ -207,3 +207,35 @@ def test_one_bridging_story_does_not_chain_two_storylines():
     alone = lines_with(0)
     assert alone.recheck("s-bridge", bridge, T0) == [("l-x", "l-y")]
     assert alone.line_of["s-bridge"] == "l-y"
+
+
+def test_a_saved_state_loads_with_each_word_once():
+    """The clusterer's snapshot (``window.dump``) loads back equal, its Counters still
+    Counters, and a word that several stories and storylines count, made apart in each
+    report, comes back as one interned string: the window holds a word once, not once per
+    report or per run."""
+    import io
+    import pickle
+    import sys
+
+    from matome.stories import window
+
+    clusterer = Clusterer(ClusterSettings())
+    for i in range(6):  # each report's words built apart, as parsing each analysis does
+        word = "".join(["北海", "大橋"])
+        vec = _unit(BRIDGE + RNG.standard_normal(DIM))
+        clusterer.assign(Features(f"r{i}", "ja", T0 + timedelta(days=i), vec,
+                                  frozenset({word, f"段階{i}"}), frozenset({word}), frozenset({T0.date()})))
+    f = io.BytesIO()
+    window.dump(clusterer, f)
+    back = pickle.loads(f.getvalue())
+    assert set(back.stories) == set(clusterer.stories)
+    keys = []
+    for sid, state in back.stories.items():
+        assert type(state.lemmas) is Counter and state.lemmas == clusterer.stories[sid].lemmas
+        assert state.entities == clusterer.stories[sid].entities
+        keys += [k for k in [*state.lemmas, *state.entities] if k == "北海大橋"]
+        keys += [k for f in state.feats for k in f.lemmas if k == "北海大橋"]
+    for line in back.lines.lines.values():
+        keys += [k for k in line.entities if k == "北海大橋"]
+    assert len(keys) > 6 and all(k is sys.intern("北海大橋") for k in keys)

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -65,11 +67,22 @@ class Features:
     # days named without a month or year by an undated report: (month or 0, day of month)
     partial_days: frozenset[Partial] = frozenset()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # loaded from a snapshot: its words interned again, as ``features`` made them
+        # (``window._counter`` says why)
+        state["lemmas"] = frozenset(map(sys.intern, state["lemmas"]))
+        state["entities"] = frozenset(map(sys.intern, state["entities"]))
+        self.__dict__.update(state)
+
 
 def features(article: Article, analysis: Analysis, embedding: np.ndarray,
              mentions: list[Mention]) -> Features:
-    lemmas = frozenset(analysis.head_lemmas)
-    ents = frozenset(m.key for m in mentions if m.name not in COMMON_ENTITIES)
+    # Interned: each report's analysis is parsed into strings of its own, and the window's
+    # stories and storylines count the same lemmas and entity keys in Counters by the
+    # hundred thousand; one object per word, not one per report naming it (the strings
+    # were most of the objects of the saved state: 182k of 278k at 10k stored articles).
+    lemmas = frozenset(map(sys.intern, analysis.head_lemmas))
+    ents = frozenset(sys.intern(m.key) for m in mentions if m.name not in COMMON_ENTITIES)
     days, partial = read_days(analysis.event_days)
     return Features(article.id, article.lang, article.published, embedding, lemmas, ents, days,
                     partial)

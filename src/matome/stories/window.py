@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import copyreg
 import pickle
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from matome.records import Article, digest
 from matome.settings import ClusterSettings
@@ -37,7 +38,7 @@ Features = Callable[[list[Article]], dict[str, cluster.Features]]
 
 NAME = "cluster"
 REPLAY_CHUNK = 500  # reports read at a time when the state is rebuilt
-FORMAT = 1  # bump when the clusterer's attributes change shape
+FORMAT = 2  # bump when the clusterer's attributes change shape (2: words interned)
 
 
 def key(cfg: ClusterSettings) -> str:
@@ -95,19 +96,36 @@ def rebuild(store: Store, cfg: ClusterSettings,
     return clusterer
 
 
+def counts(keys: tuple[Any, ...], values: tuple[int, ...]) -> Counter[Any]:
+    """A saved Counter, its words interned (``_counter``)."""
+    return Counter(dict(zip(map(_intern, keys), values, strict=True)))
+
+
+def _intern(x: Any) -> Any:
+    return sys.intern(x) if type(x) is str else x
+
+
 def _counter(c: Counter[Any]) -> tuple[Any, ...]:
-    """A Counter pickled item by item, as a dict is: its own ``__reduce__`` gives a copy of
-    it as a dict, which the pickler's memo keeps to the end of the dump, so every Counter of
-    the state stood twice in memory while it was saved (about 100 MiB of a run's 500 at 100k
-    stored articles; a pickle of 20,000 such states measured 112 MiB at its peak this way,
-    17 MiB item by item)."""
-    return Counter, (), None, None, iter(c.items())
+    """A Counter as its keys and counts, interned again on load. Its own ``__reduce__`` gives
+    a dict copy of it, which the pickler's memo keeps to the end of the dump: every Counter
+    of the state stood twice in memory while it was saved (a pickle of 20,000 story-like
+    states peaked at 112 MiB that way; 17 MiB with the Counters item by item). And a saved
+    state's strings load as objects of their own, not the interned ones new reports'
+    features carry (``cluster.features``): each run's words would stand beside the last's,
+    a word counted in every run of the window held once per run."""
+    return counts, (tuple(c), tuple(c.values()))
 
 
 def save(store: Store, cfg: ClusterSettings, clusterer: cluster.Clusterer) -> None:
     # pickled into a file, not into memory: the store copies it in a piece at a time
     with tempfile.TemporaryFile() as f:
-        pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = {**copyreg.dispatch_table, Counter: _counter}
-        pickler.dump(clusterer)
+        dump(clusterer, f)
         store.save_snapshot(NAME, key(cfg), store.max_seq("member"), f)
+
+
+def dump(state: object, f: IO[bytes]) -> None:
+    """Pickle ``state`` into ``f``, its Counters as ``_counter`` says. (A frozenset is pickled
+    by the pickler itself, past any dispatch table: ``cluster.Features`` interns its own.)"""
+    pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Counter: _counter}
+    pickler.dump(state)
