@@ -99,9 +99,53 @@ def test_the_band_index_finds_what_datasketchs_lsh_finds() -> None:
     bands = dedupe.Bands(cfg)
     for key, mh in sigs.items():
         lsh.insert(key, mh)
-        bands.insert(key, mh)
+        bands.insert(key, mh.hashvalues)
     shared = 0
     for mh in sigs.values():
-        assert bands.query(mh) == set(lsh.query(mh))
-        shared += len(bands.query(mh)) > 1
+        assert bands.query(mh.hashvalues) == set(lsh.query(mh))
+        shared += len(bands.query(mh.hashvalues)) > 1
     assert shared > 100  # near copies did share bands: the comparison was not all singletons
+
+
+def test_the_deduper_judges_as_datasketchs_jaccard_does() -> None:
+    """Signatures held as rows of one array (``Deduper``) give each text the verdict the
+    earlier loop gave: ``MinHash.jaccard`` over ``MinHashLSH``'s candidates, the first best
+    by id: the same original, kind and similarity."""
+    import random
+
+    from datasketch import MinHashLSH
+
+    from matome.records import Article
+
+    cfg = DedupeSettings()
+    rng = random.Random(11)
+    words = ["政府", "首相", "会談", "経済", "発表", "地震", "被害", "東京", "記者", "予算", "関税"]
+    texts = []
+    for _ in range(25):
+        base = "。".join("".join(rng.choice(words) for _ in range(8)) for _ in range(12))
+        texts.append(base)
+        for n in (1, 4, 40):
+            chars = list(base)
+            for i in rng.sample(range(len(chars)), n):
+                chars[i] = rng.choice("あいうえお")
+            texts.append("".join(chars))
+    texts += texts[:3]  # exact copies
+    deduper, held, near = dedupe.Deduper(cfg), {}, 0
+    lsh = MinHashLSH(threshold=cfg.near_threshold, num_perm=cfg.num_perm)
+    for i, text in enumerate(texts):
+        a = Article(f"r{i:03d}", f"https://x.example/{i}", "見出し", text, "x", "ja")
+        v = deduper.judge(a)
+        mh = dedupe.minhash(text, cfg)
+        if v.kind != "exact":
+            sims = {k: mh.jaccard(held[k]) for k in sorted(lsh.query(mh))}
+            best = max(sims, key=lambda k: sims[k], default=None)  # the first best, by id
+            want = best if best is not None and sims[best] >= cfg.near_threshold else None
+            assert v.duplicate_of == want, i
+            if want is not None:
+                assert v.similarity == round(sims[want], 4)
+                near += 1
+        deduper.remember(a.id, v.text_hash, v.minhash.hashvalues, v.duplicate_of)
+        if v.duplicate_of is None:
+            held[a.id] = mh
+            lsh.insert(a.id, mh)
+    assert near >= 20  # near copies were found, not only told apart

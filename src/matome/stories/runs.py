@@ -84,7 +84,7 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
     since = _naive_utc(start) - timedelta(days=cfg.window_days) if start else None
     for r in store.dedupe_window(since):
         if r.article_id not in todo:
-            deduper.remember(r.article_id, r.text_hash, dedupe.minhash_from_bytes(r.minhash, cfg), None)
+            deduper.remember(r.article_id, r.text_hash, dedupe.signature(r.minhash), None)
     judged: list[tuple[str, DedupeRow | None]] = []  # (article, its row; None: rejected)
     n = 0
     for a in articles:
@@ -97,7 +97,7 @@ def run_dedupe(store: Store, settings: Settings, progress: Progress, report: Rep
                 if original is not None and original not in todo:
                     deduper.by_hash[hashes[a.id]] = original
             v = deduper.judge(a)
-            deduper.remember(a.id, v.text_hash, v.minhash, v.duplicate_of)
+            deduper.remember(a.id, v.text_hash, v.minhash.hashvalues, v.duplicate_of)
             row = DedupeRow(a.id, v.text_hash, dedupe.minhash_bytes(v.minhash), v.duplicate_of,
                             v.kind, v.similarity, tag, hashes[a.id])
         judged.append((a.id, row))
