@@ -125,10 +125,11 @@ class Bands:
 class Deduper:
     """Remembers every kept text of the window; judges new ones against them.
 
-    Signatures are rows of one array, not a ``MinHash`` each: an object, its own array and
-    the dict entry that held it were 1.4 KB a report; a row is 0.5 KB (the affine32
-    scheme's values fit 32 bits). The window holds 60 days of reports (``window_days``),
-    60,000 at a thousand a day."""
+    Signatures are rows of one array (the affine32 scheme's values fit 32 bits: 0.5 KB a
+    report), not a ``MinHash`` object each over the stored bytes. The window holds 60 days
+    of reports (``window_days``): the 100k bench store's 56,594 took 101 MiB held this way
+    (tracemalloc, with the band index and the text hashes), against 109 MiB of objects plus
+    the 57 MiB of stored signatures they kept alive; loading them 1.9 s against 5.7."""
 
     def __init__(self, settings: DedupeSettings) -> None:
         self.settings = settings
