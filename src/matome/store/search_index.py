@@ -267,7 +267,7 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
         return [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(sql), args)]
     args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
 
-    def ranked(table: str, below: int | None) -> list[tuple[int, str, str, float]]:
+    def ranked(table: str, below: int | None, cap: int) -> list[tuple[int, str, str, float]]:
         both = ([f"{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH :short)"]
                 if shorts else [])
         # Ranked by score alone: the documents' rows are read only where a filter needs them.
@@ -279,17 +279,16 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
                f"WHERE {table} MATCH :long" + "".join(" AND " + w for w in [*both, *bound, *where])
                + f" ORDER BY {table}.rowid DESC LIMIT :cap")
         return [(int(r[0]), r[1], r[2], float(r[3]))
-                for r in conn.execute(text(sql), {**args, "below": below})]
+                for r in conn.execute(text(sql), {**args, "below": below, "cap": cap})]
 
     # The newest documents first, scored against the newest alone; the rest of the newest
     # ``cap`` matches, if any are older, from the archive's table, scored against all of it
     # (an IDF of another sample, as in an index split into shards; the recent one is large).
-    rows = ranked("search_recent", None)
-    floor = int(conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one())
     cap = int(str(args["cap"]))
+    rows = ranked("search_recent", None, cap)
+    floor = int(conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one())
     if len(rows) < cap and floor > 0:
-        args["cap"] = cap - len(rows)
-        rows += ranked("search_tri", floor)
+        rows += ranked("search_tri", floor, cap - len(rows))
     return rows
 
 

@@ -154,18 +154,13 @@ class Deduper:
         self._row[article_id] = n
         self.lsh.insert(article_id, values)
 
-    def _minhash(self, article_id: str) -> MinHash:
-        from datasketch import MinHash
-
-        return MinHash(num_perm=self.settings.num_perm, hashvalues=self._sig[self._row[article_id]],
-                       scheme=SCHEME, permutations=_permutations(self.settings.num_perm))
-
     def judge(self, article: Article) -> Verdict:
         thash = text_hash(article.text)
         if thash in self.by_hash:
             # the same normalised text has the same signature: the original's, when it is held
             original = self.by_hash[thash]
-            mh = self._minhash(original) if original in self._row else minhash(article.text, self.settings)
+            mh = (minhash_of(self._sig[self._row[original]], self.settings) if original in self._row
+                  else minhash(article.text, self.settings))
             return Verdict(article.id, thash, mh, original, "exact", 1.0)
         mh = minhash(article.text, self.settings)
         others = sorted(self.lsh.query(mh.hashvalues))
@@ -189,7 +184,12 @@ def minhash_bytes(mh: MinHash) -> bytes:
 
 
 def minhash_from_bytes(data: bytes, settings: DedupeSettings) -> MinHash:
+    return minhash_of(signature(data), settings)
+
+
+def minhash_of(values: np.ndarray, settings: DedupeSettings) -> MinHash:
+    """A MinHash of a signature's values, hashed as ``minhash`` hashes."""
     from datasketch import MinHash
 
-    return MinHash(num_perm=settings.num_perm, hashvalues=np.frombuffer(data, dtype=np.uint64),
-                   scheme=SCHEME, permutations=_permutations(settings.num_perm))
+    return MinHash(num_perm=settings.num_perm, hashvalues=values, scheme=SCHEME,
+                   permutations=_permutations(settings.num_perm))
