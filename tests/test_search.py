@@ -191,3 +191,64 @@ def test_the_newest_documents_are_ranked_in_a_table_of_their_own(tmp_path, monke
             assert ids(conn, "重要鉱物") == list(range(1, 40, 2))  # s0, s2 … s38: ids 1, 3 … 39
     finally:
         store.close()
+
+
+def test_a_page_of_hits_is_the_best_of_all_the_candidates(tmp_path, monkeypatch):
+    """``best`` ranks inside the query and returns only the best few with how many there
+    were: the same as taking every candidate of each table, scored where it sits, and
+    ranking them all in Python, whatever the cap, the page's reach or the recent floor;
+    for a short word, stories before reports, newer before older, then the later id."""
+    from sqlalchemy import text
+
+    from matome.store import search_index as si
+
+    monkeypatch.setattr(si, "RECENT", 8)
+    monkeypatch.setattr(si, "RECENT_STEP", 4)
+    store = Store(db_url(str(tmp_path / "s.db")))
+    try:
+        for i in range(30):
+            # lengths and days differ, so scores and dates do; every third a report
+            body = "港湾" * (i % 7) + f"本文{i}は海底ケーブルについて" + "。" * (i % 5)
+            with store.tx() as conn:
+                si.replace(conn, [f"s{i}"], [si.Doc("report" if i % 3 == 0 else "story", f"s{i}",
+                                                    None, f"海底ケーブルの記事{i}", body, "港北日報",
+                                                    f"2026-01-{i % 9 + 1:02d}", str(i))])
+
+        def oracle(conn, cap):  # as search did before it ranked in SQL
+            def newest(table, below, n):
+                bound = f" AND rowid <= {below}" if below is not None else ""
+                return [tuple(r) for r in conn.execute(text(
+                    f"SELECT rowid, bm25({table}, 5.0, 1.0) FROM {table} WHERE {table} MATCH "
+                    f"'\"海底ケーブル\"'{bound} ORDER BY rowid DESC LIMIT {n}"))]
+            got = newest("search_recent", None, cap)
+            floor = conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one()
+            if len(got) < cap:
+                got += newest("search_tri", floor, cap - len(got))
+            return len(got), sorted(got, key=lambda r: (r[1], r[0]))
+
+        def shorts(conn, cap):
+            rows = [tuple(r) for r in conn.execute(text(
+                "SELECT d.id, d.kind, d.published FROM search_short JOIN search_docs d ON "
+                "d.id = search_short.rowid WHERE search_short MATCH '\"港湾\"' "
+                f"ORDER BY search_short.rowid DESC LIMIT {cap}"))]
+            return len(rows), sorted(rows, key=lambda r: (r[1] != "story", _desc(r[2]), -r[0]))
+
+        with store.read() as conn:
+            floor = conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one()
+            assert floor > 0
+            for cap in (2, 5, 8, 12, 40):  # inside the recent table, and past it
+                n, ranked = oracle(conn, cap)
+                assert len({r[1] for r in ranked}) > 1  # the scores differ
+                k, few = shorts(conn, cap)
+                for keep in (1, 3, 7, 50):
+                    total, got = si.best(conn, si.Query(["海底ケーブル"]), keep, cap)
+                    assert total == n and [(r[0], r[3]) for r in got] == ranked[:keep], (cap, keep)
+                    total, got = si.best(conn, si.Query(["港湾"]), keep, cap)
+                    assert total == k and [r[:3] for r in got] == few[:keep], (cap, keep)
+            assert si.best(conn, si.Query(["見当たらない語"]), 20) == (0, [])
+    finally:
+        store.close()
+
+
+def _desc(iso: str) -> list[int]:
+    return [-ord(c) for c in iso]

@@ -70,14 +70,15 @@ class SearchIndex:
         deadline = time.monotonic() + TIME_LIMIT_S
         try:
             with self._limited(deadline) as conn:
-                found = search_index.candidates(conn, q)
-                page = found[max(0, offset) : max(0, offset) + limit]
+                offset = max(0, offset)
+                total, found = search_index.best(conn, q, offset + limit)
+                page = found[offset : offset + limit]
                 rows = search_index.fetch(conn, [r[0] for r in page])
         except SQLAlchemyError as exc:  # the time limit, or a store without the index (nothing processed)
             if time.monotonic() >= deadline:
                 raise SearchCutOff(f"the search ran past its {TIME_LIMIT_S} s limit") from exc
             return 0, []
-        return len(found), [self._hit(rows[r[0]], terms) for r in page if r[0] in rows]
+        return total, [self._hit(rows[r[0]], terms) for r in page if r[0] in rows]
 
     @contextmanager
     def _limited(self, deadline: float) -> Iterator[Connection]:
