@@ -88,3 +88,98 @@ def test_tag_pages_show_their_timeline(demo_catalog):
     tag = max(demo_catalog.tags, key=lambda g: len(g.stories))
     page = site.render(f"tags/{tag.id}.html") or ""
     assert 'class="timeline-chart"' in page and page.count("<rect") >= 1
+
+
+def _card(rng, text) -> object:
+    from datetime import UTC, datetime, timedelta
+
+    from matome.site.readmodel import Card
+
+    when = [None, datetime(2026, 2, 12, 9, 30, tzinfo=UTC) + timedelta(minutes=rng.randrange(10**5))]
+    return Card(f"s{rng.randrange(10**6)}", text(), text() or None, text() or None, text(),
+                rng.choice(when), rng.choice(when), rng.randrange(1, 9), rng.randrange(1, 30),
+                [{"id": text(), "name": text()} for _ in range(rng.randrange(6))], None, None,
+                [(text(), text(), rng.choice(["https://example.jp/a?b=1&c=<2>", "javascript:x()",
+                                              "http://例え.jp/記事\"", ""]))
+                 for _ in range(rng.randrange(4))])
+
+
+def test_an_atom_entry_is_what_elementtree_writes():
+    """Entries are written as strings (ElementTree's elements cost 41 µs an entry, against
+    15): byte for byte what ElementTree writes for the same entry, for text of markup,
+    quotes, ampersands, control characters and empty fields."""
+    import random
+
+    from matome.settings import SiteSettings
+    from matome.site import feeds
+
+    rng = random.Random(16)
+    alphabet = ["&", "<", ">", '"', "'", "\r", "\n", "\t", "\x01", " ", "a", "日銀", "]]>", "&amp;"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 6)))
+
+    site = SiteSettings(base_url="https://matome.example/&<site>\"/")
+    ET.register_namespace("", feeds.ATOM)
+    for _ in range(300):
+        s = _card(rng, text)
+        entry = ET.Element(f"{{{feeds.ATOM}}}entry")
+        url = feeds._abs(site, f"stories/{s.id}.html")
+        never = feeds._updated([])
+        for tag, value, attrs in [("title", s.headline, {}), ("id", url, {}),
+                                  ("link", None, {"rel": "alternate", "href": url}),
+                                  ("published", feeds.iso(s.first_published) or never, {}),
+                                  ("updated", feeds.iso(s.last_published) or never, {}),
+                                  ("summary", s.summary, {"type": "text"})]:
+            ET.SubElement(entry, f"{{{feeds.ATOM}}}{tag}", attrs).text = value
+        for t in s.tags:
+            ET.SubElement(entry, f"{{{feeds.ATOM}}}category", {"term": t["id"], "label": t["name"]})
+        for outlet, title, link in s.sources:
+            if (href := feeds.web_url(link)) is not None:
+                ET.SubElement(entry, f"{{{feeds.ATOM}}}link", {"rel": "related", "href": href,
+                                                                 "title": f"{outlet}: {title}"})
+        want = ET.tostring(entry, encoding="unicode").replace(f' xmlns="{feeds.ATOM}"', "", 1)
+        assert feeds.atom_entry(site, s) == want
+
+
+def test_a_listing_item_shows_each_field_escaped():
+    """A listing's item (``pages.story_item``, written in Python for speed): every field
+    of the card shows as text, markup and all, and nothing in it becomes an element."""
+    import random
+    from html.parser import HTMLParser
+
+    from matome.site.charts import jdate
+    from matome.site.pages import story_item
+
+    class Read(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.tags: list[str] = []
+            self.text: list[str] = []
+            self.hrefs: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.hrefs += [v for k, v in attrs if k == "href"]
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    rng = random.Random(7)
+    alphabet = ["<b>", "</li>", "&", '"', "'", "<script>", "x", "報道"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 5)))
+
+    for _ in range(200):
+        s = _card(rng, text)
+        got = Read()
+        got.feed(str(story_item(s, "../")))
+        shown = "".join(got.text)
+        assert set(got.tags) <= {"li", "h3", "a", "p", "time"}
+        for field in [s.headline, s.subheadline, s.lead, *(t["name"] for t in s.tags[:4])]:
+            assert field is None or field in shown
+        assert f"{s.outlets}媒体・{s.reports}件の報道" in shown
+        assert (jdate(s.last_published) in shown) if s.last_published else "<time" not in str(
+            story_item(s, ""))
+        assert got.hrefs == [f"../stories/{s.id}.html", *(f"../tags/{t['id']}.html" for t in s.tags[:4])]

@@ -41,7 +41,7 @@ def _digest(shown: list[Any]) -> str:
 
 
 def card(c: Card) -> str:
-    """A digest of what a listing's page shows of a story (``_story_item.html``): a page of the
+    """A digest of what a listing's page shows of a story (``pages.story_item``): a page of the
     index, a tag or an outlet changes only if this does or the story moves. Only what the item
     shows: with the storyline in it, every story of two storylines found to be one was logged
     changed in every listing, and at 100k articles that was most archive pages of each cycle."""
