@@ -183,3 +183,27 @@ def test_a_listing_item_shows_each_field_escaped():
         assert (jdate(s.last_published) in shown) if s.last_published else "<time" not in str(
             story_item(s, ""))
         assert got.hrefs == [f"../stories/{s.id}.html", *(f"../tags/{t['id']}.html" for t in s.tags[:4])]
+
+
+def test_a_theme_followed_for_years_keeps_a_chart_of_few_bars():
+    """Per day while its days fit ``MAX_BARS`` bars, then per week, month, year: the chart
+    (and the tag's front page) stays the same size however long the theme is followed, and
+    every story is counted in exactly one bar, labelled with its period."""
+    import re
+    from datetime import date, timedelta
+
+    from matome.site.charts import MAX_BARS, timeline_svg
+
+    start = date(2023, 12, 30)
+    for span, unit, label in [(10, "日", "1月8日"), (91, "日", "3月29日"),
+                              (400, "週", "2024年1月1日からの週"), (2000, "月", "2024年2月"),
+                              (20000, "年", "2025年")]:
+        days = {start + timedelta(days=k): 1 + k % 3 for k in range(0, span, 3)}
+        days[start + timedelta(days=span - 1)] = 2
+        svg = timeline_svg(days)
+        titles = re.findall(r"<title>([^<]*): (\d+)件</title>", svg)
+        assert f'aria-label="{unit}ごと' in svg, span
+        assert 1 <= len(titles) <= MAX_BARS and sum(int(n) for _, n in titles) == sum(days.values())
+        assert label in {t for t, _ in titles}, (span, titles[:3])
+        assert len({t for t, _ in titles}) == len(titles)  # one bar a period
+    assert timeline_svg({}) == ""
