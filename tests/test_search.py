@@ -198,7 +198,7 @@ def test_a_page_of_hits_is_the_best_of_all_the_candidates(tmp_path, monkeypatch)
     were: the same as taking every candidate of each table, scored where it sits, and
     ranking them all in Python, whatever the cap, the page's reach or the recent floor;
     for a short word, stories before reports, newer before older, then the later id."""
-    from sqlalchemy import text
+    from sqlalchemy import event, text
 
     from matome.store import search_index as si
 
@@ -246,6 +246,13 @@ def test_a_page_of_hits_is_the_best_of_all_the_candidates(tmp_path, monkeypatch)
                     total, got = si.best(conn, si.Query(["港湾"]), keep, cap)
                     assert total == k and [r[:3] for r in got] == few[:keep], (cap, keep)
             assert si.best(conn, si.Query(["見当たらない語"]), 20) == (0, [])
+            # a short word's matches are ranked from the ranking index, no document row read
+            seen: list[str] = []
+            event.listen(conn, "before_cursor_execute", lambda *a: seen.append(a[2]))
+            si.best(conn, si.Query(["港湾"]), 20)
+            plan = " ".join(str(r[3]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + seen[-1], ('"港湾"', 1000, 20)))
+            assert "COVERING INDEX search_docs_order" in plan, plan
     finally:
         store.close()
 
