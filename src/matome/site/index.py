@@ -136,6 +136,7 @@ def reindex_all(store: Store, settings: Settings) -> int:
             # them PostgreSQL took every id range for a handful of rows (searches of 0.5 s at
             # 100k until autovacuum came by)
             conn.exec_driver_sql("ANALYZE search_docs, site_listing")
+        search_index.settle(conn)
     return len(ids)
 
 
@@ -166,6 +167,7 @@ def refresh(store: Store, settings: Settings) -> int:
             floor = site_index.prune_log(conn, LOG_KEEP)
             if floor > int(state.get("floor", "0")):
                 site_index.set_state(conn, floor=str(floor))
+            search_index.settle(conn)
     return n
 
 
