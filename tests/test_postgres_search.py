@@ -130,3 +130,31 @@ def test_the_migration_rebuilds_the_grams_index_of_an_existing_database(pg):  # 
         assert "'id:'" in _index_definition(engine)
     finally:
         engine.dispose()
+
+
+def test_a_role_that_does_not_own_the_indexes_leaves_their_merge_to_autovacuum(pg):  # noqa: F811
+    """``settle`` merges the GIN pending lists, which only the indexes' owner may do: run by
+    another role it does nothing, and the transaction it is part of goes on."""
+    url = pg.createdb("notowner")
+    Store(url).close()  # migrated by the owner
+    owner = create_engine(url)
+    other = create_engine(url.replace("postgres@", "writer@", 1))
+    try:
+        with owner.begin() as conn:
+            conn.exec_driver_sql("DROP ROLE IF EXISTS writer")
+            conn.exec_driver_sql("CREATE ROLE writer LOGIN")
+            conn.exec_driver_sql("GRANT ALL ON ALL TABLES IN SCHEMA public TO writer")
+            conn.exec_driver_sql("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO writer")
+        with other.begin() as conn:
+            conn.execute(insert(search_docs), _rows(5))
+            search_index.settle(conn)
+            assert conn.execute(text("SELECT count(*) FROM search_docs")).scalar() == 5
+        with owner.begin() as conn:
+            search_index.settle(conn)  # the owner may
+            assert conn.execute(text("SELECT count(*) FROM search_docs")).scalar() == 5
+    finally:
+        other.dispose()
+        with owner.begin() as conn:
+            conn.exec_driver_sql("DROP OWNED BY writer")
+            conn.exec_driver_sql("DROP ROLE writer")
+        owner.dispose()

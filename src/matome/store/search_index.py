@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Connection, Integer, String, Table, Text, delete, insert, select, text
+from sqlalchemy.exc import ProgrammingError
 
 from matome.store import schema as t
 
@@ -180,11 +181,17 @@ def settle(conn: Connection) -> None:
     batch of writes. A GIN index takes new entries into a pending list that every search
     reads through, entry by entry, until autovacuum merges it: after a ``process`` of 1,000
     new reports on the 10k store, searches ran into their 0.5 s limit for twenty seconds.
-    The merge costs what the new entries cost (SQLite: nothing to do)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT gin_clean_pending_list(CAST(:a AS regclass)), "
-                          "gin_clean_pending_list(CAST(:b AS regclass))"),
-                     {"a": "ix_search_docs_grams", "b": "ix_search_docs_trgm"})
+    The merge costs what the new entries cost (SQLite: nothing to do). Only the indexes'
+    owner may merge: a store written by another role leaves it to autovacuum."""
+    if conn.dialect.name != "postgresql":
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(text("SELECT gin_clean_pending_list(CAST(:a AS regclass)), "
+                              "gin_clean_pending_list(CAST(:b AS regclass))"),
+                         {"a": "ix_search_docs_grams", "b": "ix_search_docs_trgm"})
+    except ProgrammingError:  # insufficient privilege: not the indexes' owner
+        pass
 
 
 def trim(conn: Connection) -> None:
