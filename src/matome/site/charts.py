@@ -5,6 +5,7 @@ Plain SVG with escaped text (no script), sized by viewBox so they scale on a pho
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from html import escape
@@ -59,9 +60,9 @@ def timeline_svg(days: dict[date, int]) -> str:
         return ""
     first, last = min(days), max(days)
     unit, place, label = _scale(first, last)
-    bins: dict[int, int] = {}
+    bins: Counter[int] = Counter()
     for d, count in days.items():
-        bins[place(d)] = bins.get(place(d), 0) + count
+        bins[place(d)] += count
     width, height, base = 640, 90, 70
     step = (width - 20) / (place(last) + 1)
     top = max(bins.values())

@@ -294,11 +294,11 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
     # Not in widening ranges of ids as on PostgreSQL: FTS5 walks a term's matches newest
     # first and stops at ``cap``; ranges measured slower at 100k (a second query for most
     # words, whose first range held fewer than ``cap`` matches).
-    def run(newest: str, order: str) -> Found:
+    def run(newest: str, order: str, **more: object) -> Found:
         # the newest ``cap`` (the inner query), ranked, the best ``keep`` of them with how
         # many there were (counted before the outer LIMIT)
         rows = conn.execute(text(f"SELECT id, kind, published, score, count(*) OVER () FROM "
-                                 f"({newest}) ORDER BY {order} LIMIT :keep"), args).all()
+                                 f"({newest}) ORDER BY {order} LIMIT :keep"), {**args, **more}).all()
         return (int(rows[0][4]) if rows else 0,
                 [(int(r[0]), r[1], r[2], float(r[3])) for r in rows])
 
@@ -315,7 +315,7 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
                    "kind != 'story', published DESC, id DESC")
     args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
 
-    def ranked(table: str, below: int | None) -> Found:
+    def ranked(table: str, below: int | None, cap: int) -> Found:
         both = ([f"{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH :short)"]
                 if shorts else [])
         # Ranked by score alone: the documents' rows are read only where a filter needs them.
@@ -323,23 +323,21 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
         # query's time on a large store: 2-5 ms of 3-6 at 100k).
         source = f"{table} JOIN search_docs d ON d.id = {table}.rowid" if where else table
         bound = [f"{table}.rowid <= :below"] if below is not None else []
-        args["below"] = below
         return run(f"SELECT {table}.rowid AS id, '' AS kind, '' AS published, "
                    f"bm25({table}, 5.0, 1.0) AS score FROM {source} WHERE {table} MATCH :long"
                    + "".join(" AND " + w for w in [*both, *bound, *where])
-                   + f" ORDER BY {table}.rowid DESC LIMIT :cap", "score, id")
+                   + f" ORDER BY {table}.rowid DESC LIMIT :cap", "score, id", below=below, cap=cap)
 
     # The newest documents first, scored against the newest alone; the rest of the newest
     # ``cap`` matches, if any are older, from the archive's table, scored against all of it
     # (an IDF of another sample, as in an index split into shards; the recent one is large).
-    cap = int(str(args["cap"]))
-    n, rows = ranked("search_recent", None)
+    cap, keep = int(str(args["cap"])), int(str(args["keep"]))
+    n, rows = ranked("search_recent", None, cap)
     floor = int(conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one())
     if n < cap and floor > 0:
-        args["cap"] = cap - n
-        more, older = ranked("search_tri", floor)
+        more, older = ranked("search_tri", floor, cap - n)
         # the best ``keep`` of both are among the best ``keep`` of each
-        rows = sorted(rows + older, key=lambda r: (r[3], r[0]))[: int(str(args["keep"]))]
+        rows = sorted(rows + older, key=lambda r: (r[3], r[0]))[:keep]
         n += more
     return n, rows
 

@@ -110,10 +110,9 @@ def _counter(c: Counter[Any]) -> tuple[Any, ...]:
     a dict copy of it, which the pickler's memo keeps to the end of the dump: every Counter
     of the state stood twice in memory while it was saved (the 100k bench store's state:
     86 MiB allocated while it was pickled that way, 77 as keys and counts, tracemalloc).
-    And a saved
-    state's strings load as objects of their own, not the interned ones new reports'
-    features carry (``cluster.features``): each run's words would stand beside the last's,
-    a word counted in every run of the window held once per run."""
+    And a saved state's strings load as objects of their own, not the interned ones new
+    reports' features carry (``cluster.features``): each run's words would stand beside
+    the last's, a word counted in every run of the window held once per run."""
     return counts, (tuple(c), tuple(c.values()))
 
 
