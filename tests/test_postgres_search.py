@@ -1,8 +1,9 @@
-"""PostgreSQL search in ranges of ids: the ranges, taken inside the grams index by the tokens
-of the ids' buckets (migration 0014), change what a search costs, never what it finds."""
+"""PostgreSQL search in ranges of ids: the ranges, taken inside the grams index by each gram's
+keys in the ids' buckets (migration 0021), change what a search costs, never what it finds."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -94,40 +95,54 @@ def test_ranges_of_ids_find_the_newest_matches_whatever_their_size(filled, monke
                     assert all(r == results[0] for r in results), (terms, cap, since)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert any(" && " in s for s in ran) and any("d.id <= " in s for s in ran)  # ranges were read
+    assert any(" && " in s for s in ran) and any("d.id + 0 <= " in s for s in ran)  # ranges were read
 
 
 def test_the_grams_index_answers_a_range_of_ids(filled):
-    engine, _ = filled
+    engine, rows = filled
     d = search_index.grams_index("d.")
+    buckets = range(3, 5)
+    sql = (f"SELECT d.id FROM search_docs d WHERE {d} && CAST(:a AS text[]) AND {d} && CAST(:b AS text[])")
+    args = {"a": search_index.gram_keys("気象", buckets), "b": search_index.gram_keys("象庁", buckets)}
     with engine.connect() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")
-        plan = "\n".join(r[0] for r in conn.execute(text(
-            f"EXPLAIN SELECT d.id FROM search_docs d WHERE {d} @> ARRAY['気象'] AND {d} && ARRAY['id:3']")))
+        plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + sql), args))
+        got = {r[0] for r in conn.execute(text(sql), args)}
     cond = [line for line in plan.splitlines() if "Index Cond" in line]
-    assert "ix_search_docs_grams" in plan and cond and "&&" in cond[0], plan
+    assert "ix_search_docs_grams" in plan and cond and cond[0].count("&&") == 2, plan
+    # the keys of a bucket are its documents' grams, no other's
+    assert got == {r["id"] for r in rows if r["id"] // search_index.BUCKET in buckets
+                   and "気象庁" in r["title"] + r["body"]}
 
 
-def test_the_migration_rebuilds_the_grams_index_of_an_existing_database(pg):  # noqa: F811
+def _compression(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = "
+                                     "'search_docs'::regclass AND attname = 'body'")).scalar())
+
+
+def test_the_migrations_rebuild_the_grams_index_of_an_existing_database(pg):  # noqa: F811
+    """0014 adds the id buckets' tokens, 0021 makes each gram's key its bucket's and has
+    titles and bodies compressed with lz4; each goes back as it was."""
     engine = create_engine(pg.createdb("upgrade"))
     try:
         _alembic(engine, command.upgrade, "0013")
         rows = _rows(40)
         with engine.begin() as conn:
-            # the index as 0010 made it before 0014 (0010 makes search_index's current one)
-            conn.exec_driver_sql("DROP INDEX ix_search_docs_grams")
-            conn.exec_driver_sql("CREATE INDEX ix_search_docs_grams ON search_docs "
-                                 "USING gin (string_to_array(grams, ' '))")
             conn.execute(insert(search_docs), rows)
         _alembic(engine, command.upgrade, "head")  # what `matome process` does on start
-        assert "'id:'" in _index_definition(engine)
+        assert "'@'" in _index_definition(engine) and _compression(engine) == "l"
         with engine.connect() as conn:
             got = candidates(conn, Query(["気象庁"]), 5)
+            short = candidates(conn, Query(["円安"]), 5)
         assert {r[0] for r in got} == _expected(rows, ["気象庁"], 5)
+        assert {r[0] for r in short} == _expected(rows, ["円安"], 5)
+        _alembic(engine, command.downgrade, "0020")
+        assert "'id:'" in _index_definition(engine) and _compression(engine) != "l"
         _alembic(engine, command.downgrade, "0013")
-        assert "'id:'" not in _index_definition(engine)
+        assert "'id:'" not in _index_definition(engine) and "'@'" not in _index_definition(engine)
         _alembic(engine, command.upgrade, "head")
-        assert "'id:'" in _index_definition(engine)
+        assert "'@'" in _index_definition(engine)
     finally:
         engine.dispose()
 
@@ -158,3 +173,43 @@ def test_a_role_that_does_not_own_the_indexes_leaves_their_merge_to_autovacuum(p
             conn.exec_driver_sql("DROP OWNED BY writer")
             conn.exec_driver_sql("DROP ROLE writer")
         owner.dispose()
+
+
+def _score(row: dict[str, Any], terms: list[str]) -> float:
+    """PostgreSQL's score of a document, computed here: occurrences, titles five times over,
+    bodies damped by their length in bytes (lower is better)."""
+    fold = any(t.lower() != t.upper() for t in terms)
+    title, body = (row["title"].lower(), row["body"].lower()) if fold else (row["title"], row["body"])
+    size = len(body.encode())
+    return -sum(5 * title.count(t.lower() if fold else t) + body.count(t.lower() if fold else t)
+                * 3000 / (3000 + size) for t in terms)
+
+
+def test_each_range_ranks_its_matches_and_the_best_of_all_are_kept(filled, monkeypatch):
+    """The query ranks each range's matches and returns the best ``keep`` with how many
+    there were: whatever the ranges and ``keep``, the count is the newest ``cap`` matches'
+    and the page is the best of them, as ranked here from the texts."""
+    engine, rows = filled
+    by_id = {r["id"]: r for r in rows}
+    for terms in QUERIES:
+        for window in (10**9, 1500):
+            monkeypatch.setattr(search_index, "WINDOW", window)
+            with engine.connect() as conn:
+                every = candidates(conn, Query(terms), 1000)
+                ids = [r[0] for r in every]
+                assert set(ids) == _expected(rows, terms, 1000), terms
+                if any(len(t) >= 3 for t in terms):
+                    scores = [_score(by_id[i], [t for t in terms if len(t) >= 3]) for i in ids]
+                    assert all(a <= b + 1e-9 for a, b in itertools.pairwise(scores)), terms
+                    assert all(abs(r[3] - s) < 1e-9 for r, s in zip(every, scores, strict=True)), terms
+                else:
+                    key = [(by_id[i]["kind"] != "story", _neg(by_id[i]["published"]), -i) for i in ids]
+                    assert key == sorted(key), terms
+                for keep in (1, 3, 7):
+                    assert search_index.best(conn, Query(terms), keep, 1000) == (len(every), every[:keep])
+                    few = candidates(conn, Query(terms), 5)
+                    assert search_index.best(conn, Query(terms), keep, 5) == (len(few), few[:keep])
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    return (*(-ord(c) for c in text), 1)  # descending, and a shorter string after its extensions

@@ -17,11 +17,11 @@ whole, punctuation and all. A short word's matches are ranked by kind and date, 
 from an index of (id, kind, published), not from each match's row.
 
 PostgreSQL: a GIN index on the same grams, stored as text, serves short terms and narrows
-long ones (their character pairs), which ``ILIKE '%term%'`` then confirms; a ``pg_trgm``
-GIN index on titles and bodies helps where the database's ``LC_CTYPE`` is UTF-8 (under
-``C`` it makes no trigram of a CJK character). Each document's entry in the grams index
-also holds a token of its id's bucket (``id:<id // BUCKET>``), so a range of the newest
-documents is taken inside the index (``_newest``).
+long ones (their character pairs), which are then found in the texts themselves; a
+``pg_trgm`` GIN index on titles and bodies helps where the database's ``LC_CTYPE`` is UTF-8
+(under ``C`` it makes no trigram of a CJK character). Each token of the grams index is a
+gram and its document's id bucket (``<gram>@<id // BUCKET>``), so a range of the newest
+documents is taken inside the index and reads only that range's matches (``_newest``).
 
 Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
 a search costs what those candidates cost, not the archive. Below that many matches
@@ -67,7 +67,7 @@ search_docs = Table(
     Column("grams", Text),                          # PostgreSQL only: the short-term grams
 )
 
-# Made by the migrations (0010, 0019, 0020), not declared above (SQLAlchemy has no FTS5 or GIN
+# Made by the migrations (0010, 0019, 0020, 0021), not declared above (SQLAlchemy has no FTS5 or GIN
 # opclass types): schema comparisons skip them (``managed``); a test holds the migrations
 # to these statements.
 # The recent table is contentless: it forgets a row only given the values it was made of,
@@ -95,16 +95,25 @@ DELETE_TRIGGER = SQLITE_DDL[-1]
 
 def grams_index(row: str = "") -> str:
     """What PostgreSQL's grams index holds of a document (of ``row``, a table's alias and a
-    dot): its grams and the token of its id's bucket, ``id:<id // BUCKET>`` (migration
-    0014). A token has three characters or more, a gram at most two: neither is taken for
-    the other. Queries name this expression as written, for PostgreSQL to use the index."""
-    return f"(string_to_array({row}grams, ' ') || ('id:' || ({row}id / {BUCKET})::text))"
+    dot): each of its grams with its id's bucket, ``<gram>@<id // BUCKET>`` (migration
+    0021; ``gram_keys`` makes them). GIN reads a key's whole posting list, so a gram's
+    matches in a range of ids are one bucket's keys, not the gram's every match in the
+    archive. (A gram has no whitespace, a bucket only digits: a token's last ``@`` splits
+    it.) Queries name this expression as written, for PostgreSQL to use the index."""
+    return (f"(string_to_array(rtrim(replace({row}grams || ' ', ' ', "
+            f"'@' || ({row}id / {BUCKET})::text || ' ')), ' '))")
+
+
+def gram_keys(gram: str, buckets: range) -> list[str]:
+    """The grams index's keys of ``gram`` in ``buckets`` (``grams_index``)."""
+    return [f"{gram}@{b}" for b in buckets]
 
 
 POSTGRES_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX ix_search_docs_trgm ON search_docs USING gin (title gin_trgm_ops, body gin_trgm_ops)",
     f"CREATE INDEX ix_search_docs_grams ON search_docs USING gin ({grams_index()})",
+    "ALTER TABLE search_docs ALTER COLUMN title SET COMPRESSION lz4, ALTER COLUMN body SET COMPRESSION lz4",
 ]
 _UNMANAGED = {"search_tri", "search_short", "search_recent", "search_recent_floor",
               "search_docs_order", "ix_search_docs_trgm", "ix_search_docs_grams"}
@@ -227,6 +236,9 @@ def clear(conn: Connection) -> None:
     conn.exec_driver_sql(DELETE_TRIGGER)
 
 
+Found = tuple[int, list[tuple[int, str, str, float]]]  # how many matched; the best of them
+
+
 @dataclass(frozen=True)
 class Query:
     """A search: whitespace-separated ``terms`` (each matched as written, case aside), and
@@ -257,7 +269,8 @@ def best(conn: Connection, q: Query, keep: int,
     there and show twenty, was a third of a query's time at the cap (1.2 µs a candidate)."""
     longs = [x for x in q.terms if len(x) >= 3]
     shorts = [x.lower() for x in q.terms if len(x) < 3]
-    args: dict[str, object] = {"cap": cap or CANDIDATES, "keep": max(0, keep)}
+    # at least one row back: the count comes with the rows (``count(*) OVER ()``)
+    args: dict[str, object] = {"cap": cap or CANDIDATES, "keep": max(1, keep)}
     where = []
     if q.tag_listing:
         where.append("d.story IN (SELECT story_id FROM site_listing WHERE listing = :tag)")
@@ -273,8 +286,10 @@ def best(conn: Connection, q: Query, keep: int,
         where.append("d.published <= :until")
         args["until"] = q.until + "\uffff"
     if conn.dialect.name != "postgresql":
-        return _sqlite(conn, longs, shorts, where, args)
-    rows = _postgres(conn, longs, shorts, where, args)
+        n, rows = _sqlite(conn, longs, shorts, where, args)
+        return n, rows[: max(0, keep)]
+    n, rows = _postgres(conn, longs, shorts, where, args)
+    # each range's best ``keep``, ranked by the query: the best of all are among them
     if longs:
         rows.sort(key=lambda r: (r[3], r[0]))
     else:
@@ -283,10 +298,7 @@ def best(conn: Connection, q: Query, keep: int,
         rows.sort(key=lambda r: r[0], reverse=True)
         rows.sort(key=lambda r: r[2], reverse=True)
         rows.sort(key=lambda r: r[1] != "story")
-    return len(rows), rows[:keep]
-
-
-Found = tuple[int, list[tuple[int, str, str, float]]]
+    return n, rows[: max(0, keep)]
 
 
 def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
@@ -342,42 +354,43 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
     return n, rows
 
 
-def _newest(conn: Connection, sql: Callable[[bool, bool], str], args: dict[str, object],
-            top: int) -> list[tuple[int, str, str, float]]:
-    """The rows of ``sql(bucketed, bounded)`` among the newest documents first, in ranges of
-    ids below ``top``, the newest id: the newest ``WINDOW`` first, then as many more as
-    the matches found so far say the rest needs (a quarter over; at least as many again,
-    at most seven times), and so on (the last is all the older ones). A range is read
-    whole and sorted before its newest are taken, so one much wider than needed was the
-    larger part of a search of a word a little short of the cap in the first range (4,576
-    rows read for 270 at 100k). A common word finds its ``cap`` matches among the newest
-    few thousand documents and reads no further, so its cost does not grow with the
-    archive. A range is taken inside the grams index (``:buckets``, the tokens of its
-    ids' buckets), so it reads only its own matches; it asks only for what the newer
-    ranges left to find (``:want``), above ``:low`` and up to ``:high``, so none is read
-    twice. The result is the newest ``cap`` matches, whatever the ranges."""
+def _newest(conn: Connection, sql: Callable[[bool], str], args: dict[str, object], top: int,
+            needed: list[str]) -> Found:
+    """How many of ``sql(bounded)``'s rows there are among the newest ``cap`` documents, and
+    the best ``keep`` of each range's (as ``sql`` ranks them), read in ranges of ids below
+    ``top``, the newest id: the newest ``WINDOW`` first, then as many more as the matches
+    found so far say the rest needs (a quarter over; at least as many again, at most seven
+    times), and so on (the last is all the older ones). A range is read whole and sorted
+    before its newest are taken, so one much wider than needed was the larger part of a
+    search of a word a little short of the cap in the first range (4,576 rows read for 270
+    at 100k). A common word finds its ``cap`` matches among the newest few thousand
+    documents and reads no further, so its cost does not grow with the archive. A range is
+    taken inside the grams index: each of the ``needed`` grams is asked for by its keys in
+    the range's buckets (``:g0``, ``:g1``, ...), so the index reads only the range's
+    matches; it asks only for what the newer ranges left to find (``:want``), above
+    ``:low`` and up to ``:high``, so none is read twice."""
     cap = int(str(args["cap"]))
-    rows: list[tuple[int, str, str, float]] = []
+    n, rows = 0, []
     span, high = WINDOW, None
     while True:
         low = top - span if span < top else -1
         # the newest range has no upper end (nor its buckets, one more), so what was added
-        # since ``top`` was read counts, as it did in one query; all that is left (low -1)
-        # needs no buckets
+        # since ``top`` was read counts, as it did in one query
         last = top // BUCKET + 2 if high is None else high // BUCKET + 1
-        args.update(low=low, high=high, want=cap - len(rows),
-                    buckets=[f"id:{b}" for b in range(max(low + 1, 0) // BUCKET, last)])
-        query = sql(low != -1, high is not None)
-        rows += [(int(r[0]), r[1], r[2], float(r[3])) for r in conn.execute(text(query), args)]
-        if len(rows) >= cap or low == -1:
-            return rows
-        grow = 1 + 1.25 * (cap - len(rows)) / len(rows) if rows else 8
+        buckets = range(max(low + 1, 0) // BUCKET, last)
+        args.update(low=low, high=high, want=cap - n)
+        args.update({f"g{i}": gram_keys(g, buckets) for i, g in enumerate(needed)})
+        got = conn.execute(text(sql(high is not None)), args).all()
+        n += int(got[0][4]) if got else 0
+        rows += [(int(r[0]), r[1], r[2], float(r[3])) for r in got]
+        if n >= cap or low == -1:
+            return n, rows
+        grow = 1 + 1.25 * (cap - n) / n if n else 8
         span, high = int(span * min(8.0, max(2.0, grow))), low
 
 
 def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
-              args: dict[str, object]) -> list[tuple[int, str, str, float]]:
-    score, confirm = [], []
+              args: dict[str, object]) -> Found:
     # Every term is first narrowed by the grams index: a long term's character pairs must
     # all be among a document's. pg_trgm alone cannot be relied on for Japanese: under a
     # ``C`` LC_CTYPE (initdb --no-locale, many images) it makes no trigram of a CJK
@@ -385,42 +398,58 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
     needed = set(shorts)
     # Terms without a letter that has case (Japanese, digits) match the texts as they are:
     # lowering each candidate's title and body, a quarter of what it cost (3 of 12 µs),
-    # would change nothing they can match.
+    # would change nothing they can match. Otherwise texts and terms are lowered by
+    # PostgreSQL alike (what ``ILIKE`` does).
     fold = "lower" if any(t.lower() != t.upper() for t in longs) else ""
+    score, found_in = [], []
     for i, term in enumerate(longs):
-        like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        args[f"p{i}"], args[f"t{i}"] = like, term.lower()
+        args[f"t{i}"] = term
         needed.update(g for g in grams(term) if len(g) == 2)
-        # ``x ILIKE p`` is, by PostgreSQL's definition, ``lower(x) LIKE lower(p)``: said so,
-        # with the lowered texts made once for every term and the score
-        confirm.append(f"(r.lt LIKE {fold}(:p{i}) OR r.lb LIKE {fold}(:p{i}))")
-        # occurrences, titles five times over, bodies damped by length: BM25's shape, simply
-        score.append(f"(5.0 * (r.nt - length(replace(r.lt, :t{i}, ''))) "
-                     f"+ (r.nb - length(replace(r.lb, :t{i}, ''))) * 1000.0 / (1000 + r.nb)) / length(:t{i})")
-    args["grams"] = sorted(needed)
+        t = f"{fold}(CAST(:t{i} AS text))"
+        # Occurrences, titles five times over, bodies damped by length: BM25's shape,
+        # simply. Counted in bytes (what ``replace`` took away, over the term's bytes: the
+        # same count), as counting characters read each body once more (3 µs a candidate);
+        # the damping's scale is 3,000 bytes, a thousand Japanese characters.
+        score.append(f"(5.0 * (octet_length(r.lt) - octet_length(replace(r.lt, {t}, ''))) "
+                     f"+ (octet_length(r.lb) - octet_length(replace(r.lb, {t}, ''))) * 3000.0 "
+                     f"/ (3000 + octet_length(r.lb))) / octet_length({t}) AS o{i}")
+        found_in.append(f"s.o{i} > 0")  # a term occurs in the title or the body: a match
     index = grams_index("d.")
+    keys = [f"{index} && CAST(:g{i} AS text[])" for i in range(len(needed))]
 
-    def sql(bucketed: bool, bounded: bool) -> str:
-        found = [f"{index} @> CAST(:grams AS text[])", "d.id > :low", *where]
-        found += [f"{index} && CAST(:buckets AS text[])"] if bucketed else []
-        found += ["d.id <= :high"] if bounded else []
+    def sql(bounded: bool) -> str:
+        # Each range's matches ranked by the query, which returns the best ``:keep`` and how
+        # many there were (counted before the LIMIT): reading a thousand rows into Python to
+        # sort them there and show twenty cost 1.5 ms of a search at 100k. Dates compared
+        # as strings in code-point order (``C``), as Python compares them.
+        order = ("score, id" if longs else
+                 "kind <> 'story', published COLLATE \"C\" DESC, id DESC")
+        return ("SELECT id, kind, published, score, count(*) OVER () FROM ("
+                f"{matches(bounded)}) AS m ORDER BY {order} LIMIT :keep")
+
+    def matches(bounded: bool) -> str:
+        # The range's ends as filters only (``d.id + 0``: no index of ids can serve them):
+        # the buckets' keys take the range inside the grams index already, and the planner
+        # added a bitmap of the primary key's range to it, 3.7 of 5 ms at 60,000 ids.
+        found = [*keys, "d.id + 0 > :low", *where, *(["d.id + 0 <= :high"] if bounded else [])]
         if not longs:  # the index's matches are the answer: the newest of them
-            return (f"SELECT d.id, d.kind, d.published, 0.0 FROM search_docs d WHERE {' AND '.join(found)} "
-                    "ORDER BY d.id DESC LIMIT :want")
+            return (f"SELECT d.id, d.kind, d.published, 0.0 AS score FROM search_docs d "
+                    f"WHERE {' AND '.join(found)} ORDER BY d.id DESC LIMIT :want")
         # The index's matches in the range, newest first (only the place and id of each: a
         # sort of small rows), and only then, one at a time, each read by its place (ctid),
         # confirmed and scored, until ``:want`` are found. A long term's character pairs can
         # match thousands of documents in a range, and confirming and scoring each of them,
         # then sorting them whole, was most of its time (60 ms at 100k). Each level is kept
-        # as written (OFFSET 0): a body is decompressed once (``|| ''``; each use of the
+        # as written (OFFSET 0): a text is decompressed once (``|| ''``; each use of the
         # column would decompress it again, 2 µs) and lowered once, for every term and score.
         return ("SELECT c.id, x.kind, x.published, x.score FROM (SELECT d.ctid AS at, d.id FROM "
                 f"search_docs d WHERE {' AND '.join(found)} ORDER BY d.id DESC OFFSET 0) AS c "
-                f"CROSS JOIN LATERAL (SELECT r.kind, r.published, -({' + '.join(score)}) AS score "
-                "FROM (SELECT t.kind, t.published, length(t.title) AS nt, length(t.body) AS nb, "
-                f"{fold}(t.title) AS lt, {fold}(t.body) AS lb FROM (SELECT d.kind, d.published, "
-                "d.title || '' AS title, d.body || '' AS body FROM search_docs d WHERE d.ctid = c.at "
-                f"OFFSET 0) AS t OFFSET 0) AS r WHERE {' AND '.join(confirm)} OFFSET 0) AS x "
+                "CROSS JOIN LATERAL (SELECT s.kind, s.published, "
+                f"-({' + '.join(f's.o{i}' for i in range(len(longs)))}) AS score FROM (SELECT r.kind, "
+                f"r.published, {', '.join(score)} FROM (SELECT t.kind, t.published, {fold}(t.title) AS lt, "
+                f"{fold}(t.body) AS lb FROM (SELECT d.kind, d.published, d.title || '' AS title, "
+                "d.body || '' AS body FROM search_docs d WHERE d.ctid = c.at OFFSET 0) AS t OFFSET 0) "
+                f"AS r OFFSET 0) AS s WHERE {' AND '.join(found_in)} OFFSET 0) AS x "
                 "ORDER BY c.id DESC LIMIT :want")
 
     # psycopg prepares a statement run five times; PostgreSQL's generic plan for it cannot
@@ -429,7 +458,7 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
     # for its values). Searches are planned for what they ask.
     top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar() or 0  # by the index
     was = conn.execute(text("SELECT current_setting('enable_indexscan'), "
-                            "current_setting('enable_seqscan')")).one()
+                            "current_setting('enable_seqscan'), current_setting('jit')")).one()
     raw: Any = conn.connection.dbapi_connection
     kept = raw.prepare_threshold
     try:
@@ -438,14 +467,17 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
         # row's grams on the way: the test splits a long TOASTed text, about 30 µs a row,
         # which the planner does not see (375 ms for 首相 at 100k walking the key, 370 ms at
         # 10k reading the table). Without either it takes the grams index's matches in the
-        # range as a bitmap. For this transaction only, then as it was.
+        # range as a bitmap. Nor compile the query (JIT): a plan that must use a disabled
+        # node costs 10^10, past JIT's threshold, and compiling took 75 ms where running took
+        # 2. For this transaction only, then as it was.
         conn.execute(text("SELECT set_config('enable_indexscan', 'off', true), "
-                          "set_config('enable_seqscan', 'off', true)"))
-        return _newest(conn, sql, args, top)
+                          "set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"))
+        return _newest(conn, sql, args, top, sorted(needed))
     finally:
         raw.prepare_threshold = kept
         conn.execute(text("SELECT set_config('enable_indexscan', :i, true), "
-                          "set_config('enable_seqscan', :s, true)"), {"i": was[0], "s": was[1]})
+                          "set_config('enable_seqscan', :s, true), set_config('jit', :j, true)"),
+                     {"i": was[0], "s": was[1], "j": was[2]})
 
 
 def fetch(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str, str, str, str]]:

@@ -14,8 +14,6 @@ Revises: 0009
 import sqlalchemy as sa
 from alembic import op
 
-from matome.store import search_index
-
 # SQLite's search tables as this revision made them (0019 adds the recent table): written
 # here, not imported, so that what this revision makes stays what it made
 SQLITE_DDL = [
@@ -27,6 +25,12 @@ SQLITE_DDL = [
     "(rowid, title, body) VALUES (new.id, new.title, new.body); END",
     "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN INSERT INTO search_tri"
     "(search_tri, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); END",
+]
+# and PostgreSQL's (0014 adds id buckets to the grams index, 0021 makes them one per gram)
+POSTGRES_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX ix_search_docs_trgm ON search_docs USING gin (title gin_trgm_ops, body gin_trgm_ops)",
+    "CREATE INDEX ix_search_docs_grams ON search_docs USING gin (string_to_array(grams, ' '))",
 ]
 
 revision = "0010"
@@ -99,7 +103,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_search_docs_story", "search_docs", ["story"])
     bind = op.get_bind()
-    for statement in search_index.POSTGRES_DDL if bind.dialect.name == "postgresql" else SQLITE_DDL:
+    for statement in POSTGRES_DDL if bind.dialect.name == "postgresql" else SQLITE_DDL:
         bind.exec_driver_sql(statement)
 
 
