@@ -29,6 +29,7 @@ from matome.records import RawDoc
 from matome.site import readmodel
 from matome.store import DbFetchCache, Store, db_url
 from tests.conftest import demo_corpus, jsonl, run_cli
+from tests.test_store import snapshots_read_back_whole
 
 pytestmark = pytest.mark.slow
 
@@ -186,6 +187,27 @@ def test_ingest_and_process_again_change_nothing(pg_demo):
     assert _counts(pg_demo) == counts
     # nothing rewritten either: the build times are the first run's
     assert _exports(pg_demo, keep_built=True) == before
+
+
+def test_the_clustering_window_is_restored_from_its_snapshot(pg_demo):
+    """What ``process`` saved, the next run restores, not rebuilds from the window: on
+    PostgreSQL the snapshot was once stored empty (read from the file's end), and every run
+    replayed the window."""
+    from matome.settings import load
+    from matome.stories import window
+
+    cfg = load(DEMO_CONFIG).cluster
+    store = Store(pg_demo)
+    try:
+        assert window.current(store, cfg)
+        state, restored = window.restore(store, cfg, lambda reports: pytest.fail("rebuilt"))
+        assert restored and state.stories
+    finally:
+        store.close()
+
+
+def test_snapshots_read_back_whole_on_postgres(pg):
+    snapshots_read_back_whole(Store(pg.createdb("snapshots")))
 
 
 def _catalog(url: str) -> tuple[readmodel.Catalog, list[dict[str, Any]]]:

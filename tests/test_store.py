@@ -137,10 +137,14 @@ def test_a_membership_of_an_unknown_role_is_refused(tmp_path):
 def test_a_snapshot_saved_from_a_file_reads_back_whole(tmp_path):
     """``save_snapshot`` takes bytes or a file (copied into the row a piece at a time on
     SQLite, pieces of 1 MiB: this one spans three and a part); each replaces the last."""
+    snapshots_read_back_whole(Store(db_url(str(tmp_path / "s.db"))))
+
+
+def snapshots_read_back_whole(store: Store) -> None:
+    """(Also run on PostgreSQL, by tests/test_postgres.py.)"""
     import os
     import tempfile
 
-    store = Store(db_url(str(tmp_path / "s.db")))
     try:
         data = os.urandom(3 * (1 << 20) + 12_345)
         with tempfile.TemporaryFile() as f:
