@@ -207,3 +207,33 @@ def test_a_theme_followed_for_years_keeps_a_chart_of_few_bars():
         assert label in {t for t, _ in titles}, (span, titles[:3])
         assert len({t for t, _ in titles}) == len(titles)  # one bar a period
     assert timeline_svg({}) == ""
+
+
+def test_web_url_never_lets_through_what_urlsplit_would_refuse():
+    """``web_url`` reads the scheme itself and asks ``urlsplit`` only where it could refuse:
+    on random hostile links it accepts nothing ``urlsplit`` would not call http(s), and the
+    usual links (ASCII, Japanese paths, IPv6 hosts) it keeps as they are."""
+    import random
+    from urllib.parse import urlsplit
+
+    from matome.site import feeds
+
+    def reference(url: str) -> str | None:
+        url = url.strip()
+        try:
+            return url if urlsplit(url).scheme.lower() in {"http", "https"} else None
+        except ValueError:
+            return None
+
+    rng = random.Random(5)
+    pieces = ["http", "https", "HTTP", "javascript", "data", ":", "//", "/", "[", "]", "::1", " ",
+              "\t", "\n", "\x01", "例え", "\uff0f", "@", "?q=1", "#x", "a.example", "%2F", "ftp"]
+    for _ in range(20_000):
+        url = "".join(rng.choices(pieces, k=rng.randint(0, 7)))
+        got = feeds.web_url(url)
+        assert got is None or got == reference(url), url
+    for url in ["https://a.example/news/1", "http://news.example/記事/2?x=1", "https://[::1]:8080/x",
+                " HTTPS://a.example/ "]:
+        assert feeds.web_url(url) == url.strip() == reference(url)
+    for url in ["javascript:alert(1)", "data:text/html,<b>", "http://[::1", "https://ex\uff0fample.com/"]:
+        assert feeds.web_url(url) is None

@@ -13,7 +13,6 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from matome.settings import SiteSettings
@@ -23,15 +22,25 @@ ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
 
 
-@lru_cache(maxsize=8192)
+_WEB = {"http", "https"}
+
+
 def web_url(url: str | None) -> str | None:
     """``url`` when it is an http(s) address, else None: a ``javascript:``, ``data:`` or
-    ``file:`` URL is never published as a link, whatever reached the store. (Cached: a
-    build asks it of each source of every feed entry and page, the same links many times
-    over; 127k calls, 1.4 s of an incremental build at 100k stored articles.)"""
+    ``file:`` URL is never published as a link, whatever reached the store. Its scheme is
+    read before its first colon (stricter than ``urlsplit``, which drops tabs and leading
+    control characters first); ``urlsplit`` is asked only where it could refuse the rest
+    (brackets, non-ASCII). A build asks this of each source of every feed entry and page:
+    38,000 links at 100k stored articles, nearly all different, and ``urlsplit`` cost
+    about 8 µs each (a cache of them missed every time)."""
     url = (url or "").strip()
+    scheme, colon, _ = url.partition(":")
+    if not colon or scheme.lower() not in _WEB:
+        return None
+    if url.isascii() and "[" not in url and "]" not in url:
+        return url
     try:
-        return url if urlsplit(url).scheme.lower() in {"http", "https"} else None
+        return url if urlsplit(url).scheme.lower() in _WEB else None
     except ValueError:
         return None
 
