@@ -29,7 +29,7 @@ from matome.records import RawDoc
 from matome.site import readmodel
 from matome.store import DbFetchCache, Store, db_url
 from tests.conftest import demo_corpus, jsonl, run_cli
-from tests.test_store import snapshots_read_back_whole
+from tests.test_store import cards_read_back, snapshots_read_back_whole
 
 pytestmark = pytest.mark.slow
 
@@ -208,6 +208,10 @@ def test_the_clustering_window_is_restored_from_its_snapshot(pg_demo):
 
 def test_snapshots_read_back_whole_on_postgres(pg):
     snapshots_read_back_whole(Store(pg.createdb("snapshots")))
+
+
+def test_cards_are_read_back_by_id_on_postgres(pg):
+    cards_read_back(Store(pg.createdb("cards")))
 
 
 def _catalog(url: str) -> tuple[readmodel.Catalog, list[dict[str, Any]]]:

@@ -209,3 +209,26 @@ def test_an_older_search_index_gets_its_recent_table_on_upgrade(tmp_path):
                 conn, search_index.Query(["海底ケーブル"]))] == [3]
     finally:
         store.close()
+
+
+def test_cards_are_read_back_by_id(tmp_path):
+    cards_read_back(Store(db_url(str(tmp_path / "c.db"))))
+
+
+def cards_read_back(store: Store) -> None:
+    """``site_index.cards`` sends its ids as one value (a JSON list on SQLite, an array on
+    PostgreSQL): ids of any characters, repeated, past one chunk, some without a card, come
+    back as stored. (Also run on PostgreSQL, by tests/test_postgres.py.)"""
+    from matome.store import site_index
+
+    odd = ['a"b', "x'y", "日銀-2026", "back\\slash", "[1]", "", "%_", "s" * 64]
+    ids = odd + [f"s{i:05d}" for i in range(1200)]
+    try:
+        with store.tx() as conn:
+            site_index.put_cards(conn, {i: f'["{k}", "日本語 &<>"]' for k, i in enumerate(ids)})
+        with store.read() as conn:
+            asked = [*ids[::2], *ids[:50], "no-such-story", "日銀"]
+            got = site_index.cards(conn, asked)
+        assert got == {i: f'["{ids.index(i)}", "日本語 &<>"]' for i in set(asked) if i in ids}
+    finally:
+        store.close()

@@ -21,6 +21,7 @@ its feed (``matome.site.build``). The rows are written by
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -362,7 +364,15 @@ def put_cards(conn: Connection, cards: Mapping[str, str | None]) -> None:
 
 
 def cards(conn: Connection, story_ids: Iterable[str]) -> dict[str, str]:
-    """The cards of these stories (JSON), those that have one."""
-    c = site_cards.c
-    return {r.story_id: r.data for part in _parts(sorted(set(story_ids)))
-            for r in conn.execute(select(c.story_id, c.data).where(c.story_id.in_(part)))}
+    """The cards of these stories (JSON), those that have one. The ids go as one value, an
+    array (PostgreSQL) or a JSON list (SQLite), not as a bound value each: a build reads
+    tens of thousands of cards, and an ``IN`` of 500 bound values cost 16-19 µs a card on
+    PostgreSQL against 8 (7.6-10 against 5.2 on SQLite), the driver alone 5-7."""
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT story_id, data FROM site_cards WHERE story_id = ANY(CAST(:ids AS text[]))")
+        return {sid: data for part in _parts(sorted(set(story_ids)))
+                for sid, data in conn.execute(query, {"ids": part})}
+    query = text("SELECT story_id, data FROM site_cards WHERE story_id IN "
+                 "(SELECT value FROM json_each(:ids))")
+    return {sid: data for part in _parts(sorted(set(story_ids)))
+            for sid, data in conn.execute(query, {"ids": json.dumps(part)})}
