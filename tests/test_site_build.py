@@ -305,6 +305,33 @@ def test_a_build_from_another_settings_store_or_pruned_log_is_full(world, tmp_pa
     assert build.publish(w.store, out, other).full
 
 
+def test_a_change_to_the_code_that_writes_pages_makes_the_next_build_full(world, tmp_path,
+                                                                            monkeypatch):
+    """Listing items, Atom entries, citations and charts are written in Python: a change
+    there changes pages as a template's does, so it is in the build's key (a copy of the
+    site package, one file changed at a time); the server's code is not."""
+    import shutil
+    from importlib import resources
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(Path(str(resources.files("matome.site"))), copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    first = build._templates_key(copy)
+    for name in ("pages.py", "feeds.py", "charts.py", "readmodel.py", "templates/story.html"):
+        with (copy / name).open("a", encoding="utf-8") as f:
+            f.write("\n")
+        assert build._templates_key(copy) != first, name
+        first = build._templates_key(copy)
+    (copy / "server.py").write_text("# not what renders pages\n", encoding="utf-8")
+    assert build._templates_key(copy) == first
+    # and the build that follows such a change is a full one
+    w, out = world, tmp_path / "site"
+    _publish_and_compare(w, tmp_path, "0", out)
+    monkeypatch.setattr(build, "_templates_key", lambda root=None: "another rendering")
+    assert build.publish(w.store, out, w.settings).full
+    assert not build.publish(w.store, out, w.settings).full
+
+
 def test_a_refresh_killed_part_way_takes_up_where_it_stopped(world, tmp_path, monkeypatch):
     w = world
     index.refresh(w.store, w.settings)

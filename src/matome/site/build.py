@@ -292,10 +292,22 @@ def _settings_key(settings: Settings) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _templates_key() -> str:
+# What writes a page's bytes besides the templates: listing items, Atom entries, citations
+# and charts are written in Python (faster than the templates were), and a change to them
+# changes pages as a template's would. Without them in the key, a build after such a change
+# (same version: a development install, a patched deploy) rendered only the pages whose data
+# changed, and the rest kept the old markup until a full build.
+RENDERING = ("pages.py", "feeds.py", "charts.py", "readmodel.py")
+
+
+def _templates_key(root: Any = None) -> str:
+    """A digest of what renders pages: matome's version, the templates and static files,
+    and the ``RENDERING`` modules (of ``root``, the site package's folder by default)."""
+    root = root if root is not None else resources.files("matome.site")
     h = hashlib.sha256(__version__.encode())
-    root = resources.files("matome.site")
     for folder in ("templates", "static"):
         for item in sorted(root.joinpath(folder).iterdir(), key=lambda x: x.name):
             h.update(item.name.encode() + b"\0" + item.read_bytes())
+    for name in RENDERING:
+        h.update(name.encode() + b"\0" + root.joinpath(name).read_bytes())
     return h.hexdigest()[:16]
