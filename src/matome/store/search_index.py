@@ -456,9 +456,11 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
     # see which grams are asked for and, expecting many matches, walks the whole primary key
     # backwards (450 ms at 10k for a word with a few hundred matches, against 1 ms planned
     # for its values). Searches are planned for what they ask.
-    top = conn.execute(text("SELECT max(id) FROM search_docs")).scalar() or 0  # by the index
-    was = conn.execute(text("SELECT current_setting('enable_indexscan'), "
-                            "current_setting('enable_seqscan'), current_setting('jit')")).one()
+    # the newest id (by the index) and the planner settings as they were, in one round trip
+    top, *was = conn.execute(text("SELECT (SELECT max(id) FROM search_docs), current_setting("
+                                  "'enable_indexscan'), current_setting('enable_seqscan'), "
+                                  "current_setting('jit')")).one()
+    top = top or 0
     raw: Any = conn.connection.dbapi_connection
     kept = raw.prepare_threshold
     try:
