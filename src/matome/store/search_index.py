@@ -17,16 +17,17 @@ whole, punctuation and all. A short word's matches are ranked by kind and date, 
 from an index of (id, kind, published), not from each match's row.
 
 PostgreSQL: a GIN index on the same grams, stored as text, serves short terms and narrows
-long ones (their character pairs), which are then found in the texts themselves; a
-``pg_trgm`` GIN index on titles and bodies helps where the database's ``LC_CTYPE`` is UTF-8
-(under ``C`` it makes no trigram of a CJK character). Each token of the grams index is a
+long ones (their character pairs), which are then found in the texts themselves. A
+``pg_trgm`` GIN index on titles and bodies is kept too (where the database's ``LC_CTYPE``
+is UTF-8: under ``C`` it makes no trigram of a CJK character), though no search here asks
+it: the grams index answers both kinds of term, whatever the locale. Each token of the grams index is a
 gram and its document's id bucket (``<gram>@<id // BUCKET>``), so a range of the newest
 documents is taken inside the index and reads only that range's matches (``_newest``).
 
 Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
 a search costs what those candidates cost, not the archive. Below that many matches
-(every query on a small site) the ranking is over all of them. On SQLite the query ranks
-them and returns only the page asked for (``best``).
+(every query on a small site) the ranking is over all of them. The query ranks them and
+returns only the page asked for (``best``; on PostgreSQL, each range of ids its own best).
 """
 
 from __future__ import annotations
