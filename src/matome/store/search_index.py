@@ -20,9 +20,10 @@ PostgreSQL: a GIN index on the same grams, stored as text, serves short terms an
 long ones (their character pairs), which are then found in the texts themselves. A
 ``pg_trgm`` GIN index on titles and bodies is kept too (where the database's ``LC_CTYPE``
 is UTF-8: under ``C`` it makes no trigram of a CJK character), though no search here asks
-it: the grams index answers both kinds of term, whatever the locale. Each token of the grams index is a
-gram and its document's id bucket (``<gram>@<id // BUCKET>``), so a range of the newest
-documents is taken inside the index and reads only that range's matches (``_newest``).
+it: the grams index answers both kinds of term, whatever the locale. Each token of the
+grams index is a gram and its document's id bucket (``<gram>@<id // BUCKET>``), so a range
+of the newest documents is taken inside the index and reads only that range's matches
+(``_newest``).
 
 Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
 a search costs what those candidates cost, not the archive. Below that many matches
