@@ -24,6 +24,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -300,7 +301,7 @@ def _settings_key(settings: Settings) -> str:
 RENDERING = ("pages.py", "feeds.py", "charts.py", "readmodel.py")
 
 
-def _templates_key(root: Any = None) -> str:
+def _templates_key(root: Traversable | None = None) -> str:
     """A digest of what renders pages: matome's version, the templates and static files,
     and the ``RENDERING`` modules (of ``root``, the site package's folder by default)."""
     root = root if root is not None else resources.files("matome.site")
