@@ -69,9 +69,10 @@ search_docs = Table(
     Column("grams", Text),                          # PostgreSQL only: the short-term grams
 )
 
-# Made by the migrations (0010, 0019, 0020, 0021), not declared above (SQLAlchemy has no FTS5 or GIN
-# opclass types): schema comparisons skip them (``managed``); a test holds the migrations
-# to these statements.
+# Made by the migrations (SQLite: 0010, 0019, 0020; PostgreSQL: 0010, 0014, 0021), not
+# declared above (SQLAlchemy has no FTS5 or GIN opclass types): schema comparisons skip them
+# (``managed``). A test holds SQLite's migrations to these statements; on PostgreSQL the
+# tests hold the grams index to ``grams_index`` (its plans use it).
 # The recent table is contentless: it forgets a row only given the values it was made of,
 # and only a row it holds (a 'delete' of any other would corrupt it), hence the floor.
 SQLITE_DDL = [
@@ -111,12 +112,6 @@ def gram_keys(gram: str, buckets: range) -> list[str]:
     return [f"{gram}@{b}" for b in buckets]
 
 
-POSTGRES_DDL = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_search_docs_trgm ON search_docs USING gin (title gin_trgm_ops, body gin_trgm_ops)",
-    f"CREATE INDEX ix_search_docs_grams ON search_docs USING gin ({grams_index()})",
-    "ALTER TABLE search_docs ALTER COLUMN title SET COMPRESSION lz4, ALTER COLUMN body SET COMPRESSION lz4",
-]
 _UNMANAGED = {"search_tri", "search_short", "search_recent", "search_recent_floor",
               "search_docs_order", "ix_search_docs_trgm", "ix_search_docs_grams"}
 
@@ -289,18 +284,23 @@ def best(conn: Connection, q: Query, keep: int,
         args["until"] = q.until + "\uffff"
     if conn.dialect.name != "postgresql":
         n, rows = _sqlite(conn, longs, shorts, where, args)
-        return n, rows[: max(0, keep)]
-    n, rows = _postgres(conn, longs, shorts, where, args)
-    # each range's best ``keep``, ranked by the query: the best of all are among them
-    if longs:
-        rows.sort(key=lambda r: (r[3], r[0]))
     else:
-        # stable sorts, last key first: stories first, then newer (ISO strings sort as
-        # times do; unknown "" last), then the document indexed later
-        rows.sort(key=lambda r: r[0], reverse=True)
-        rows.sort(key=lambda r: r[2], reverse=True)
-        rows.sort(key=lambda r: r[1] != "story")
+        # each range's best ``keep``, ranked by the query: the best of all are among them
+        n, rows = _postgres(conn, longs, shorts, where, args)
+        rows = _merged(rows, scored=bool(longs))
     return n, rows[: max(0, keep)]
+
+
+def _merged(rows: list[tuple[int, str, str, float]], *, scored: bool) -> list[tuple[int, str, str, float]]:
+    """Rows of several queries in one ranking, as each query ranked its own: by score (then
+    id) when they were scored, else stories first, then newer (ISO strings sort as times
+    do; unknown "" last), then the document indexed later."""
+    if scored:
+        return sorted(rows, key=lambda r: (r[3], r[0]))
+    out = sorted(rows, key=lambda r: r[0], reverse=True)  # stable sorts, last key first
+    out.sort(key=lambda r: r[2], reverse=True)
+    out.sort(key=lambda r: r[1] != "story")
+    return out
 
 
 def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
@@ -351,7 +351,7 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
     if n < cap and floor > 0:
         more, older = ranked("search_tri", floor, cap - n)
         # the best ``keep`` of both are among the best ``keep`` of each
-        rows = sorted(rows + older, key=lambda r: (r[3], r[0]))[:keep]
+        rows = _merged(rows + older, scored=True)[:keep]
         n += more
     return n, rows
 

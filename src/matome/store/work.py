@@ -347,10 +347,12 @@ class WorkStore(_HasTx):
         with self.tx() as conn:
             conn.execute(delete(t.snapshots).where(t.snapshots.c.name == name))
             if isinstance(data, bytes) or conn.dialect.name != "sqlite":
-                # from the file's start: a snapshot is handed over where its writer left it,
-                # at its end (read from there, PostgreSQL stored an empty snapshot, and every
-                # run rebuilt the clustering window: 62 of 168 s of 1,000 new at 100k)
-                whole = data if isinstance(data, bytes) else (data.seek(0), data.read())[1]
+                if not isinstance(data, bytes):
+                    # from the file's start: a snapshot is handed over where its writer left
+                    # it, at its end (read from there, PostgreSQL stored an empty snapshot and
+                    # every run rebuilt the clustering window: 62 of 168 s of 1,000 new at 100k)
+                    data.seek(0)
+                whole = data if isinstance(data, bytes) else data.read()
                 conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq, data=whole,
                                                         saved_at=saved_at))
                 return
