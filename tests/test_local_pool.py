@@ -135,3 +135,27 @@ def test_an_engine_made_for_one_call_lets_its_workers_go_when_idle() -> None:
             assert (engine._pool is None) is transient
         finally:
             engine.close()
+
+
+def _young_threshold(x: int, settings: Settings) -> int:
+    import gc
+
+    return int(gc.get_threshold()[0]) if multiprocessing.parent_process() is not None else -1
+
+
+def test_workers_and_the_cli_collect_cycles_at_the_raised_threshold() -> None:
+    """Each matome process's collector looks at its young objects every ``GC_YOUNG``
+    allocations, not Python's 700 (a tenth of ``process``'s CPU went to collecting)."""
+    from matome.worker import GC_YOUNG
+
+    engine = Local(workers=2, pool_min=4)
+    try:
+        got = [n for _, n in engine.map(_young_threshold, range(8), Settings())]
+    finally:
+        engine.close()
+    assert got == [GC_YOUNG] * 8  # in the spawned workers, none in this process
+    code = "import gc, sys; sys.argv = ['matome', '--help']; from matome.cli import main\n" \
+           "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_threshold()[0])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.stdout.split()[-1] == str(GC_YOUNG), out.stderr

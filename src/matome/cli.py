@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from matome import __version__
+from matome import __version__, worker
 from matome import settings as settings_mod
 from matome.errors import MatomeError, RecordError, UsageError
 from matome.site import readmodel
@@ -316,6 +316,7 @@ def demo(
 
 def main() -> None:
     """Run the CLI; typer itself answers usage errors (exit 2) and --help."""
+    worker.tune_gc()
     try:
         app()
         code = 0
