@@ -294,8 +294,10 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
     console.print(f"  {label}: serve + {args.requests} searches …", end=" ")
     s = serve_and_search(env, cwd, args.requests)
     got.update({"serve_ready_s": s["ready_s"], "search_p50": s["p50"], "search_p95": s["p95"],
-                "serve_rss": s["rss"]})
-    console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms")
+                "serve_rss": s["rss"],
+                "search_matches": "{}–{}".format(min(s["totals"].values()), max(s["totals"].values()))})
+    console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, "
+                  f"matches ranked {got['search_matches']}")
     return got
 
 
@@ -326,6 +328,7 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("site_incr_rss", "site build after them: peak RSS", "MiB", "ratio"),
     ("search_p50", "search p50 (/api/search)", "ms", "ratio"),
     ("search_p95", "search p95 (/api/search)", "ms", "p95"),
+    ("search_matches", "search: matches a query ranks, fewest–most of the 12", "", ""),
     ("serve_rss", "serve: peak RSS after the searches", "MiB", "ratio"),
     ("serve_ready_s", "serve: seconds to first answer", "s", ""),
     ("ingest_s", "ingest {new:,} new (JSONL)", "s", ""),

@@ -138,8 +138,10 @@ def done_marks(url: str) -> dict[str, str]:
     return out
 
 
-def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str, float]:
-    """Start ``matome serve``; seconds to its first answer, search p50/p95 (ms), peak RSS (MiB)."""
+def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str, Any]:
+    """Start ``matome serve``; seconds to its first answer, search p50/p95 (ms), peak RSS
+    (MiB), and how many matches each query ranked (its ``total``: at most the newest 1,000;
+    where a small archive has fewer, its searches rank fewer and cost less)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -150,8 +152,8 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
         conn = _connect(port, proc, deadline=t0 + 3600)
         ready = time.perf_counter() - t0
         paths = [f"/api/search?q={urllib.parse.quote(q)}" for q in QUERIES]
-        for p in paths:  # warm-up: first use of each query
-            _get(conn, p)
+        # warm-up: first use of each query
+        totals = {q: int(json.loads(_get(conn, p))["total"]) for q, p in zip(QUERIES, paths, strict=True)}
         order = [paths[i % len(paths)] for i in range(requests)]
         random.Random(16).shuffle(order)
         times = []
@@ -167,7 +169,7 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
         except subprocess.TimeoutExpired:
             proc.kill()
     return {"ready_s": ready, "p50": float(np.percentile(times, 50)),
-            "p95": float(np.percentile(times, 95)), "rss": hwm}
+            "p95": float(np.percentile(times, 95)), "rss": hwm, "totals": totals}
 
 
 def _connect(port: int, proc: subprocess.Popen[bytes], deadline: float) -> http.client.HTTPConnection:
@@ -183,12 +185,13 @@ def _connect(port: int, proc: subprocess.Popen[bytes], deadline: float) -> http.
     raise RuntimeError("matome serve did not answer in time")
 
 
-def _get(conn: http.client.HTTPConnection, path: str) -> None:
+def _get(conn: http.client.HTTPConnection, path: str) -> bytes:
     conn.request("GET", path)
     r = conn.getresponse()
-    r.read()
+    body = r.read()
     if r.status != 200:
         raise RuntimeError(f"GET {path}: {r.status}")
+    return body
 
 
 def _vm_hwm(pid: int) -> float:

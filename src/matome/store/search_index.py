@@ -416,8 +416,9 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
                      f"+ (octet_length(r.lb) - octet_length(replace(r.lb, {t}, ''))) * 3000.0 "
                      f"/ (3000 + octet_length(r.lb))) / octet_length({t}) AS o{i}")
         found_in.append(f"s.o{i} > 0")  # a term occurs in the title or the body: a match
+    asked = sorted(needed)  # ``:g0``, ``:g1``, ... in this order, here and in ``_newest``
     index = grams_index("d.")
-    keys = [f"{index} && CAST(:g{i} AS text[])" for i in range(len(needed))]
+    keys = [f"{index} && CAST(:g{i} AS text[])" for i in range(len(asked))]
 
     def sql(bounded: bool) -> str:
         # Each range's matches ranked by the query, which returns the best ``:keep`` and how
@@ -476,7 +477,7 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
         # 2. For this transaction only, then as it was.
         conn.execute(text("SELECT set_config('enable_indexscan', 'off', true), "
                           "set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"))
-        return _newest(conn, sql, args, top, sorted(needed))
+        return _newest(conn, sql, args, top, asked)
     finally:
         raw.prepare_threshold = kept
         conn.execute(text("SELECT set_config('enable_indexscan', :i, true), "
