@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from matome.records import RawDoc
 from matome.site import readmodel
@@ -207,7 +208,15 @@ def test_the_clustering_window_is_restored_from_its_snapshot(pg_demo):
 
 
 def test_snapshots_read_back_whole_on_postgres(pg):
-    snapshots_read_back_whole(Store(pg.createdb("snapshots")))
+    url = pg.createdb("snapshots")
+    snapshots_read_back_whole(Store(url))
+    store = Store(url)
+    try:  # uncompressed (0022): a piece of it is read without decompressing what is before it
+        with store.read() as conn:
+            assert conn.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = "
+                                     "'snapshots'::regclass AND attname = 'data'")).scalar_one() == "e"
+    finally:
+        store.close()
 
 
 def test_cards_are_read_back_by_id_on_postgres(pg):

@@ -7,6 +7,7 @@ archive: a ``process`` run with nothing new reads a few empty queues.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import io
 import sqlite3
@@ -14,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import numpy as np
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text
@@ -313,15 +314,12 @@ class WorkStore(_HasTx):
         return (*mark, out.getvalue()) if mark else None
 
     def snapshot_to(self, name: str, out: IO[bytes]) -> tuple[str, int] | None:
-        """A snapshot's key and seq, its data written to ``out`` (on SQLite a megabyte at a
-        time: never whole in memory, as ``save_snapshot`` stores it)."""
+        """A snapshot's key and seq, its data written to ``out`` a megabyte at a time: never
+        whole in memory, as ``save_snapshot`` stores it."""
         s = t.snapshots.c
         with self.read() as conn:
             if conn.dialect.name != "sqlite":
-                row = conn.execute(select(s.key, s.seq, s.data).where(s.name == name)).first()
-                if row is not None:
-                    out.write(bytes(row.data))
-                return (row.key, row.seq) if row else None
+                return _pg_snapshot_to(conn, name, out)
             row = conn.execute(select(s.key, s.seq, text("rowid")).where(s.name == name)).first()
             if row is None:
                 return None
@@ -339,22 +337,21 @@ class WorkStore(_HasTx):
         return (row.key, row.seq) if row else None
 
     def save_snapshot(self, name: str, key: str, seq: int, data: bytes | IO[bytes]) -> None:
-        """``data``, or a file's content from its start. On SQLite a file is copied into the
-        row a megabyte at a time: the clusterer's snapshot (45 MB at 100k stored articles)
-        is then never whole in memory, where a bytes value was there twice (SQLite copies
-        what it is given) at the top of ``process``'s peak."""
+        """``data``, or a file's content from its start (a snapshot is handed over where its
+        writer left it, at its end: read from there, PostgreSQL once stored an empty snapshot
+        and every run rebuilt the clustering window). A file is copied into the row a
+        megabyte at a time: the clusterer's snapshot (45 MB at 100k stored articles) is then
+        never whole in memory, where a bytes value was there twice (SQLite copies what it
+        is given; psycopg sends it as text, twice its size) at the top of ``process``'s peak."""
         saved_at = datetime.now(UTC).replace(tzinfo=None)
         with self.tx() as conn:
             conn.execute(delete(t.snapshots).where(t.snapshots.c.name == name))
-            if isinstance(data, bytes) or conn.dialect.name != "sqlite":
-                if not isinstance(data, bytes):
-                    # from the file's start: a snapshot is handed over where its writer left
-                    # it, at its end (read from there, PostgreSQL stored an empty snapshot and
-                    # every run rebuilt the clustering window: 62 of 168 s of 1,000 new at 100k)
-                    data.seek(0)
-                whole = data if isinstance(data, bytes) else data.read()
-                conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq, data=whole,
+            if isinstance(data, bytes):
+                conn.execute(insert(t.snapshots).values(name=name, key=key, seq=seq, data=data,
                                                         saved_at=saved_at))
+                return
+            if conn.dialect.name != "sqlite":
+                _pg_save_snapshot(conn, (name, key, str(seq), saved_at.isoformat(sep=" ")), data)
                 return
             size = data.seek(0, io.SEEK_END)
             data.seek(0)
@@ -382,3 +379,37 @@ class WorkStore(_HasTx):
         with self.read() as conn:
             return [(r.kind, r.a, r.b) for r in conn.execute(
                 select(n.kind, n.a, n.b).order_by(n.kind, n.a, n.b))]
+
+
+_SNAPSHOT_PIECE = 1 << 20
+
+
+def _pg_snapshot_to(conn: Connection, name: str, out: IO[bytes]) -> tuple[str, int] | None:
+    """PostgreSQL: a snapshot read a piece at a time (``substring`` of the stored value,
+    which reads only the TOAST chunks it covers: the column is stored uncompressed,
+    migration 0022), all in one snapshot of the database, so a save committed meanwhile
+    cannot mix two versions."""
+    conn.execution_options(isolation_level="REPEATABLE READ")  # before the first statement
+    row = conn.execute(text("SELECT key, seq, octet_length(data) FROM snapshots WHERE name = :n"),
+                       {"n": name}).first()
+    if row is None:
+        return None
+    piece = text("SELECT substring(data FROM :at FOR :size) FROM snapshots WHERE name = :n")
+    for at in range(0, int(row[2]), _SNAPSHOT_PIECE):
+        out.write(conn.execute(piece, {"n": name, "at": at + 1, "size": _SNAPSHOT_PIECE}).scalar_one())
+    return str(row[0]), int(row[1])
+
+
+def _pg_save_snapshot(conn: Connection, fields: tuple[str, str, str, str], data: IO[bytes]) -> None:
+    """PostgreSQL: a snapshot's row sent with ``COPY`` a piece at a time, its data in
+    ``bytea``'s hex form. (An ``UPDATE`` appending each piece would write the whole value
+    again each time; a bound parameter is the whole value, in memory, as text.)"""
+    escape = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+    head = "\t".join(f.translate(escape) for f in fields) + "\t\\\\x"
+    raw: Any = conn.connection.dbapi_connection  # psycopg's: its cursors' ``copy``
+    data.seek(0)
+    with raw.cursor() as cur, cur.copy("COPY snapshots (name, key, seq, saved_at, data) FROM STDIN") as copy:
+        copy.write(head.encode())
+        while piece := data.read(_SNAPSHOT_PIECE):
+            copy.write(binascii.hexlify(piece))
+        copy.write(b"\n")
