@@ -143,9 +143,10 @@ def _young_threshold(x: int, settings: Settings) -> int:
     return int(gc.get_threshold()[0]) if multiprocessing.parent_process() is not None else -1
 
 
-def test_workers_and_the_cli_collect_cycles_at_the_raised_threshold() -> None:
+def test_workers_and_the_cli_collect_cycles_at_the_raised_threshold(tmp_path: Path) -> None:
     """Each matome process's collector looks at its young objects every ``GC_YOUNG``
-    allocations, not Python's 700 (a tenth of ``process``'s CPU went to collecting)."""
+    allocations, not Python's 700 (a tenth of ``process``'s CPU went to collecting): the
+    CLI's, each worker's, each of ``serve --workers``'s."""
     from matome.worker import GC_YOUNG
 
     engine = Local(workers=2, pool_min=4)
@@ -158,4 +159,8 @@ def test_workers_and_the_cli_collect_cycles_at_the_raised_threshold() -> None:
            "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_threshold()[0])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
+    assert out.stdout.split()[-1] == str(GC_YOUNG), out.stderr
+    code = "import gc; from matome.site.server import from_env; from_env(); print(gc.get_threshold()[0])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120, env={**os.environ, "MATOME_DB": str(tmp_path / "m.db")})
     assert out.stdout.split()[-1] == str(GC_YOUNG), out.stderr

@@ -394,6 +394,8 @@ def from_env() -> FastAPI:
     """
     from matome.settings import load
     from matome.store import db_url
+    from matome.worker import tune_gc
 
+    tune_gc()  # as the CLI's own process does
     concurrency = int(os.environ.get("MATOME_SERVE_CONCURRENCY") or CONCURRENCY)
     return create_app(db_url(os.environ.get("MATOME_DB")), load(), concurrency=concurrency)
