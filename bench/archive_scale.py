@@ -65,6 +65,7 @@ from rich.table import Table
 from matome.settings import load as load_settings
 from matome.site.pages import MANIFEST
 from matome.store import Store
+from matome.store.search_index import CANDIDATES
 
 console = Console(width=160)
 GOAL_RATIO = 1.5
@@ -304,8 +305,6 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
 def _matches(totals: list[int]) -> str:
     """How many queries rank the most candidates a search ranks (``CANDIDATES``), and how
     many the others rank: a small archive's long terms rank fewer and cost less."""
-    from matome.store.search_index import CANDIDATES
-
     rest = sorted(n for n in totals if n < CANDIDATES)
     return (f"{len(totals) - len(rest)} at {CANDIDATES:,}"
             + (f"; others {rest[0]}–{rest[-1]}" if rest else ""))

@@ -39,8 +39,8 @@ ANALYZE_GROUP = 16
 # Python's cycle collector looks at its youngest objects every 700 allocations of objects
 # that may hold others (a default from days of small heaps), and every so often at the whole
 # heap. In ``process`` with 1,000 new reports (a 10k archive, ``bench/archive_scale.py``,
-# counted with ``gc.callbacks``) that was about 9,000 collections, 70 of the whole heap
-# (~90 ms each in a worker), 7.8 s of 79 s of CPU; at every 50,000: 0.85 s, peak RSS +9 MiB.
+# counted with ``gc.callbacks``) that was about 9,000 collections, 63 of the whole heap
+# (~90 ms each in a worker), 7.8 s of 79 s of CPU; at every 50,000: 0.6 s, peak RSS +3 MiB.
 # Cycles are still collected, later (and ``process`` collects fully between stages).
 GC_YOUNG = 50_000
 

@@ -26,6 +26,8 @@ from matome.store.queue import CHUNK as _CHUNK
 from matome.store.queue import db_now, dequeue, enqueue, insert_ignore, renew, upsert
 from matome.store.stories import _HasTx
 
+_SNAPSHOT_PIECE = 1 << 20  # a snapshot is saved and read back this many bytes at a time
+
 
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
     for i in range(0, len(ids), _CHUNK):
@@ -325,7 +327,7 @@ class WorkStore(_HasTx):
                 return None
             raw = cast(sqlite3.Connection, conn.connection.dbapi_connection)
             with raw.blobopen("snapshots", "data", row[2], readonly=True) as blob:
-                while chunk := blob.read(1 << 20):
+                while chunk := blob.read(_SNAPSHOT_PIECE):
                     out.write(chunk)
             return row[0], row[1]
 
@@ -361,7 +363,7 @@ class WorkStore(_HasTx):
                                  .where(t.snapshots.c.name == name)).scalar_one()
             raw = cast(sqlite3.Connection, conn.connection.dbapi_connection)
             with raw.blobopen("snapshots", "data", rowid) as blob:
-                while chunk := data.read(1 << 20):
+                while chunk := data.read(_SNAPSHOT_PIECE):
                     blob.write(chunk)
 
     def drop_snapshots(self) -> None:
@@ -380,8 +382,6 @@ class WorkStore(_HasTx):
             return [(r.kind, r.a, r.b) for r in conn.execute(
                 select(n.kind, n.a, n.b).order_by(n.kind, n.a, n.b))]
 
-
-_SNAPSHOT_PIECE = 1 << 20
 
 
 def _pg_snapshot_to(conn: Connection, name: str, out: IO[bytes]) -> tuple[str, int] | None:
