@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from matome.site import SearchIndex, create_app
+from matome.site.search import _snippet
 from matome.store import Store, db_url
 from tests.conftest import demo_settings
 
@@ -259,3 +260,14 @@ def test_a_page_of_hits_is_the_best_of_all_the_candidates(tmp_path, monkeypatch)
 
 def _desc(iso: str) -> list[int]:
     return [-ord(c) for c in iso]
+
+
+def test_snippets_escape_the_source_and_mark_every_match():
+    # a source's markup never reaches the reader; each match, in any case, is marked
+    text = "前置き" * 20 + '<i id="x">日銀 & NIKKEI: 日銀の決定、nikkei' + "後" * 100
+    got = str(_snippet(text, ["日銀", "Nikkei"]))
+    assert got.startswith("…") and got.endswith("…")
+    assert "<i " not in got and "&lt;i id=&#34;x&#34;&gt;<mark>日銀</mark>" in got
+    assert got.count("<mark>日銀</mark>") == 2 and "<mark>NIKKEI</mark>" in got
+    assert "<mark>nikkei</mark>" in got and "&amp;" in got
+    assert str(_snippet("短い本文", ["無い"])) == "短い本文"  # no match: the opening, whole
