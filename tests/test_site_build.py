@@ -476,3 +476,39 @@ def test_a_long_storyline_shows_a_window_of_its_timeline_and_grows_by_its_last_p
     assert {"stories/s2.html", "stories/s3.html", "stories/n21.html", "stories/n22.html"} <= set(planned)
     assert "stories/s1.html" not in planned
     _publish_and_compare(w, tmp_path, "2", out)
+
+
+def tag_timelines_are_drawn_from_every_day(store: Store) -> None:
+    """A theme followed for years: its chart from the store (months or years summed by the
+    database, a row a bar) is the chart of all its days, as the in-memory catalog draws it;
+    the timelines' spans give bars of days, weeks, months and years."""
+    from datetime import date
+
+    from sqlalchemy import insert
+
+    from matome.site.charts import timeline_svg
+    from matome.site.dbview import DbCatalog
+    from matome.site.readmodel import Stories, TagView
+
+    first = date(2023, 3, 17)
+    spans = {span: {first + timedelta(days=k): 1 + k * 7 % 5 for k in range(0, span, 3)}
+             for span in (40, 400, 2000, 5000)}
+    for span, days in spans.items():
+        days[first + timedelta(days=span - 1)] = 4
+    with store.tx() as conn:
+        conn.execute(insert(site_index.listing_days), [
+            {"listing": f"t:x{span}", "day": d.year * 10000 + d.month * 100 + d.day, "stories": n}
+            for span, days in spans.items() for d, n in days.items()])
+    tag = TagView("none", "x", "theme", [], Stories([]))
+    with DbCatalog.pinned(store) as cat:
+        assert cat.tag_days(tag) == {}
+        for span, days in spans.items():
+            got = cat.tag_days(dataclasses.replace(tag, id=f"x{span}"))
+            assert timeline_svg(got) == timeline_svg(days) != "", span
+            bars = {(d.year, d.month if span < 3000 else 0) for d in days} if span > 700 else days
+            assert len(got) == len(bars), span
+    store.close()
+
+
+def test_a_tag_timeline_read_a_row_a_bar_draws_the_chart_of_its_every_day(tmp_path):
+    tag_timelines_are_drawn_from_every_day(Store(db_url(str(tmp_path / "t.db"))))

@@ -83,6 +83,13 @@ def timeline_svg(days: dict[date, int]) -> str:
     return "".join(parts)
 
 
+def grain(first: date, last: date) -> int:
+    """What a timeline from ``first`` to ``last`` needs of its days: each day's count (1:
+    bars of a day or a week), or only each month's or year's total (100 or 10,000, the
+    divisor of a yyyymmdd day that gives its month or year)."""
+    return {"月": 100, "年": 10_000}.get(_scale(first, last)[0], 1)
+
+
 def _scale(first: date, last: date) -> tuple[str, Callable[[date], int], Callable[[int], str]]:
     """The finest of day, week (from Monday), month and year that gives at most
     ``MAX_BARS`` bars from ``first`` to ``last``: its name, a day's bar (0: the first),

@@ -22,7 +22,7 @@ from typing import Any, overload
 from sqlalchemy import Connection, Engine
 
 from matome.records import Article
-from matome.site import readmodel
+from matome.site import charts, readmodel
 from matome.site.readmodel import Card, OutletView, StoryList, StoryView, TagView
 from matome.store import Store, site_index, site_reads
 
@@ -215,9 +215,21 @@ class DbCatalog:
         return self._tag_by_id.get(tid)
 
     def tag_days(self, tag: TagView) -> dict[date, int]:
+        """How many of the tag's stories began each day, as ``timeline_svg`` draws them: when
+        its bars are months or years, each one's total under one day of it (its first; the
+        timeline's first and last day for the first and last), read as a row a bar."""
+        listing = f"t:{tag.id}"
         with self.connect() as conn:
-            got = site_index.days(conn, f"t:{tag.id}")
-        return {date(d // 10000, d // 100 % 100, d % 100): n for d, n in got.items()}
+            span = site_index.day_span(conn, listing)
+            if span is None:
+                return {}
+            per = charts.grain(_day(span[0]), _day(span[1]))
+            got = site_index.days(conn, listing, per)
+        if per == 1:
+            return {_day(d): n for d, n in got.items()}
+        start = 1 if per == 100 else 101  # the first day of a month (yyyymm) or year (yyyy)
+        ends = {span[0] // per: _day(span[0]), span[1] // per: _day(span[1])}
+        return {ends.get(k) or _day(k * per + start): n for k, n in got.items()}
 
     def _outlets(self) -> list[OutletView]:
         with self.connect() as conn:
@@ -267,3 +279,7 @@ class DbCatalog:
                         "parent": g.parent, "children": g.children, "stories": ids,
                         "articles": sorted({a for sid in ids for a in reports.get(sid, [])})})
         return out
+
+
+def _day(yyyymmdd: int) -> date:
+    return date(yyyymmdd // 10000, yyyymmdd // 100 % 100, yyyymmdd % 100)
