@@ -144,9 +144,10 @@ def done_marks(url: str) -> dict[str, str]:
 
 
 def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str, Any]:
-    """Start ``matome serve``; seconds to its first answer, search p50/p95 (ms), peak RSS
-    (MiB), and how many matches each query ranked (its ``total``: at most the newest 1,000;
-    where a small archive has fewer, its searches rank fewer and cost less)."""
+    """Start ``matome serve``; seconds to its first answer, search p50/p95 (ms) and each
+    query's p50, peak RSS (MiB), and how many matches each query ranked (its ``total``: at
+    most the newest 1,000; where a small archive has fewer, its searches rank fewer and
+    cost less)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -161,11 +162,13 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
         totals = {q: int(json.loads(_get(conn, p))["total"]) for q, p in zip(QUERIES, paths, strict=True)}
         order = [paths[i % len(paths)] for i in range(requests)]
         random.Random(16).shuffle(order)
-        times = []
+        times, each = [], {q: [] for q in QUERIES}
+        query_of = dict(zip(paths, QUERIES, strict=True))
         for p in order:
             t = time.perf_counter()
             _get(conn, p)
             times.append((time.perf_counter() - t) * 1000)
+            each[query_of[p]].append(times[-1])
         hwm = _vm_hwm(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -174,7 +177,8 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
         except subprocess.TimeoutExpired:
             proc.kill()
     return {"ready_s": ready, "p50": float(np.percentile(times, 50)),
-            "p95": float(np.percentile(times, 95)), "rss": hwm, "totals": totals}
+            "p95": float(np.percentile(times, 95)), "rss": hwm, "totals": totals,
+            "p50_each": {q: float(np.percentile(t, 50)) for q, t in each.items() if t}}
 
 
 def _connect(port: int, proc: subprocess.Popen[bytes], deadline: float) -> http.client.HTTPConnection:
