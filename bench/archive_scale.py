@@ -394,11 +394,8 @@ def _capped(results: dict[int, dict[str, float | str]]) -> tuple[str, list[float
     every size: what a search costs at the same work, against the archive's size (the
     goal's p50 and p95 mix in, at a small archive, queries with fewer matches to rank)."""
     sizes = sorted(results)
-    try:
-        totals = [json.loads(str(results[n]["search_totals"])) for n in sizes]
-        each = [json.loads(str(results[n]["search_p50_each"])) for n in sizes]
-    except KeyError:
-        return None
+    totals = [json.loads(str(results[n]["search_totals"])) for n in sizes]
+    each = [json.loads(str(results[n]["search_p50_each"])) for n in sizes]
     names = [q for q in totals[0] if all(t.get(q) == CANDIDATES for t in totals)]
     if not names:
         return None
