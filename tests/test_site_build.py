@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -204,6 +205,27 @@ def test_new_stories_leave_older_archive_pages_as_they_were(world, tmp_path):
     assert not done.full
     assert (oldest.stat().st_mtime_ns, oldest.read_bytes()) == before  # not even rewritten
     assert (out / "page-5.html").exists()  # 12 stories, 2 a page: front holds the newest 2 to 3
+
+
+def test_a_story_joining_the_front_page_renders_no_archive_page(world, tmp_path):
+    """The front page holds one to two pages' worth: a new story that leaves the number of
+    archive pages as it was changes the front page only, not the last archive page (the one
+    linking to the front page); when it adds an archive page, the last one before changes."""
+    w, out = world, tmp_path / "site"
+    for i in range(20, 25):
+        w.story(f"n{i}", f"b{i}", i, "港北日報")
+    _publish_and_compare(w, tmp_path, "0", out)  # 12 stories: archive pages 1-5, front 2
+    w.story("n25", "b25", 25, "港北日報")
+    index.refresh(w.store, w.settings)
+    planned, _ = _planned_since(w, out)
+    assert not [p for p in planned if p.startswith("page-")], planned
+    _publish_and_compare(w, tmp_path, "1", out)  # 13: front 3
+    w.story("n26", "b26", 26, "港北日報")
+    index.refresh(w.store, w.settings)
+    planned, _ = _planned_since(w, out)
+    assert [p for p in planned if p.startswith("page-")] == ["page-5.html", "page-6.html"]
+    _publish_and_compare(w, tmp_path, "2", out)  # 14: archive pages 1-6, front 2
+    assert 'href="page-6.html"' in (out / "page-5.html").read_text("utf-8")
 
 
 def _planned_since(w, out):
@@ -484,8 +506,6 @@ def tag_timelines_are_drawn_from_every_day(store: Store) -> None:
     the timelines' spans give bars of days, weeks, months and years."""
     from datetime import date
 
-    from sqlalchemy import insert
-
     from matome.site.charts import timeline_svg
     from matome.site.dbview import DbCatalog
     from matome.site.readmodel import Stories, TagView
@@ -495,13 +515,20 @@ def tag_timelines_are_drawn_from_every_day(store: Store) -> None:
              for span in (40, 400, 2000, 5000)}
     for span, days in spans.items():
         days[first + timedelta(days=span - 1)] = 4
-    with store.tx() as conn:
-        conn.execute(insert(site_index.listing_days), [
-            {"listing": f"t:x{span}", "day": d.year * 10000 + d.month * 100 + d.day, "stories": n}
-            for span, days in spans.items() for d, n in days.items()])
+
+    def yyyymmdd(d: date) -> int:
+        return d.year * 10000 + d.month * 100 + d.day
+
+    with store.tx() as conn:  # as stories come and go: some days counted up, then down
+        site_index.add_days(conn, {(f"t:x{span}", yyyymmdd(d)): n + 2
+                                   for span, days in spans.items() for d, n in days.items()})
+        site_index.add_days(conn, {(f"t:x{span}", yyyymmdd(d)): -2
+                                   for span, days in spans.items() for d in days})
+        site_index.add_days(conn, {("t:gone", 20240105): 1, ("t:x40", 20220101): 1})
+        site_index.add_days(conn, {("t:gone", 20240105): -1, ("t:x40", 20220101): -1})
     tag = TagView("none", "x", "theme", [], Stories([]))
     with DbCatalog.pinned(store) as cat:
-        assert cat.tag_days(tag) == {}
+        assert cat.tag_days(tag) == cat.tag_days(dataclasses.replace(tag, id="gone")) == {}
         for span, days in spans.items():
             got = cat.tag_days(dataclasses.replace(tag, id=f"x{span}"))
             assert timeline_svg(got) == timeline_svg(days) != "", span
@@ -509,6 +536,15 @@ def tag_timelines_are_drawn_from_every_day(store: Store) -> None:
             rows = {40: len(days), 400: len(days), 2000: len({(d.year, d.month) for d in days}),
                     5000: len({d.year for d in days})}[span]
             assert len(got) == rows, span
+    with store.read() as conn:  # a month's or year's row is its days' total; none left at 0
+        kept = {(r.listing, r.day): r.stories for r in conn.execute(select(site_index.listing_days))}
+    assert min(kept.values()) > 0 and "t:gone" not in {lid for lid, _ in kept}
+    sums: Counter[tuple[str, int]] = Counter()
+    for (lid, day), n in kept.items():
+        if day >= 10_000_000:
+            sums[(lid, day // 100)] += n
+            sums[(lid, day // 10_000)] += n
+    assert {k: n for k, n in kept.items() if k[1] < 10_000_000} == dict(sums)
     store.close()
 
 

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from matome.records import RawDoc
-from matome.store import KEY_BYTES, Store, bounded, db_url, metadata, search_index
+from matome.store import KEY_BYTES, Store, bounded, db_url, metadata, search_index, site_index
 
 
 def test_migrations_create_exactly_the_declared_schema(tmp_path):
@@ -244,5 +244,36 @@ def cards_read_back(store: Store) -> None:
             asked = [*ids[::2], *ids[:50], "no-such-story", "日銀"]
             got = site_index.cards(conn, asked)
         assert got == {i: f'["{ids.index(i)}", "日本語 &<>"]' for i in set(asked) if i in ids}
+    finally:
+        store.close()
+
+
+def test_an_older_site_index_gets_its_month_and_year_totals_on_upgrade(tmp_path):
+    """0023 sums the days a store made before it holds into each month's and year's row,
+    which the timelines read from then on."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", "matome.store:migrations")
+    days = {("t:a", 20241230): 2, ("t:a", 20241231): 1, ("t:a", 20250101): 4, ("t:b", 20250115): 3}
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0022")
+        for (lid, day), n in days.items():
+            conn.exec_driver_sql("INSERT INTO listing_days (listing, day, stories) VALUES (?, ?, ?)",
+                                 (lid, day, n))
+    engine.dispose()
+    store = Store(db_url(str(path)))
+    try:
+        with store.read() as conn:
+            assert site_index.days(conn, "t:a") == {20241230: 2, 20241231: 1, 20250101: 4}
+            assert site_index.days(conn, "t:a", site_index.MONTH) == {202412: 3, 202501: 4}
+            assert site_index.days(conn, "t:a", site_index.YEAR) == {2024: 3, 2025: 4}
+            assert site_index.days(conn, "t:b", site_index.YEAR) == {2025: 3}
+            assert site_index.day_span(conn, "t:a") == (20241230, 20250101)
     finally:
         store.close()

@@ -225,9 +225,9 @@ class DbCatalog:
                 return {}
             per = charts.grain(_day(span[0]), _day(span[1]))
             got = site_index.days(conn, listing, per)
-        if per == 1:
+        if per == site_index.DAY:
             return {_day(d): n for d, n in got.items()}
-        start = 1 if per == 100 else 101  # the first day of a month (yyyymm) or year (yyyy)
+        start = 1 if per == site_index.MONTH else 101  # a month's (yyyymm) or year's (yyyy) first day
         ends = {span[0] // per: _day(span[0]), span[1] // per: _day(span[1])}
         return {ends.get(k) or _day(k * per + start): n for k, n in got.items()}
 
