@@ -30,7 +30,10 @@ from matome.records import RawDoc
 from matome.site import readmodel
 from matome.store import DbFetchCache, Store, db_url
 from tests.conftest import demo_corpus, jsonl, run_cli
-from tests.test_site_build import tag_timelines_are_drawn_from_every_day
+from tests.test_site_build import (
+    storyline_windows_match_the_whole_storyline,
+    tag_timelines_are_drawn_from_every_day,
+)
 from tests.test_store import cards_read_back, snapshots_read_back_whole
 
 pytestmark = pytest.mark.slow
@@ -226,6 +229,10 @@ def test_cards_are_read_back_by_id_on_postgres(pg):
 
 def test_tag_timelines_on_postgres(pg):
     tag_timelines_are_drawn_from_every_day(Store(pg.createdb("timelines")))
+
+
+def test_storylines_read_around_a_page_on_postgres(pg):
+    storyline_windows_match_the_whole_storyline(Store(pg.createdb("storylines")))
 
 
 def _catalog(url: str) -> tuple[readmodel.Catalog, list[dict[str, Any]]]:

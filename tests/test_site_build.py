@@ -550,3 +550,44 @@ def tag_timelines_are_drawn_from_every_day(store: Store) -> None:
 
 def test_a_tag_timeline_read_a_row_a_bar_draws_the_chart_of_its_every_day(tmp_path):
     tag_timelines_are_drawn_from_every_day(Store(db_url(str(tmp_path / "t.db"))))
+
+
+def storyline_windows_match_the_whole_storyline(store: Store) -> None:
+    """A story page's timeline and the pages a change re-renders, read around the story (a
+    storyline followed for years is not read whole per page), are what the whole storyline
+    gives: every story's window, ties of key ordered by id, a story not in it; and
+    ``plan``'s pages from any key touched."""
+    from matome.site.dbview import DbCatalog
+    from matome.site.readmodel import timeline
+
+    # 40 stories, keys with ties (two stories a key), placed out of order
+    ids = [f"x{i:02d}" for i in range(40)]
+    rows = {sid: {"l:long": site_index.Row(1000 + i // 2)} for i, sid in enumerate(ids)}
+    with store.tx() as conn:
+        site_index.place(conn, dict(reversed(list(rows.items()))))
+        site_index.place(conn, {"y0": {"l:short": site_index.Row(5)}})
+        site_index.put_cards(conn, {sid: _card(sid) for sid in [*ids, "y0"]})
+    order = sorted(ids, key=lambda s: (rows[s]["l:long"].key, s))
+    with DbCatalog.pinned(store) as cat, cat.connect() as conn:
+        for sid in [*order, "elsewhere"]:
+            want, start = timeline(order, sid)
+            got, got_start = cat.line("long", sid)
+            assert ([c.id for c in got], got_start) == (want, start), sid
+        assert [c.id for c in cat.line("short", "y0")[0]] == ["y0"]
+        assert cat.line("none", "y0") == ([], 0)
+        for key in range(998, 1022):
+            first = len(order) - site_index.at_or_after(conn, "l:long", key)
+            want_pages = order if first == 0 else order[max(0, first - build.TIMELINE_SPAN):]
+            assert build._line_pages(conn, "long", key) == want_pages, key
+        assert build._line_pages(conn, "long", None) == order
+    store.close()
+
+
+def _card(sid: str) -> str:
+    from matome.site.readmodel import Card
+
+    return Card(sid, f"{sid}の見出し", None, None, "", None, None, 1, 1, [], "long", None, []).to_json()
+
+
+def test_a_storyline_is_read_around_the_page_that_shows_it(tmp_path):
+    storyline_windows_match_the_whole_storyline(Store(db_url(str(tmp_path / "l.db"))))

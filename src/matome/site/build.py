@@ -182,11 +182,12 @@ def _line_pages(conn: Connection, line: str, low: int | None) -> list[str]:
     key ``low`` or later may have changed: from ``TIMELINE_SPAN`` places before the first
     story at or after it; all of them when that is the storyline's first story, which every
     page shows. The stories before keep the same neighbours in the same order."""
-    ids = site_index.oldest(conn, f"l:{line}")
-    if low is None:
-        return ids
-    first = len(ids) - site_index.at_or_after(conn, f"l:{line}", low)  # the first touched's place
-    return ids if first == 0 else ids[max(0, first - TIMELINE_SPAN):]
+    listing = f"l:{line}"
+    touched = site_index.at_or_after(conn, listing, low) if low is not None else None
+    if touched is None or touched >= site_index.listing_size(conn, listing):
+        return site_index.oldest(conn, listing)
+    # read from the newest end: a storyline of years is not read whole for its last pages
+    return [sid for sid, _ in reversed(site_index.newest(conn, listing, 0, touched + TIMELINE_SPAN))]
 
 
 def _listing(site: Site, conn: Connection, listing: str, low: int, before: int) -> list[str]:

@@ -169,10 +169,17 @@ class DbCatalog:
         return [got[i] for i in ids if i in got]
 
     def line(self, storyline: str | None, around: str) -> tuple[list[Card], int]:
+        """What ``readmodel.timeline`` shows of a storyline on the page of ``around``, read
+        around it: a storyline followed for years is read a window at a time, not whole for
+        each page of it."""
+        listing, span = f"l:{storyline}", readmodel.TIMELINE_SPAN
         with self.connect() as conn:
-            ids = site_index.oldest(conn, f"l:{storyline}")
-        shown, start = readmodel.timeline(ids, around)
-        return self.cards(shown), start
+            got = site_index.around(conn, listing, around, span)
+            if got is None:  # not in the storyline (yet): its first stories
+                ids, start = [sid for sid, _ in site_index.oldest_n(conn, listing, span + 1)], 0
+            else:
+                ids, start = readmodel.shown(*got)
+        return self.cards(ids), start
 
     def redirect(self, old: str) -> str | None:
         with self.connect() as conn:

@@ -469,4 +469,10 @@ def timeline(ids: Sequence[str], around: str, span: int | None = None) -> tuple[
     except ValueError:
         return list(ids[: span + 1]), 0
     lo = max(0, i - span)
-    return ([ids[0]] if lo > 0 else []) + list(ids[lo : i + span + 1]), lo
+    return shown(ids[0], ids[lo : i + span + 1], lo)
+
+
+def shown(first: str, part: Sequence[str], lo: int) -> tuple[list[str], int]:
+    """A timeline of ``part``, the stories from place ``lo`` of their storyline on, and its
+    ``first`` story before them when it is not among them (``timeline``)."""
+    return ([first] if lo > 0 else []) + list(part), lo

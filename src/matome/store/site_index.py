@@ -39,8 +39,10 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     text,
+    tuple_,
     update,
 )
 
@@ -333,6 +335,36 @@ def oldest(conn: Connection, listing: str) -> list[str]:
     c = site_listing.c
     return [r.story_id for r in conn.execute(
         select(c.story_id).where(c.listing == listing).order_by(c.key, c.story_id))]
+
+
+def oldest_n(conn: Connection, listing: str, limit: int) -> list[tuple[str, int]]:
+    """(story id, key) of the ``limit`` oldest stories of ``listing``, oldest first."""
+    c = site_listing.c
+    return [(r.story_id, int(r.key)) for r in conn.execute(
+        select(c.story_id, c.key).where(c.listing == listing).order_by(c.key, c.story_id).limit(limit))]
+
+
+def around(conn: Connection, listing: str, story_id: str, span: int) -> tuple[str, list[str], int] | None:
+    """Where ``story_id`` stands in ``listing`` (None: not in it), read around it: the
+    listing's first story, the stories up to ``span`` places either side of it and itself
+    (oldest first), and the place of the first of those (0: the oldest). Each a range of the
+    order index from the story's key: a storyline of years is not read whole for one page."""
+    c = site_listing.c
+    key = conn.execute(select(c.key).where((c.listing == listing) & (c.story_id == story_id))).scalar()
+    if key is None:
+        return None
+    here = tuple_(c.key, c.story_id)
+    mine = tuple_(literal(int(key), BigInteger), literal(story_id))
+    before = [r[0] for r in conn.execute(select(c.story_id).where((c.listing == listing) & (here < mine))
+                                         .order_by(c.key.desc(), c.story_id.desc()).limit(span))]
+    after = [r[0] for r in conn.execute(select(c.story_id).where((c.listing == listing) & (here > mine))
+                                        .order_by(c.key, c.story_id).limit(span))]
+    # its place: a count of the index's range before it (in the database, a few ns a story)
+    place = int(conn.execute(select(func.count()).select_from(site_listing)
+                             .where((c.listing == listing) & (here < mine))).scalar() or 0)
+    lo = place - len(before)
+    first = oldest_n(conn, listing, 1)[0][0] if lo > 0 else (before[-1] if before else story_id)
+    return first, [*reversed(before), story_id, *after], lo
 
 
 def keys_from(conn: Connection, listing: str, key: int) -> list[int]:
