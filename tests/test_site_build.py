@@ -557,9 +557,11 @@ def storyline_windows_match_the_whole_storyline(store: Store) -> None:
     storyline followed for years is not read whole per page), are what the whole storyline
     gives: every story's window, ties of key ordered by id, a story not in it; and
     ``plan``'s pages from any key touched."""
+    from matome.site import dbview
     from matome.site.dbview import DbCatalog
     from matome.site.readmodel import timeline
 
+    kept = dbview.LINE_PREFIX
     # 40 stories, keys with ties (two stories a key), placed out of order
     ids = [f"x{i:02d}" for i in range(40)]
     rows = {sid: {"l:long": site_index.Row(1000 + i // 2)} for i, sid in enumerate(ids)}
@@ -569,10 +571,15 @@ def storyline_windows_match_the_whole_storyline(store: Store) -> None:
         site_index.put_cards(conn, {sid: _card(sid) for sid in [*ids, "y0"]})
     order = sorted(ids, key=lambda s: (rows[s]["l:long"].key, s))
     with DbCatalog.pinned(store) as cat, cat.connect() as conn:
-        for sid in [*order, "elsewhere"]:
-            want, start = timeline(order, sid)
-            got, got_start = cat.line("long", sid)
-            assert ([c.id for c in got], got_start) == (want, start), sid
+        try:
+            for prefix in (8, 128):  # read around the story past the first 8; all of it in 128
+                dbview.LINE_PREFIX = prefix
+                for sid in [*order, "elsewhere"]:
+                    want, start = timeline(order, sid)
+                    got, got_start = cat.line("long", sid)
+                    assert ([c.id for c in got], got_start) == (want, start), (prefix, sid)
+        finally:
+            dbview.LINE_PREFIX = kept
         assert [c.id for c in cat.line("short", "y0")[0]] == ["y0"]
         assert cat.line("none", "y0") == ([], 0)
         for key in range(998, 1022):

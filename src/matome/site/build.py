@@ -183,10 +183,11 @@ def _line_pages(conn: Connection, line: str, low: int | None) -> list[str]:
     story at or after it; all of them when that is the storyline's first story, which every
     page shows. The stories before keep the same neighbours in the same order."""
     listing = f"l:{line}"
-    touched = site_index.at_or_after(conn, listing, low) if low is not None else None
-    if touched is None or touched >= site_index.listing_size(conn, listing):
+    if low is None:
         return site_index.oldest(conn, listing)
-    # read from the newest end: a storyline of years is not read whole for its last pages
+    # from the newest end, the touched and the SPAN before them (all of them when the first
+    # is touched): a storyline of years is not read whole for its last pages
+    touched = site_index.at_or_after(conn, listing, low)
     return [sid for sid, _ in reversed(site_index.newest(conn, listing, 0, touched + TIMELINE_SPAN))]
 
 

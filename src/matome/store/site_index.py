@@ -359,7 +359,7 @@ def around(conn: Connection, listing: str, story_id: str, span: int) -> tuple[st
                                          .order_by(c.key.desc(), c.story_id.desc()).limit(span))]
     after = [r[0] for r in conn.execute(select(c.story_id).where((c.listing == listing) & (here > mine))
                                         .order_by(c.key, c.story_id).limit(span))]
-    # its place: a count of the index's range before it (in the database, a few ns a story)
+    # its place: a count over the index's range before it, done by the database
     place = int(conn.execute(select(func.count()).select_from(site_listing)
                              .where((c.listing == listing) & (here < mine))).scalar() or 0)
     lo = place - len(before)
