@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 
 from matome.site.readmodel import JST, StoryView
+from matome.store import site_index
 
 
 def jdate(dt: datetime | None) -> str:
@@ -84,10 +85,10 @@ def timeline_svg(days: dict[date, int]) -> str:
 
 
 def grain(first: date, last: date) -> int:
-    """What a timeline from ``first`` to ``last`` needs of its days: each day's count (1:
-    bars of a day or a week), or only each month's or year's total (100 or 10,000, the
-    divisor of a yyyymmdd day that gives its month or year)."""
-    return {"月": 100, "年": 10_000}.get(_scale(first, last)[0], 1)
+    """What a timeline from ``first`` to ``last`` needs of its days: each day's count
+    (``site_index.DAY``: bars of a day or a week), or only each month's or year's total
+    (``MONTH``, ``YEAR``: the divisor of a yyyymmdd day that gives its month or year)."""
+    return {"月": site_index.MONTH, "年": site_index.YEAR}.get(_scale(first, last)[0], site_index.DAY)
 
 
 def _scale(first: date, last: date) -> tuple[str, Callable[[date], int], Callable[[int], str]]:

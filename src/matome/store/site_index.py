@@ -344,11 +344,11 @@ def oldest_n(conn: Connection, listing: str, limit: int) -> list[tuple[str, int]
         select(c.story_id, c.key).where(c.listing == listing).order_by(c.key, c.story_id).limit(limit))]
 
 
-def around(conn: Connection, listing: str, story_id: str, span: int) -> tuple[str, list[str], int] | None:
+def around(conn: Connection, listing: str, story_id: str, span: int) -> tuple[list[str], int] | None:
     """Where ``story_id`` stands in ``listing`` (None: not in it), read around it: the
-    listing's first story, the stories up to ``span`` places either side of it and itself
-    (oldest first), and the place of the first of those (0: the oldest). Each a range of the
-    order index from the story's key: a storyline of years is not read whole for one page."""
+    stories up to ``span`` places either side of it and itself (oldest first), and the
+    place of the first of those (0: the oldest). Each a range of the order index from the
+    story's key: a storyline of years is not read whole for one page."""
     c = site_listing.c
     key = conn.execute(select(c.key).where((c.listing == listing) & (c.story_id == story_id))).scalar()
     if key is None:
@@ -362,9 +362,7 @@ def around(conn: Connection, listing: str, story_id: str, span: int) -> tuple[st
     # its place: a count over the index's range before it, done by the database
     place = int(conn.execute(select(func.count()).select_from(site_listing)
                              .where((c.listing == listing) & (here < mine))).scalar() or 0)
-    lo = place - len(before)
-    first = oldest_n(conn, listing, 1)[0][0] if lo > 0 else (before[-1] if before else story_id)
-    return first, [*reversed(before), story_id, *after], lo
+    return [*reversed(before), story_id, *after], place - len(before)
 
 
 def keys_from(conn: Connection, listing: str, key: int) -> list[int]:
