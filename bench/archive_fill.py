@@ -53,6 +53,11 @@ from matome.store import schema as t
 from matome.stories import cluster, dedupe, in_order, storyline_id, tags
 from matome.write import formats, toolkit, verify
 
+try:
+    from matome.write import windows
+except ImportError:  # a matome from before it (an A/B run): a story read its whole storyline
+    windows = None
+
 FILL_VERSION = 2  # 2: the stages' queue keys
 ORIGIN = "synthetic/archive.jsonl"
 CHUNK = 2000        # reports per transaction
@@ -60,17 +65,18 @@ STORY_DONE = timedelta(hours=42)   # every report of an event is out by then
 LINE_DONE = timedelta(days=32)     # and no further event joins its storyline
 
 
-def fill_key(size: int, per_day: int, seed: int, settings: Settings) -> str:
+def fill_key(size: int, per_day: int, seed: int, settings: Settings, new: int = 1000) -> str:
     """What a filled store depends on: a cached one with another key is filled again. The
     code is part of it (every source file of matome): a fill is settled by the real ``process``
-    (``archive_scale.prepare``), so a store settled by other code would measure a migration."""
+    (``archive_scale.prepare``), so a store settled by other code would measure a migration.
+    ``new``: the reports kept after it for the run to ingest (every day's)."""
     from dataclasses import replace
 
     # not where the embeddings stub listens: a port drawn anew each run, which made no
     # filled store reusable by the next run
     kept = replace(settings, embed=replace(settings.embed, base_url=""))
     return digest(FILL_VERSION, size, per_day, seed, code_digest(), embedder(settings),
-                  kept)[:16]
+                  kept, new)[:16]
 
 
 def code_digest() -> str:
@@ -407,11 +413,20 @@ class Filler:
     def _write(self, line: _Line) -> None:
         """Every format of every story of a storyline (the explainer and まとめ read the earlier
         stories of the line, so a story is written once the line can no longer change)."""
-        ordered = sorted(line.stories, key=lambda s: (min(a.published.isoformat() for a in s.arts
-                                                          if a.published), s.id))
+        def place(s: _Story) -> str:
+            return windows.key(s.arts) if windows is not None else \
+                min(a.published.isoformat() for a in s.arts if a.published)
+
+        ordered = sorted(line.stories, key=lambda s: (place(s), s.id))
+        k = windows.context(self.settings.writer) if windows is not None else None
         done: list[list[Article]] = []
         for story in ordered:
             arts = in_order(story.arts)
+            # what the write stage reads of the storyline before it, and where it placed it
+            earlier = done if k is None else done[max(0, len(done) - k):] if k else []
+            if windows is not None:
+                self._row("write_order", {"story_id": story.id, "storyline": line.id,
+                                          "key": place(story)})
             built = (max(a.published for a in arts if a.published) + timedelta(hours=1)) \
                 .astimezone(UTC).isoformat(timespec="seconds")
             for fmt in formats.wanted(self.settings.writer.formats):
@@ -419,7 +434,7 @@ class Filler:
                 self._row("written", dict(
                     story_id=story.id, format=fmt.name, stage=WRITTEN_STAGE, built=built,
                     data=recite(tpl, arts, self.sentences, built),
-                    input_hash=written_hash(fmt, arts, done, self.settings)))
+                    input_hash=written_hash(fmt, arts, earlier, self.settings)))
                 self.counts["written"] += 1
             done.append(arts)
             for a in arts:
@@ -428,7 +443,7 @@ class Filler:
     def flush(self) -> None:
         # parents before children: foreign keys are on
         order = ["raw_docs", "articles", "analyses", "dedupe", "stories", "memberships", "tags",
-                 "story_tags", "written", "stage_state"]
+                 "story_tags", "written", "write_order", "stage_state"]
         with self.store.tx() as conn:
             for name in order:
                 rows = self.rows.get(name)

@@ -23,7 +23,11 @@ each step a subprocess whose wall time and peak RSS (``wait4``) are taken:
    pages they read now in the page cache, as a site that builds every cycle finds what
    its last build read; the first, after a fill that read none of them, is kept as its
    own row, as cold as the store's size makes it);
-5. ``matome serve``: time until it answers, then ``/api/search`` for a dozen
+5. the next days (``--days``, 3 in all by default), each: ``ingest`` of the
+   stream's next 1,000, ``process``, ``site build`` into the same directory,
+   as a site does every cycle: what a day costs once the days before it have
+   grown storylines and stories (a cost that grew day by day showed only so);
+6. ``matome serve``: time until it answers, then ``/api/search`` for a dozen
    Japanese queries (2 to 6 characters), one request at a time on a keep-alive
    connection, each query once to warm up, then ``--requests`` timed; p50/p95
    and the server's peak RSS (VmHWM).
@@ -131,7 +135,7 @@ def prepare(backend: str, size: int, args: argparse.Namespace, settings: Any, pg
     manifest (counts, seconds, bytes, the new batch). Filled when no matching one is kept, then
     settled: the real ``process`` runs over it once, so whatever state this version of matome
     derives (queues, snapshots, indexes) is there before anything is measured."""
-    key = archive_fill.fill_key(size, args.per_day, args.seed, settings)
+    key = archive_fill.fill_key(size, args.per_day, args.seed, settings, args.new * args.days)
     fills = args.work / "fills"
     fills.mkdir(parents=True, exist_ok=True)
     manifest_path = fills / f"{backend}-{size}-{key}.json"
@@ -225,7 +229,7 @@ def _fill(url: str, size: int, args: argparse.Namespace, settings: Any, new_stem
     tpl = archive_fill.templates(stream, settings)
     store = Store(url)
     filler = archive_fill.Filler(store, settings, tpl)
-    reports = stream.reports(size + args.new)
+    reports = stream.reports(size + args.new * args.days)
     last = time.perf_counter()
     for n, r in enumerate(reports):
         if n == size:
@@ -236,8 +240,8 @@ def _fill(url: str, size: int, args: argparse.Namespace, settings: Any, new_stem
             console.print(f"    {n:,} / {size:,} ({n / (last - t0):.0f} articles/s)")
     counts = filler.finish()
     store.close()
-    # the next day of the stream: what `ingest` reads, and the vectors the stub answers with
-    new = [r, *(next(reports) for _ in range(args.new - 1))]
+    # the next days of the stream: what `ingest` reads, and the vectors the stub answers with
+    new = [r, *(next(reports) for _ in range(args.new * args.days - 1))]
     with open(f"{new_stem}.jsonl", "w", encoding="utf-8") as f:
         for r in new:
             f.write(json.dumps(r.record(), ensure_ascii=False) + "\n")
@@ -291,7 +295,8 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
         shutil.copyfile(site / MANIFEST, cwd / f"site-{label}.stamp.json")
     else:
         step("site_full", [*full, *(["--full"] if args.has_full else [])])
-    step("ingest", ["ingest", f"{manifest['new']}.jsonl"])
+    days = _days(Path(f"{manifest['new']}.jsonl"), cwd, label, args.new, args.days)
+    step("ingest", ["ingest", str(days[0])])
     stub.found = stub.missed = 0
     step("process_new", ["process"])
     got["embedded"] = f"{stub.found} by title, {stub.missed} other"
@@ -309,6 +314,18 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
     (again / MANIFEST).write_bytes(before_incr)
     step("site_warm", ["site", "build", "--out", str(again)])
     shutil.rmtree(again, ignore_errors=True)
+    # The next days, each ingested, processed and built as a site does every cycle: what a
+    # day costs once the first day's changes (storylines grown, stories written) are there.
+    # One day alone hid a cost that grew day by day (every story of a storyline written again
+    # from every earlier one: 40 s, then 55, 73 and 118 s a day at 10k).
+    per_day = [float(got["process_new_s"])]
+    for n, day in enumerate(days[1:], start=2):
+        step("ingest_day", ["ingest", str(day)])
+        step("process_day", ["process"])
+        step("site_day", full)
+        per_day.append(float(got["process_day_s"]))
+        console.print(f"  {label}: day {n} done")
+    got["process_per_day"] = ", ".join(f"{s:.0f}" for s in per_day)
     console.print(f"  {label}: serve + {args.requests} searches …", end=" ")
     s = serve_and_search(env, cwd, args.requests)
     got.update({"serve_ready_s": s["ready_s"], "search_p50": s["p50"], "search_p95": s["p95"],
@@ -319,6 +336,17 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
     console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, "
                   f"matches ranked {got['search_matches']}")
     return got
+
+
+def _days(new: Path, cwd: Path, label: str, per_day: int, days: int) -> list[Path]:
+    """The kept new reports as one file a day (what each day's ``ingest`` reads)."""
+    lines = new.read_text("utf-8").splitlines(keepends=True)
+    out = []
+    for d in range(days):
+        path = cwd / f"new-{label}-day{d + 1}.jsonl"
+        path.write_text("".join(lines[d * per_day : (d + 1) * per_day]), "utf-8")
+        out.append(path)
+    return out
 
 
 def _matches(totals: list[int]) -> str:
@@ -357,6 +385,13 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("site_incr_s", "site build after them, first (cold)", "s", "ratio"),
     ("site_incr_cpu", "site build after them, first (cold): CPU", "s", "ratio"),
     ("site_incr_rss", "site build after them, first (cold): peak RSS", "MiB", "ratio"),
+    ("process_day_s", "process, {new:,} new, the last day", "s", "ratio"),
+    ("process_day_cpu", "process, {new:,} new, the last day: CPU", "s", "ratio"),
+    ("process_day_rss", "process, {new:,} new, the last day: peak RSS", "MiB", "ratio"),
+    ("process_per_day", "process, {new:,} new, each day (s)", "", ""),
+    ("site_day_s", "site build after the last day's", "s", "ratio"),
+    ("site_day_cpu", "site build after the last day's: CPU", "s", "ratio"),
+    ("site_day_rss", "site build after the last day's: peak RSS", "MiB", "ratio"),
     ("search_p50", "search p50 (/api/search)", "ms", "ratio"),
     ("search_p95", "search p95 (/api/search)", "ms", "p95"),
     ("search_matches", "search: the 12 queries' matches ranked", "", ""),
@@ -464,7 +499,9 @@ def main() -> None:
                              "manifest alone (site.build.stamp), at every size alike: the build "
                              "after the new news renders the same pages and writes them all")
     parser.add_argument("--per-day", type=int, default=1000, help="reports a day in the stream")
-    parser.add_argument("--new", type=int, default=1000, help="new reports ingested per size")
+    parser.add_argument("--new", type=int, default=1000, help="new reports ingested a day")
+    parser.add_argument("--days", type=int, default=3,
+                        help="days of new reports, each ingested, processed and built in turn")
     parser.add_argument("--requests", type=int, default=400, help="timed search requests per size")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--profile", default="",

@@ -35,6 +35,7 @@ from tests.test_site_build import (
     tag_timelines_are_drawn_from_every_day,
 )
 from tests.test_store import cards_read_back, snapshots_read_back_whole
+from tests.test_write_windows import plans_hold_every_changed_story
 
 pytestmark = pytest.mark.slow
 
@@ -233,6 +234,10 @@ def test_tag_timelines_on_postgres(pg):
 
 def test_storylines_read_around_a_page_on_postgres(pg):
     storyline_windows_match_the_whole_storyline(Store(pg.createdb("storylines")))
+
+
+def test_write_plans_on_postgres(pg):
+    plans_hold_every_changed_story(Store(pg.createdb("windows")), ks=(2,), trials=60)
 
 
 def _catalog(url: str) -> tuple[readmodel.Catalog, list[dict[str, Any]]]:

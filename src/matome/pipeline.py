@@ -55,7 +55,7 @@ from matome.stories.runs import (
     tags_key,
 )
 from matome.tasks import written
-from matome.write import toolkit, verify
+from matome.write import toolkit, verify, windows
 
 __all__ = ["FATAL", "Progress", "Quiet", "Report", "cluster_inputs", "ingest",
            "isolated", "process", "queue_keys", "resolver", "resolver_for", "run_analyze", "run_cluster",
@@ -251,7 +251,8 @@ def write_key(settings: Settings) -> str:
 
     from matome.write import llm_writer
 
-    return digest(WRITTEN_STAGE, toolkit.WRITER, llm_writer.WRITER, settings.writer, settings.publish,
+    return digest(WRITTEN_STAGE, toolkit.WRITER, llm_writer.WRITER, windows.VERSION, settings.writer,
+                  settings.publish,
                   replace(settings.llm, api_key=""), sorted(settings.aliases.items()))
 
 
@@ -277,66 +278,78 @@ def story_articles(store: Store) -> tuple[dict[str, list[Article]], dict[str, li
 WRITTEN_STAGE = f"{toolkit.STAGE.tag}+{verify.STAGE.tag}"
 
 
-WRITE_CHUNK = 500  # stories (whole storylines) written per read of their reports and analyses
+WRITE_CHUNK = 500  # stories written per read of their reports and analyses (and their earlier ones')
 
 
 def run_write(store: Store, settings: Settings, progress: Progress, report: Report,
               engine: Engine | None = None) -> None:
-    """Every configured format per story; the explainer and ■解説 read the storyline's earlier
-    stories. Each story's extractive writing and verification depend on its inputs alone, so
-    they run on the engine's workers (as extract and analyze do), stored here in order.
+    """Every configured format per story; the explainer and ■解説 read the few stories before
+    it in its storyline (``write.windows``: a change is written again in the few after it).
+    Each story's extractive writing and verification depend on its inputs alone, so they run
+    on the engine's workers (as extract and analyze do), stored here in order.
 
-    Storylines are taken a few hundred stories at a time: when every story is queued (the
-    writer's settings changed) one read of all their reports and analyses held the archive
-    in memory (4.4 GB for a first run over 100k articles)."""
+    Stories are taken a few hundred at a time: when every story is queued (the writer's
+    settings changed) one read of all their reports and analyses held the archive in memory
+    (4.4 GB for a first run over 100k articles)."""
     from matome.write import formats
 
     queued = queue(store, "write", write_key(settings))
-    # The queued stories with their whole storylines: a later story's explainer reads the earlier.
-    line_of = store.storylines_with(queued)
-    by_line: dict[str, list[str]] = {}
-    for sid, line in sorted(line_of.items()):
-        by_line.setdefault(line or stories.storyline_id(sid), []).append(sid)
-    progress.start("write", len(line_of) * len(formats.wanted(settings.writer.formats)))
+    now = _places(store, queued)
+    k = windows.context(settings.writer)
+    todo = windows.plan(store, now, queued, k)
+    progress.start("write", len(todo.stories) * len(formats.wanted(settings.writer.formats)))
     aside = SetAside(store, "write", WRITTEN_STAGE)
-    done, chunk = 0, []
-    for line in sorted(by_line):
-        chunk += by_line[line]
-        if len(chunk) >= WRITE_CHUNK:
-            done = _write_stories(store, settings, progress, report, engine, chunk, line_of, aside, done)
-            chunk = []
-    if chunk:
-        _write_stories(store, settings, progress, report, engine, chunk, line_of, aside, done)
+    done = 0
+    for i in range(0, len(todo.stories), WRITE_CHUNK):
+        done = _write_stories(store, settings, progress, report, engine,
+                              todo.stories[i : i + WRITE_CHUNK], todo.earlier, aside, done)
+    # where each queued story now is, once every story its move touched is written: a run
+    # killed before this finds the same stories to write again from where they were
+    store.place_written(now, windows.gone(queued, now))
     store.dequeue("write", queued)
 
 
+def _places(store: Store, ids: list[str]) -> dict[str, windows.Place]:
+    """Where each of these stories now is in its storyline, from its reports (a story with
+    none to write from has no place), a chunk of stories at a time."""
+    out: dict[str, windows.Place] = {}
+    for i in range(0, len(ids), WRITE_CHUNK):
+        part = ids[i : i + WRITE_CHUNK]
+        lines = store.storylines_of(part)
+        members = store.memberships_of(part)
+        written_from, _ = stories.story_articles(
+            members, stories.reports(store.reports_of([m.article_id for m in members])))
+        out.update({sid: (lines.get(sid) or stories.storyline_id(sid), windows.key(arts))
+                    for sid, arts in written_from.items() if sid in lines})
+    return out
+
+
 def _write_stories(store: Store, settings: Settings, progress: Progress, report: Report,
-                   engine: Engine | None, ids: list[str], line_of: dict[str, str | None],
+                   engine: Engine | None, ids: list[str], earlier_of: dict[str, list[str]],
                    aside: SetAside, done: int) -> int:
-    """Write what changed of these stories (whole storylines); returns ``done`` plus how many
-    formats it wrote (the fault-injection count)."""
+    """Write what changed of these stories (``earlier_of``: the stories before each that it
+    reads); returns ``done`` plus how many formats it wrote (the fault-injection count)."""
     from dataclasses import asdict, replace
 
     from matome.write import formats, llm_writer
 
     use_llm = settings.writer.kind == "llm"
-    members = store.memberships_of(sorted(ids))
+    needed = sorted({*ids, *(e for sid in ids for e in earlier_of.get(sid, []))})
+    members = store.memberships_of(needed)
     written_from, _ = stories.story_articles(
         members, stories.reports(store.reports_of([m.article_id for m in members])))
     analyses = {k: an for k, (an, _) in store.analyses(
         sorted({a.id for arts in written_from.values() for a in arts})).items()}
-    have = store.written_hashes(sorted(written_from))
-    lines: dict[str, list[str]] = {}  # storyline -> its stories, oldest first
-    for sid in sorted(written_from, key=lambda s: (_first_seen(written_from[s]), s)):
-        lines.setdefault(line_of.get(sid) or stories.storyline_id(sid), []).append(sid)
+    mine = [sid for sid in ids if sid in written_from]
+    have = store.written_hashes(mine)
     # board posts linked to stories (■反応), never sources
-    urls = store.story_urls(sorted(written_from))
+    urls = store.story_urls(mine)
     posts = reactions.reactions_by_story(urls, store.reaction_rows(
         [extract.canonical_url(u) for u, _ in urls]))  # only threads naming these reports
     todo = []
-    for sid, arts in sorted(written_from.items()):
-        line = lines[line_of.get(sid) or stories.storyline_id(sid)]
-        earlier = [written_from[x] for x in line[: line.index(sid)]]
+    for sid in mine:
+        arts = written_from[sid]
+        earlier = [written_from[x] for x in earlier_of.get(sid, []) if x in written_from]
         # only its own reports' analyses (and its storyline's): each task goes to a worker by
         # pickle, and the chunk's whole map sent with each made writing twelve times slower
         own = {a.id: analyses[a.id] for group in [arts, *earlier] for a in group if a.id in analyses}
@@ -395,11 +408,6 @@ def _write_stories(store: Store, settings: Settings, progress: Progress, report:
             stored += 1
             checkpoint("write", stored)
     return done + len(todo)
-
-
-def _first_seen(arts: list[Article]) -> str:
-    dates = [a.published.isoformat() for a in arts if a.published]
-    return min(dates) if dates else ""
 
 
 def summary(store: Store, page_count: Callable[[], int]) -> dict[str, int]:

@@ -184,7 +184,9 @@ class WriterSettings:
                         "`formats`).")
     reactions: int = _opt(5, "Most board posts shown under ■反応 in a まとめ.")
     reaction_max_chars: int = _opt(120, "Board posts longer than this are not shown as reactions.")
-    explainer_sections: int = _opt(6, "Most dated sections in an explainer (the latest are kept).")
+    explainer_sections: int = _opt(6, "Most dated sections in an explainer (the latest are kept); "
+                                   "a story's explainer and まとめ ■解説 read this many stories of "
+                                   "its storyline less one before it.")
 
 
 @dataclass

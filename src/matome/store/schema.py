@@ -344,3 +344,17 @@ thread_links = Table(
     Column("thread_article", _outside(200), ForeignKey("articles.id", ondelete="CASCADE"),
            primary_key=True, index=True),
 )
+
+# migration 0024: where the write stage last placed each story in its storyline (its key:
+# the first report's time, UTC ISO, "" undated). A story is written from the few stories
+# before it; a change to one is written again in the few after it, found here where it
+# was (``matome.write.windows``). A row stays until the write stage has seen the story
+# again, even a story merged away: what came after it must still be found.
+write_order = Table(
+    "write_order",
+    metadata,
+    Column("story_id", String(64), primary_key=True),
+    Column("storyline", String(64), nullable=False),
+    Column("key", String(40), nullable=False),
+)
+Index("ix_write_order_line", write_order.c.storyline, write_order.c.key, write_order.c.story_id)

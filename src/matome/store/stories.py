@@ -111,6 +111,11 @@ class StoryStore(_HasTx):
         with self.tx() as conn:
             changes.membership(conn, article_id, story_id, merged, split, relinked)
             for gone, kept in relinked:
+                # every story of the storyline that goes takes a place among the kept one's:
+                # each is written again where it now is (``matome.write.windows``)
+                moved = [r[0] for r in conn.execute(select(t.stories.c.id).where(
+                    (t.stories.c.storyline == gone) | (t.stories.c.id == "s" + gone[1:])))]
+                enqueue(conn, "write", moved)
                 conn.execute(update(t.stories).where(t.stories.c.storyline == gone)
                              .values(storyline=kept))
             if merged is not None:
@@ -222,7 +227,7 @@ class StoryStore(_HasTx):
                 if target:
                     seeds[r.old_id] = target
             for table in (t.written, t.story_tags, t.memberships, t.story_redirects, t.stories,
-                          t.snapshots, t.tag_parts, t.tag_totals):
+                          t.snapshots, t.tag_parts, t.tag_totals, t.write_order):
                 conn.execute(delete(table))
             # what the tags stage last built from; the queues' keys ("key:…") stay
             conn.execute(delete(t.stage_state).where(t.stage_state.c.stage.not_like("key:%")))

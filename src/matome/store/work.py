@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text, tuple_
 
 from matome.records import Analysis, Article, DedupeRow, Membership, RawDoc
 from matome.store import schema as t
@@ -277,20 +277,6 @@ class WorkStore(_HasTx):
                     select(s.id, s.storyline).where(s.id.in_(chunk)))})
         return out
 
-    def storylines_with(self, story_ids: Sequence[str]) -> dict[str, str | None]:
-        """These stories and every story in a storyline with one of them: id -> stored storyline
-        (None: the one it starts, ``members.storyline_id``)."""
-        s = t.stories.c
-        found = self.storylines_of(story_ids)
-        lines = {line or "l" + sid[1:] for sid, line in found.items()}
-        starters = ["s" + line[1:] for line in lines]  # a story whose line is its own, unstored
-        with self.read() as conn:
-            for chunk in _chunks(sorted(lines)):
-                found.update({r.id: r.storyline for r in conn.execute(
-                    select(s.id, s.storyline).where(s.storyline.in_(chunk)))})
-        found.update(self.storylines_of(starters))
-        return found
-
     def memberships_of(self, story_ids: Sequence[str]) -> list[Membership]:
         """Every membership of these stories, in the order it was made."""
         m = t.memberships.c
@@ -307,6 +293,42 @@ class WorkStore(_HasTx):
         for chunk in _chunks(ids):
             out += self.articles(chunk)  # type: ignore[attr-defined]
         return out
+
+    # --- where the write stage placed stories (``matome.write.windows``) ------
+
+    def write_places(self, story_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(storyline, key) where the write stage last placed each of these stories."""
+        w = t.write_order.c
+        out: dict[str, tuple[str, str]] = {}
+        with self.read() as conn:
+            for chunk in _chunks(story_ids):
+                out.update({r.story_id: (r.storyline, r.key) for r in conn.execute(
+                    select(w.story_id, w.storyline, w.key).where(w.story_id.in_(chunk)))})
+        return out
+
+    def line_tail(self, storyline: str, start: tuple[str, str], before: int) -> list[tuple[str, str]]:
+        """(key, story id) of the stories placed in ``storyline``, in order: the ``before``
+        just before ``start`` (a key and a story id), then every one from it to the end (the
+        part of a storyline a day's news changes; not its years before)."""
+        w = t.write_order.c
+        at, here = tuple_(w.key, w.story_id), tuple_(*start)
+        with self.read() as conn:
+            head = conn.execute(select(w.key, w.story_id).where((w.storyline == storyline) & (at < here))
+                                .order_by(w.key.desc(), w.story_id.desc()).limit(before)).all() \
+                if before > 0 else []
+            tail = conn.execute(select(w.key, w.story_id).where((w.storyline == storyline) & (at >= here))
+                                .order_by(w.key, w.story_id)).all()
+        return [(r.key, r.story_id) for r in reversed(head)] + [(r.key, r.story_id) for r in tail]
+
+    def place_written(self, places: Mapping[str, tuple[str, str]], gone: Iterable[str]) -> None:
+        """Keep where these stories now are, as (storyline, key); forget ``gone``."""
+        w = t.write_order.c
+        rows = [{"story_id": s, "storyline": line, "key": key} for s, (line, key) in sorted(places.items())]
+        with self.tx() as conn:
+            for chunk in _chunks(sorted({*places, *gone})):
+                conn.execute(delete(t.write_order).where(w.story_id.in_(chunk)))
+            for i in range(0, len(rows), _CHUNK):
+                conn.execute(insert(t.write_order), rows[i : i + _CHUNK])
 
     # --- snapshots ----------------------------------------------------------
 

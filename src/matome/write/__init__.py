@@ -6,7 +6,9 @@ cited and from where (past datelines, captions, labels), ``headline`` makes
 見出し and サブ見出し; ``brief``, ``news``, ``explainer`` and ``matome`` write
 one format each, ``short`` publishes a story too few reports tell as its
 report; ``llm`` and ``llm_writer`` write the brief with a model;
-``conflicts`` finds where sources disagree; ``verify`` checks every sentence
+``windows`` says which earlier stories of its storyline a story is written
+from and which stories a change makes to be written again; ``conflicts``
+finds where sources disagree; ``verify`` checks every sentence
 against the spans it cites; ``lint`` holds the checks of what a reader must
 never see (boilerplate, broken sentences, bare quotes, repeats, cut
 headlines), shared by the writers, the tests and the bench.

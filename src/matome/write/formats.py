@@ -1,8 +1,8 @@
 """The registry of article formats (FORMATS.md): one place names them all.
 
 Each format declares its name (its module's ``NAME``), what it is written
-from besides the story's own reports (the earlier stories of its storyline,
-the story's board posts), whether an LLM may write it (``writer.kind =
+from besides the story's own reports (the latest earlier stories of its
+storyline, ``windows.context`` of them; the story's board posts), whether an LLM may write it (``writer.kind =
 "llm"``) and its length rules. The pipeline and the verifier ask the
 registry rather than test names. (``settings`` and the site may not import
 the write stage: the writer settings' defaults name the same formats, and a

@@ -1,7 +1,8 @@
 """The まとめ (wire lead, ■要約, ■解説, ■反応), written extractively.
 
 The wire report's lead quoted with its outlet, ■要約 bullets, ■解説 from
-earlier stories of the storyline (cited, attributed, opinion left out) and
+the latest earlier stories of the storyline (as many as the explainer's
+sections before the story's own; cited, attributed, opinion left out) and
 ■反応 from board posts: shown as reactions, never as facts, abusive ones
 left out.
 """
