@@ -62,11 +62,14 @@ def plan(store: Store, now: Mapping[str, Place], queued: Sequence[str], k: int) 
     each where it now is and where it was; with the ``k`` stories before each, oldest first."""
     was = store.write_places(queued)
     moved = set(queued)
-    lines = sorted({line for line, _ in now.values()} | {line for line, _ in was.values()})
+    new_in: dict[str, list[tuple[str, str]]] = {}  # storyline -> (key, story) of queued stories
+    old_in: dict[str, list[tuple[str, str]]] = {}
+    for places, into in ((now, new_in), (was, old_in)):
+        for sid, (line, key) in places.items():
+            into.setdefault(line, []).append((key, sid))
     out = Plan([], {})
-    for line in lines:
-        new = sorted((key, sid) for sid, (ln, key) in now.items() if ln == line)
-        old = sorted((key, sid) for sid, (ln, key) in was.items() if ln == line)
+    for line in sorted(new_in.keys() | old_in.keys()):
+        new, old = sorted(new_in.get(line, [])), sorted(old_in.get(line, []))
         start = min(new + old)
         # the stored order from ``k`` stories before the first place touched (none of them
         # queued: every queued story's stored place is among ``old``), to the end
