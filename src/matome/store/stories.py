@@ -112,7 +112,9 @@ class StoryStore(_HasTx):
             changes.membership(conn, article_id, story_id, merged, split, relinked)
             for gone, kept in relinked:
                 # every story of the storyline that goes takes a place among the kept one's:
-                # each is written again where it now is (``matome.write.windows``)
+                # each is written again where it now is (``matome.write.windows``); the story
+                # that started it may have no storyline stored ("s…" for "l…": the inverse of
+                # ``stories.members.storyline_id``, which the store may not import)
                 moved = [r[0] for r in conn.execute(select(t.stories.c.id).where(
                     (t.stories.c.storyline == gone) | (t.stories.c.id == "s" + gone[1:])))]
                 enqueue(conn, "write", moved)
