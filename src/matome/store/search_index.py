@@ -423,8 +423,10 @@ def _postgres(conn: Connection, longs: list[str], shorts: list[str], where: list
         # simply. Counted in bytes (what ``replace`` took away, over the term's bytes: the
         # same count), as counting characters read each body once more (3 µs a candidate);
         # the damping's scale is 3,000 bytes, a thousand Japanese characters.
-        score.append(f"(5.0 * (octet_length(r.lt) - octet_length(replace(r.lt, {t}, ''))) "
-                     f"+ (octet_length(r.lb) - octet_length(replace(r.lb, {t}, ''))) * 3000.0 "
+        # In float8: numeric arithmetic (what ``5.0`` and ``3000.0`` would be) cost 0.65 µs
+        # a candidate more, 7% of a search at the cap.
+        score.append(f"(CAST(5 AS float8) * (octet_length(r.lt) - octet_length(replace(r.lt, {t}, ''))) "
+                     f"+ (octet_length(r.lb) - octet_length(replace(r.lb, {t}, ''))) * CAST(3000 AS float8) "
                      f"/ (3000 + octet_length(r.lb))) / octet_length({t}) AS o{i}")
         found_in.append(f"s.o{i} > 0")  # a term occurs in the title or the body: a match
     asked = sorted(needed)  # ``:g0``, ``:g1``, ... in this order, here and in ``_newest``
