@@ -205,6 +205,52 @@ def test_the_newest_documents_are_ranked_in_a_table_of_their_own(tmp_path, monke
         store.close()
 
 
+def test_a_short_word_beside_a_long_one_narrows_the_newest_matches(tmp_path, monkeypatch):
+    """「外相 海底ケーブル」: the long word's matches are walked newest first and each kept if the
+    short word is in it too, in the recent table and below its floor alike. Asked the other
+    way (each match of the short word looked up in the long word's table, then all sorted),
+    it read every match of the short word in the archive: past the search's time limit at
+    100k stored articles (外相 and 首相 are in a tenth of all reports)."""
+    from sqlalchemy import event, text
+
+    from matome.store import search_index as si
+
+    monkeypatch.setattr(si, "RECENT", 8)
+    monkeypatch.setattr(si, "RECENT_STEP", 4)
+    store = Store(db_url(str(tmp_path / "s.db")))
+    try:
+        for i in range(40):
+            who, what = ("外相" if i % 3 else "首相"), ("海底ケーブル" if i % 2 else "重要鉱物")
+            body = f"{who}は{what}について"
+            with store.tx() as conn:
+                si.replace(conn, [f"s{i}"], [si.Doc("story", f"s{i}", None, f"記事{i}", body,
+                                                    "港北日報", "2026-01-01", str(i))])
+        sql: list[tuple[str, object]] = []
+
+        def seen(conn, cursor, statement, parameters, *_):
+            if "bm25" in statement:
+                sql.append((statement, parameters))
+
+        with store.read() as conn:
+            floor = conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one()
+            assert floor == 32
+            both = [r[0] for r in conn.execute(text(
+                "SELECT rowid FROM search_docs WHERE body LIKE '%外相%海底ケーブル%' ORDER BY id DESC"))]
+            event.listen(store.engine, "before_cursor_execute", seen)
+            for cap in (2, 3, 9, 100):  # inside the recent table, and past it
+                got = si.candidates(conn, si.Query(["外相", "海底ケーブル"]), cap)
+                assert sorted(r[0] for r in got) == sorted(both[:cap]), cap
+            event.remove(store.engine, "before_cursor_execute", seen)
+            assert any("search_tri" in q for q, _ in sql) and any("search_recent" in q for q, _ in sql)
+            for q, args in sql:  # newest first in the long word's table, no lookups by id, no sort
+                plan = [r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + q, args)]
+                scan = [p for p in plan if p.startswith(("SCAN search_recent", "SCAN search_tri"))]
+                assert scan and "=" not in scan[0].split(":")[-1], plan
+                assert not any("TEMP B-TREE FOR ORDER BY" in p for p in plan[: plan.index(scan[0]) + 3]), plan
+    finally:
+        store.close()
+
+
 def test_a_page_of_hits_is_the_best_of_all_the_candidates(tmp_path, monkeypatch):
     """``best`` ranks inside the query and returns only the best few with how many there
     were: the same as taking every candidate of each table, scored where it sits, and

@@ -341,8 +341,13 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
     args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
 
     def ranked(table: str, below: int | None, cap: int) -> Found:
-        both = ([f"{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH :short)"]
-                if shorts else [])
+        # A short word beside: each of the long word's matches, newest first, is kept if the
+        # short word's matches in the same table's range hold it. Unmarked (no ``+``), the
+        # planner asked the long word's table for each of the short word's matches by id and
+        # sorted what came: every match of the short word in the archive, a search cut off
+        # at its 0.5 s limit at 100k stored articles (「首相 経済安全保障」; now 5.6 ms).
+        both = ([f"+{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH :short"
+                 + (" AND rowid > :floor)" if below is None else " AND rowid <= :below)")] if shorts else [])
         # Ranked by score alone: the documents' rows are read only where a filter needs them.
         # A join reads one row per match at a place of its own (1,000 reads, most of the
         # query's time on a large store: 2-5 ms of 3-6 at 100k).
@@ -357,8 +362,9 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
     # ``cap`` matches, if any are older, from the archive's table, scored against all of it
     # (an IDF of another sample, as in an index split into shards; the recent one is large).
     cap, keep = int(str(args["cap"])), int(str(args["keep"]))
-    n, rows = ranked("search_recent", None, cap)
     floor = int(conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one())
+    args["floor"] = floor
+    n, rows = ranked("search_recent", None, cap)
     if n < cap and floor > 0:
         more, older = ranked("search_tri", floor, cap - n)
         # the best ``keep`` of both are among the best ``keep`` of each
