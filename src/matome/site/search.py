@@ -9,9 +9,7 @@ are exact tokens of the short-gram index.
 
 Every search runs on a connection of its own from the store's pool, with its own time
 limit (SQLite: a progress handler; PostgreSQL: ``statement_timeout``): a query that
-would take longer is stopped instead of holding a worker, and says so (``SearchCutOff``):
-a query mixing a common two-character word with a longer one reads every match of the
-short word, which on a large archive can pass the limit.
+would take longer is stopped instead of holding a worker, and says so (``SearchCutOff``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 SQLite: an FTS5 table with the trigram tokenizer over ``search_docs`` (kept in step by
 triggers) answers terms of three characters or more and ranks by BM25, titles weighted
 five times. A second trigram table holds only the newest documents (``RECENT`` ids, trimmed
-as the archive grows) and is asked first: BM25 counts each phrase's matches over its whole
+as the archive grows and rebuilt at each trim) and is asked first: BM25 counts each phrase's matches over its whole
 table for the IDF, once per query, and over the whole archive that count grew with the
 years (2.7-11 ms of a query at a million reports, and 0.3 µs more for every further match of
 a common phrase). A term with fewer than ``CANDIDATES`` matches there is taken from the
