@@ -332,7 +332,9 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
                 "serve_rss": s["rss"],
                 "search_matches": _matches(list(s["totals"].values())),
                 "search_totals": json.dumps(s["totals"], ensure_ascii=False),
-                "search_p50_each": json.dumps(s["p50_each"], ensure_ascii=False)})
+                "search_p50_each": json.dumps(s["p50_each"], ensure_ascii=False),
+                "mixed_p50": s["mixed_p50"], "mixed_max": s["mixed_max"],
+                "mixed_cut": f"{s['mixed_cut']} of {s['mixed_n']}"})
     console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, "
                   f"matches ranked {got['search_matches']}")
     return got
@@ -395,6 +397,9 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("search_p50", "search p50 (/api/search)", "ms", "ratio"),
     ("search_p95", "search p95 (/api/search)", "ms", "p95"),
     ("search_matches", "search: the 12 queries' matches ranked", "", ""),
+    ("mixed_p50", "search, a short word beside a long one (3 queries): p50", "ms", ""),
+    ("mixed_max", "search, a short word beside a long one: slowest", "ms", ""),
+    ("mixed_cut", "search, a short word beside a long one: cut off at 0.5 s", "", ""),
     ("serve_rss", "serve: peak RSS after the searches", "MiB", "ratio"),
     ("serve_ready_s", "serve: seconds to first answer", "s", ""),
     ("ingest_s", "ingest {new:,} new (JSONL)", "s", ""),
