@@ -1,20 +1,20 @@
 """Full-text search in the store: one document per story and per report, indexed as written.
 
 SQLite: an FTS5 table with the trigram tokenizer over ``search_docs`` (kept in step by
-triggers) answers terms of three characters or more and ranks by BM25, titles weighted
-five times. A second trigram table holds only the newest documents (``RECENT`` ids, trimmed
-as the archive grows and rebuilt at each trim) and is asked first: BM25 counts each phrase's matches over its whole
-table for the IDF, once per query, and over the whole archive that count grew with the
-years (2.7-11 ms of a query at a million reports, and 0.3 µs more for every further match of
-a common phrase). A term with fewer than ``CANDIDATES`` matches there is taken from the
-archive's table for the rest, below the recent table's floor. Trigrams cannot find a
-two-character word (外相, 日銀, G7), which Japanese
-readers type all the time, so a second, contentless FTS5 table holds each document's
-distinct one- and two-character grams (``detail=none``: only which documents, the smallest
-index FTS5 makes); a short term is one exact token there. Its tokenizer splits only at
-spaces (every Unicode category but separators is a token character), so a gram stays
-whole, punctuation and all. A short word's matches are ranked by kind and date, read
-from an index of (id, kind, published), not from each match's row.
+triggers) answers terms of three characters or more and ranks by BM25, titles weighted five
+times. A second trigram table holds only the newest documents (``RECENT`` ids, trimmed as
+the archive grows and rebuilt at each trim) and is asked first: BM25 counts each phrase's
+matches over its whole table for the IDF, once per query, and over the whole archive that
+count grew with the years (2.7-11 ms of a query at a million reports, and 0.3 µs more for
+every further match of a common phrase). A term with fewer than ``CANDIDATES`` matches there
+is taken from the archive's table for the rest, below the recent table's floor. Trigrams
+cannot find a two-character word (外相, 日銀, G7), which Japanese readers type all the time, so
+a second, contentless FTS5 table holds each document's distinct one- and two-character grams
+(``detail=none``: only which documents, the smallest index FTS5 makes); a short term is one
+exact token there. Its tokenizer splits only at spaces (every Unicode category but
+separators is a token character), so a gram stays whole, punctuation and all. A short word's
+matches are ranked by kind and date, read from an index of (id, kind, published), not from
+each match's row.
 
 PostgreSQL: a GIN index on the same grams, stored as text, serves short terms and narrows
 long ones (their character pairs), which are then found in the texts themselves. A
