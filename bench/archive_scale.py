@@ -64,6 +64,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* when run as a script
+# matome of this checkout, here and in every ``matome`` the bench starts (``main``): an
+# editable install points the venv at another checkout's src (the one it was made from), and
+# a bench run from a frozen clone measured that code, keying its fills by it (2026-12-06)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np
 from bench import archive_fill
@@ -520,6 +524,9 @@ def main() -> None:
     args.work = args.work.absolute()
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "run").mkdir(exist_ok=True)
+    root = Path(__file__).resolve().parents[1]
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(root / "src"), str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
     sizes = sorted(int(s) for s in args.sizes.split(","))
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     stub = EmbedStub()
