@@ -210,7 +210,7 @@ def test_a_short_word_beside_a_long_one_narrows_the_newest_matches(tmp_path, mon
     short word is in it too, in the recent table and below its floor alike. Asked the other
     way (each match of the short word looked up in the long word's table, then all sorted),
     it read every match of the short word in the archive: past the search's time limit at
-    100k stored articles (外相 and 首相 are in a tenth of all reports)."""
+    100k stored articles (首相 is in 8% of all documents there)."""
     from sqlalchemy import event, text
 
     from matome.store import search_index as si
