@@ -346,8 +346,9 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
         # planner asked the long word's table for each of the short word's matches by id and
         # sorted what came: every match of the short word in the archive, a search cut off
         # at its 0.5 s limit at 100k stored articles (「首相 経済安全保障」; now 5.6 ms).
-        both = ([f"+{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH :short"
-                 + (" AND rowid > :floor)" if below is None else " AND rowid <= :below)")] if shorts else [])
+        span = "rowid > :floor" if below is None else "rowid <= :below"  # the table's ids
+        both = ([f"+{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH "
+                 f":short AND {span})"] if shorts else [])
         # Ranked by score alone: the documents' rows are read only where a filter needs them.
         # A join reads one row per match at a place of its own (1,000 reads, most of the
         # query's time on a large store: 2-5 ms of 3-6 at 100k).
