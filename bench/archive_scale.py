@@ -31,8 +31,9 @@ each step a subprocess whose wall time and peak RSS (``wait4``) are taken:
    Japanese queries (2 to 6 characters), one request at a time on a keep-alive
    connection, each query once to warm up, then ``--requests`` timed; p50/p95
    and the server's peak RSS (VmHWM); then three searches of a short word beside
-   a long one (「首相 経済安全保障」), timed apart (not in the goal's p50/p95, which
-   earlier runs reported for the twelve).
+   a long one (「首相 経済安全保障」), and five with the search page's filters (a tag, a
+   range of dates, an outlet), each timed apart (not in the goal's p50/p95, which earlier
+   runs reported for the twelve).
 
 Embedding is stubbed identically at every size: matome's ``openai`` embedding
 backend is pointed at a server this bench runs on 127.0.0.1, which answers at
@@ -340,7 +341,9 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
                 "search_totals": json.dumps(s["totals"], ensure_ascii=False),
                 "search_p50_each": json.dumps(s["p50_each"], ensure_ascii=False),
                 "mixed_p50": s["mixed_p50"], "mixed_max": s["mixed_max"],
-                "mixed_cut": f"{s['mixed_cut']} of {s['mixed_n']}"})
+                "mixed_cut": f"{s['mixed_cut']} of {s['mixed_n']}",
+                "filtered_p50": s["filtered_p50"], "filtered_max": s["filtered_max"],
+                "filtered_cut": f"{s['filtered_cut']} of {s['filtered_n']}"})
     console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, "
                   f"matches ranked {got['search_matches']}")
     return got
@@ -406,6 +409,9 @@ ROWS = [  # key, label, unit, goal ("ratio": largest ≤ 1.5 × smallest; "p95":
     ("mixed_p50", "search, a short word beside a long one (3 queries): p50", "ms", ""),
     ("mixed_max", "search, a short word beside a long one: slowest", "ms", ""),
     ("mixed_cut", "search, a short word beside a long one: cut off at 0.5 s", "", ""),
+    ("filtered_p50", "search with a filter (5 queries): p50", "ms", ""),
+    ("filtered_max", "search with a filter: slowest", "ms", ""),
+    ("filtered_cut", "search with a filter: cut off at 0.5 s", "", ""),
     ("serve_rss", "serve: peak RSS after the searches", "MiB", "ratio"),
     ("serve_ready_s", "serve: seconds to first answer", "s", ""),
     ("ingest_s", "ingest {new:,} new (JSONL)", "s", ""),

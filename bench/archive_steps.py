@@ -34,6 +34,12 @@ QUERIES = ["日銀", "首相", "円安", "台風", "地震", "外相", "政策�
 # (whose p50 and p95 earlier runs reported), each as many times as one of them. Such a
 # search ran past the server's 0.5 s limit at 100k until 3d417ad.
 MIXED = ["首相 経済安全保障", "外相 首脳会談", "地震 避難指示"]
+# Searches with the search page's filters, timed apart too: a common word in a tag of a few
+# stories, before the archive's second day, on its last day, in its largest tag, and a
+# long word from one outlet in the last month. Until 0025 a common word and a filter holding
+# few of its matches read every match in the archive (cut off at 0.5 s at 1M).
+FILTERED = ["首相 · tag (median)", "首相 · until day 1", "経済安全保障 · since last day",
+            "首相 · tag (largest)", "経済安全保障 · outlet + last month"]
 MODEL = "synthetic-e5"
 
 
@@ -151,7 +157,8 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
     """Start ``matome serve``; seconds to its first answer, search p50/p95 (ms) and each
     query's p50, peak RSS (MiB), and how many matches each query ranked (its ``total``: at
     most the newest 1,000; where a small archive has fewer, its searches rank fewer and
-    cost less); then the ``MIXED`` searches' p50, slowest and how many were cut off."""
+    cost less); then the ``MIXED`` searches' p50, slowest and how many were cut off, and the
+    ``FILTERED`` ones' alike."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -181,6 +188,13 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
                 t = time.perf_counter()
                 cut += bool(json.loads(_get(conn, path)).get("cut_off"))
                 mixed.append((time.perf_counter() - t) * 1000)
+        filtered, fcut = [], 0
+        for path in _filtered_paths(env["MATOME_DB"]):
+            _get(conn, path)
+            for _ in range(max(1, requests // len(QUERIES))):
+                t = time.perf_counter()
+                fcut += bool(json.loads(_get(conn, path)).get("cut_off"))
+                filtered.append((time.perf_counter() - t) * 1000)
         hwm = _vm_hwm(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -192,7 +206,30 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
             "p95": float(np.percentile(times, 95)), "rss": hwm, "totals": totals,
             "p50_each": {q: float(np.percentile(t, 50)) for q, t in each.items() if t},
             "mixed_p50": float(np.percentile(mixed, 50)), "mixed_max": max(mixed), "mixed_cut": cut,
-            "mixed_n": len(mixed)}
+            "mixed_n": len(mixed), "filtered_p50": float(np.percentile(filtered, 50)),
+            "filtered_max": max(filtered), "filtered_cut": fcut, "filtered_n": len(filtered)}
+
+
+def _filtered_paths(url: str) -> list[str]:
+    """The ``FILTERED`` searches of this store, as ``/api/search`` paths."""
+    from sqlalchemy import text
+
+    store = Store(url, readonly=True)
+    try:
+        with store.read() as conn:
+            tags = [r[0] for r in conn.execute(text(
+                "SELECT listing FROM listing_counts WHERE listing LIKE 't:%' ORDER BY stories, listing"))]
+            outlet = conn.execute(text("SELECT name FROM listing_counts WHERE listing LIKE 'o:%' "
+                                       "ORDER BY reports, listing LIMIT 1")).scalar_one()
+            first, last = conn.execute(text("SELECT min(published), max(published) FROM search_docs "
+                                            "WHERE published != ''")).one()
+    finally:
+        store.close()
+    asked = [("首相", {"tag": tags[len(tags) // 2][2:]}), ("首相", {"until": first[:10]}),
+             ("経済安全保障", {"since": last[:10]}), ("首相", {"tag": tags[-1][2:]}),
+             ("経済安全保障", {"outlet": outlet, "since": last[:7] + "-01"})]
+    assert len(asked) == len(FILTERED)
+    return [f"/api/search?{urllib.parse.urlencode({'q': q, **f})}" for q, f in asked]
 
 
 def _connect(port: int, proc: subprocess.Popen[bytes], deadline: float) -> http.client.HTTPConnection:

@@ -180,12 +180,13 @@ def snapshots_read_back_whole(store: Store) -> None:
 
 def test_the_search_tables_are_the_ones_search_index_describes(tmp_path):
     """FTS5 tables, triggers and the ranking index are made by the migrations' own SQL
-    (0010, 0019, 0020), which schema comparisons cannot see: held here to what
+    (0010, 0019, 0020, 0025), which schema comparisons cannot see: held here to what
     ``search_index`` says they are."""
     Store(db_url(str(tmp_path / "m.db"))).close()
     con = sqlite3.connect(tmp_path / "m.db")
     names = ("search_tri", "search_short", "search_recent", "search_recent_floor",
-             "search_docs_order", "search_docs_ai", "search_docs_ad")
+             "search_docs_order", "search_docs_published", "search_docs_source", "search_docs_ai",
+             "search_docs_ad")
     made = {r[0] for r in con.execute(
         f"SELECT sql FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})", names)}
     assert made == set(search_index.SQLITE_DDL)

@@ -25,6 +25,9 @@ grams index is a gram and its document's id bucket (``<gram>@<id // BUCKET>``), 
 of the newest documents is taken inside the index and reads only that range's matches
 (``_newest``).
 
+On SQLite a filter holding fewer documents than the terms have matches (a small tag, a
+few days) is read from its side instead (``search_filter``).
+
 Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
 a search costs what those candidates cost, not the archive. Below that many matches
 (every query on a small site) the ranking is over all of them. The query ranks them and
@@ -42,6 +45,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, Text, delete,
 from sqlalchemy.exc import ProgrammingError
 
 from matome.store import schema as t
+from matome.store import search_filter
 
 CANDIDATES = 1000
 # ids the recent table holds, the newest (about a hundred days at a thousand reports a
@@ -69,7 +73,7 @@ search_docs = Table(
     Column("grams", Text),                          # PostgreSQL only: the short-term grams
 )
 
-# Made by the migrations (SQLite: 0010, 0019, 0020; PostgreSQL: 0010, 0014, 0021), not
+# Made by the migrations (SQLite: 0010, 0019, 0020, 0025; PostgreSQL: 0010, 0014, 0021), not
 # declared above (SQLAlchemy has no FTS5 or GIN opclass types): schema comparisons skip them
 # (``managed``). A test holds SQLite's migrations to these statements; on PostgreSQL the
 # tests hold the grams index to ``grams_index`` (its plans use it).
@@ -85,6 +89,10 @@ SQLITE_DDL = [
     "floor INTEGER NOT NULL)",
     # what ranks a short word's matches, without reading each match's row (0020)
     "CREATE INDEX search_docs_order ON search_docs (id, kind, published)",
+    # a range of dates' and an outlet's reports, for a search filtered by them (0025,
+    # ``search_filter``)
+    "CREATE INDEX search_docs_published ON search_docs (published)",
+    "CREATE INDEX search_docs_source ON search_docs (source) WHERE kind = 'report'",
     "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN INSERT INTO search_tri"
     "(rowid, title, body) VALUES (new.id, new.title, new.body); INSERT INTO search_recent"
     "(rowid, title, body) VALUES (new.id, new.title, new.body); END",
@@ -113,7 +121,8 @@ def gram_keys(gram: str, buckets: range) -> list[str]:
 
 
 _UNMANAGED = {"search_tri", "search_short", "search_recent", "search_recent_floor",
-              "search_docs_order", "ix_search_docs_trgm", "ix_search_docs_grams"}
+              "search_docs_order", "search_docs_published", "search_docs_source", "ix_search_docs_trgm",
+              "ix_search_docs_grams"}
 
 
 def managed(name: str | None, type_: str, parent_names: object) -> bool:
@@ -279,20 +288,22 @@ def best(conn: Connection, q: Query, keep: int,
     args: dict[str, object] = {"cap": cap or CANDIDATES, "keep": max(1, keep)}
     where = []
     if q.tag_listing:
-        where.append("d.story IN (SELECT story_id FROM site_listing WHERE listing = :tag)")
+        where.append(search_filter.TAG)
         args["tag"] = q.tag_listing
     if q.outlet:
-        where.append("((d.kind = 'report' AND d.source = :outlet) OR (d.kind = 'story' AND d.story IN "
-                     "(SELECT story_id FROM site_listing WHERE listing = :outlet_listing)))")
+        where.append(search_filter.OUTLET)
         args.update(outlet=q.outlet, outlet_listing=q.outlet_listing or "")
     if q.since:
-        where.append("d.published >= :since")
+        where.append(search_filter.SINCE)
         args["since"] = q.since
     if q.until:
-        where.append("d.published <= :until")
+        where.append(search_filter.UNTIL)
         args["until"] = q.until + "\uffff"
     if conn.dialect.name != "postgresql":
-        n, rows = _sqlite(conn, longs, shorts, where, args)
+        _sqlite_terms(longs, shorts, args)
+        # a filter holding fewer documents than the terms have matches is read from its side
+        found = search_filter.search(conn, where, longs, shorts, args)
+        n, rows = found if found is not None else _sqlite(conn, longs, shorts, where, args)
     else:
         # each range's best ``keep``, ranked by the query: the best of all are among them
         n, rows = _postgres(conn, longs, shorts, where, args)
@@ -312,6 +323,14 @@ def _merged(rows: list[tuple[int, str, str, float]], *, scored: bool) -> list[tu
     return out
 
 
+def _sqlite_terms(longs: list[str], shorts: list[str], args: dict[str, object]) -> None:
+    """The FTS5 queries of the terms (``:long``, ``:short``), each term a quoted phrase."""
+    if shorts:
+        args["short"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in shorts)
+    if longs:
+        args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
+
+
 def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
             args: dict[str, object]) -> Found:
     # Not in widening ranges of ids as on PostgreSQL: FTS5 walks a term's matches newest
@@ -327,8 +346,6 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
         return (int(rows[0][4]) if rows else 0,
                 [(int(r[0]), r[1], r[2], float(r[3])) for r in rows])
 
-    if shorts:
-        args["short"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in shorts)
     if not longs:
         # unfiltered, what ranks them is all in search_docs_order: read there, not each
         # match's row (SQLite takes a row by its id from the table whatever index covers it)
@@ -338,7 +355,6 @@ def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[s
                    "WHERE search_short MATCH :short"
                    + "".join(" AND " + w for w in where) + " ORDER BY search_short.rowid DESC LIMIT :cap",
                    "kind != 'story', published DESC, id DESC")
-    args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
 
     def ranked(table: str, below: int | None, cap: int) -> Found:
         # A short word beside: each of the long word's matches, newest first, is kept if the
