@@ -151,7 +151,10 @@ class Card:
     sources: list[tuple[str, str, str]]  # (outlet, title, url) of the reports it was written from
 
     def to_json(self) -> str:
-        return json.dumps([self.id, self.headline, self.subheadline, self.lead, self.summary,
+        # the summary is most often the lead itself: kept once (null: "the lead"), a third of
+        # a card's bytes (1,522 a card at 100k stored articles), fewer pages for a build to read
+        summary = None if self.summary == self.lead else self.summary
+        return json.dumps([self.id, self.headline, self.subheadline, self.lead, summary,
                            iso(self.first_published), iso(self.last_published), self.outlets,
                            self.reports, self.tags, self.storyline, self.follows,
                            [list(x) for x in self.sources]], ensure_ascii=False)
@@ -160,8 +163,8 @@ class Card:
     def from_json(cls, data: str) -> Card:
         (sid, headline, sub, lead, summary, first, last, outlets, reports, tags, line, follows,
          sources) = json.loads(data)
-        return cls(sid, headline, sub, lead, summary, _when(first), _when(last), outlets, reports,
-                   tags, line, follows, [(a, b, c) for a, b, c in sources])
+        return cls(sid, headline, sub, lead, lead if summary is None else summary, _when(first),
+                   _when(last), outlets, reports, tags, line, follows, [(a, b, c) for a, b, c in sources])
 
 
 class StoryList(Sequence[StoryView]):
