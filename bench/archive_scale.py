@@ -343,7 +343,8 @@ def measure(url: str, manifest: dict[str, Any], args: argparse.Namespace, cfg: P
                 "mixed_p50": s["mixed_p50"], "mixed_max": s["mixed_max"],
                 "mixed_cut": f"{s['mixed_cut']} of {s['mixed_n']}",
                 "filtered_p50": s["filtered_p50"], "filtered_max": s["filtered_max"],
-                "filtered_cut": f"{s['filtered_cut']} of {s['filtered_n']}"})
+                "filtered_cut": f"{s['filtered_cut']} of {s['filtered_n']}",
+                "filtered_p50_each": json.dumps(s["filtered_p50_each"], ensure_ascii=False)})
     console.print(f"ready in {s['ready_s']:.1f} s, p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, "
                   f"matches ranked {got['search_matches']}")
     return got

@@ -158,7 +158,7 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
     query's p50, peak RSS (MiB), and how many matches each query ranked (its ``total``: at
     most the newest 1,000; where a small archive has fewer, its searches rank fewer and
     cost less); then the ``MIXED`` searches' p50, slowest and how many were cut off, and the
-    ``FILTERED`` ones' alike."""
+    ``FILTERED`` ones' alike (and each one's p50)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -188,13 +188,16 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
                 t = time.perf_counter()
                 cut += bool(json.loads(_get(conn, path)).get("cut_off"))
                 mixed.append((time.perf_counter() - t) * 1000)
-        filtered, fcut = [], 0
-        for path in _filtered_paths(env["MATOME_DB"]):
+        filtered, fcut, fmid = [], 0, {}
+        for label, path in zip(FILTERED, _filtered_paths(env["MATOME_DB"]), strict=True):
             _get(conn, path)
+            took = []
             for _ in range(max(1, requests // len(QUERIES))):
                 t = time.perf_counter()
                 fcut += bool(json.loads(_get(conn, path)).get("cut_off"))
-                filtered.append((time.perf_counter() - t) * 1000)
+                took.append((time.perf_counter() - t) * 1000)
+            filtered += took
+            fmid[label] = float(np.percentile(took, 50))
         hwm = _vm_hwm(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -207,7 +210,8 @@ def serve_and_search(env: dict[str, str], cwd: Path, requests: int) -> dict[str,
             "p50_each": {q: float(np.percentile(t, 50)) for q, t in each.items() if t},
             "mixed_p50": float(np.percentile(mixed, 50)), "mixed_max": max(mixed), "mixed_cut": cut,
             "mixed_n": len(mixed), "filtered_p50": float(np.percentile(filtered, 50)),
-            "filtered_max": max(filtered), "filtered_cut": fcut, "filtered_n": len(filtered)}
+            "filtered_max": max(filtered), "filtered_cut": fcut, "filtered_n": len(filtered),
+            "filtered_p50_each": fmid}
 
 
 def _filtered_paths(url: str) -> list[str]:
