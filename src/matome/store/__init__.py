@@ -10,7 +10,7 @@ items, one ordered writer),
 ``tagging`` tags changed one story at a time, ``changes`` the log of which
 stories' pages changed (written with each change), ``site_index`` and
 ``search_index`` the site's listings and the full-text index kept from it
-(``search_filter``: filtered searches read from a small filter's side),
+(``search_sqlite``: SQLite's queries of it),
 ``site_reads`` the per-story reads a page makes, ``schema`` the tables,
 ``migrations`` how they change.
 

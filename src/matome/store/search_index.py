@@ -25,8 +25,8 @@ grams index is a gram and its document's id bucket (``<gram>@<id // BUCKET>``), 
 of the newest documents is taken inside the index and reads only that range's matches
 (``_newest``).
 
-On SQLite a filter holding fewer documents than the terms have matches (a small tag, a
-few days) is read from its side instead (``search_filter``).
+SQLite's queries are in ``search_sqlite``: there a filter holding fewer documents than the
+terms have matches (a small tag, a few days) is read from its side instead.
 
 Matches are taken newest document first and at most ``CANDIDATES`` of them are ranked:
 a search costs what those candidates cost, not the archive. Below that many matches
@@ -45,7 +45,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, Text, delete,
 from sqlalchemy.exc import ProgrammingError
 
 from matome.store import schema as t
-from matome.store import search_filter
+from matome.store import search_sqlite
 
 CANDIDATES = 1000
 # ids the recent table holds, the newest (about a hundred days at a thousand reports a
@@ -288,106 +288,24 @@ def best(conn: Connection, q: Query, keep: int,
     args: dict[str, object] = {"cap": cap or CANDIDATES, "keep": max(1, keep)}
     where = []
     if q.tag_listing:
-        where.append(search_filter.TAG)
+        where.append(search_sqlite.TAG)
         args["tag"] = q.tag_listing
     if q.outlet:
-        where.append(search_filter.OUTLET)
+        where.append(search_sqlite.OUTLET)
         args.update(outlet=q.outlet, outlet_listing=q.outlet_listing or "")
     if q.since:
-        where.append(search_filter.SINCE)
+        where.append(search_sqlite.SINCE)
         args["since"] = q.since
     if q.until:
-        where.append(search_filter.UNTIL)
+        where.append(search_sqlite.UNTIL)
         args["until"] = q.until + "\uffff"
     if conn.dialect.name != "postgresql":
-        _sqlite_terms(longs, shorts, args)
-        # a filter holding fewer documents than the terms have matches is read from its side
-        found = search_filter.search(conn, where, longs, shorts, args)
-        n, rows = found if found is not None else _sqlite(conn, longs, shorts, where, args)
+        n, rows = search_sqlite.best(conn, longs, shorts, where, args)
     else:
         # each range's best ``keep``, ranked by the query: the best of all are among them
         n, rows = _postgres(conn, longs, shorts, where, args)
-        rows = _merged(rows, scored=bool(longs))
+        rows = search_sqlite.merged(rows, scored=bool(longs))
     return n, rows[: max(0, keep)]
-
-
-def _merged(rows: list[tuple[int, str, str, float]], *, scored: bool) -> list[tuple[int, str, str, float]]:
-    """Rows of several queries in one ranking, as each query ranked its own: by score (then
-    id) when they were scored, else stories first, then newer (ISO strings sort as times
-    do; unknown "" last), then the document indexed later."""
-    if scored:
-        return sorted(rows, key=lambda r: (r[3], r[0]))
-    out = sorted(rows, key=lambda r: r[0], reverse=True)  # stable sorts, last key first
-    out.sort(key=lambda r: r[2], reverse=True)
-    out.sort(key=lambda r: r[1] != "story")
-    return out
-
-
-def _sqlite_terms(longs: list[str], shorts: list[str], args: dict[str, object]) -> None:
-    """The FTS5 queries of the terms (``:long``, ``:short``), each term a quoted phrase."""
-    if shorts:
-        args["short"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in shorts)
-    if longs:
-        args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
-
-
-def _sqlite(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
-            args: dict[str, object]) -> Found:
-    # Not in widening ranges of ids as on PostgreSQL: FTS5 walks a term's matches newest
-    # first and stops at ``cap``; ranges measured slower at 100k (a second query for most
-    # words, whose first range held fewer than ``cap`` matches).
-    def run(newest: str, order: str, **more: object) -> Found:
-        # the newest ``cap`` (the inner query), ranked, the best ``keep`` of them with how
-        # many there were: counted on the candidates kept aside (MATERIALIZED: made once),
-        # not by a window over them (``count(*) OVER ()`` cost 0.2-0.4 ms at a thousand)
-        rows = conn.execute(text(f"WITH m AS MATERIALIZED ({newest}) SELECT id, kind, published, "
-                                 f"score, (SELECT count(*) FROM m) FROM m ORDER BY {order} "
-                                 "LIMIT :keep"), {**args, **more}).all()
-        return (int(rows[0][4]) if rows else 0,
-                [(int(r[0]), r[1], r[2], float(r[3])) for r in rows])
-
-    if not longs:
-        # unfiltered, what ranks them is all in search_docs_order: read there, not each
-        # match's row (SQLite takes a row by its id from the table whatever index covers it)
-        order = "" if where else " INDEXED BY search_docs_order"
-        return run("SELECT d.id, d.kind, d.published, 0.0 AS score FROM search_short "
-                   f"JOIN search_docs d{order} ON d.id = search_short.rowid "
-                   "WHERE search_short MATCH :short"
-                   + "".join(" AND " + w for w in where) + " ORDER BY search_short.rowid DESC LIMIT :cap",
-                   "kind != 'story', published DESC, id DESC")
-
-    def ranked(table: str, below: int | None, cap: int) -> Found:
-        # A short word beside: each of the long word's matches, newest first, is kept if the
-        # short word's matches in the same table's range hold it. Unmarked (no ``+``), the
-        # planner asked the long word's table for each of the short word's matches by id and
-        # sorted what came: every match of the short word in the archive, a search cut off
-        # at its 0.5 s limit at 100k stored articles (「首相 経済安全保障」; now 5.6 ms).
-        span = "rowid > :floor" if below is None else "rowid <= :below"  # the table's ids
-        both = ([f"+{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH "
-                 f":short AND {span})"] if shorts else [])
-        # Ranked by score alone: the documents' rows are read only where a filter needs them.
-        # A join reads one row per match at a place of its own (1,000 reads, most of the
-        # query's time on a large store: 2-5 ms of 3-6 at 100k).
-        source = f"{table} JOIN search_docs d ON d.id = {table}.rowid" if where else table
-        bound = [f"{table}.rowid <= :below"] if below is not None else []
-        return run(f"SELECT {table}.rowid AS id, '' AS kind, '' AS published, "
-                   f"bm25({table}, 5.0, 1.0) AS score FROM {source} WHERE {table} MATCH :long"
-                   + "".join(" AND " + w for w in [*both, *bound, *where])
-                   + f" ORDER BY {table}.rowid DESC LIMIT :cap", "score, id", below=below, cap=cap)
-
-    # The newest documents first, scored against the newest alone; the rest of the newest
-    # ``cap`` matches, if any are older, from the archive's table, scored against all of it
-    # (an IDF of another sample, as in an index split into shards; the recent one is large).
-    cap, keep = int(str(args["cap"])), int(str(args["keep"]))
-    floor = int(conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one())
-    args["floor"] = floor
-    n, rows = ranked("search_recent", None, cap)
-    if n < cap and floor > 0:
-        more, older = ranked("search_tri", floor, cap - n)
-        # the best ``keep`` of both are among the best ``keep`` of each
-        rows = _merged(rows + older, scored=True)[:keep]
-        n += more
-    return n, rows
 
 
 def _newest(conn: Connection, sql: Callable[[bool], str], args: dict[str, object], top: int,

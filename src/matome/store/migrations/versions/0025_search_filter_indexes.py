@@ -4,7 +4,7 @@ A filtered search (the search page's 期間, 媒体 and テーマ) walked the te
 first and read each match's row to test the filter: a common word and a filter holding few
 of its matches read every match in the archive (「首相」 in a small tag, or until a date three
 years back, ran past the search's 0.5 s limit at a million stored articles). A filter
-holding few documents is now read from its side (``matome.store.search_filter``): a tag's
+holding few documents is now read from its side (``matome.store.search_sqlite``): a tag's
 by its stories (indexed already), a range of dates' and an outlet's reports by these
 indexes (the outlet's: of reports only, whose source is one outlet; a story's is all of its
 outlets). PostgreSQL: nothing changes.

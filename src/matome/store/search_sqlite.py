@@ -1,17 +1,20 @@
-"""SQLite: a filtered search read from the filter's side when the filter holds few documents.
+"""SQLite's search queries (``search_index`` keeps the tables): the terms' matches walked
+newest first, or a small filter's documents read.
 
-A search walks its terms' matches newest first and, with a filter (a tag, an outlet, a
-range of dates: the search page's テーマ, 媒体, 期間), reads each match's row to test it. A
-common word and a filter holding few of its matches found them only after every match of
-the word in the archive: 「首相」 in a tag of a few stories, or until a date three years
-back, ran past the search's 0.5 s limit at a million stored articles. Here the terms'
-matches are counted first (FTS5 alone, no row read), no further than ``PROBE``, then each
-filter's documents from an index (a tag's and an outlet's stories' documents, an outlet's
-reports by ``search_docs_source``, a range of dates' by ``search_docs_published``), no
-further than the matches. If a filter holds fewer documents than the terms have matches,
-its documents are read newest first and the terms found in their texts: the search costs
-what the filter holds, not what the archive does. Otherwise (``None``) the walk reads at
-most as many rows as the filter would have.
+The walk (``_walk``): FTS5 gives a term's matches newest first; the recent table's, then,
+below its floor, the archive table's; a filter (a tag, an outlet, a range of dates: the
+search page's テーマ, 媒体, 期間) is tested on each match's row. A common word and a filter
+holding few of its matches found them only after every match of the word in the archive:
+「首相」 in a tag of a few stories, or until a date three years back, ran past the search's
+0.5 s limit at a million stored articles. So, first (``search``), the terms' matches are
+counted (FTS5 alone, no row read), no further than ``PROBE``, then each filter's documents
+from an index (a tag's and an outlet's stories' documents, an outlet's reports by
+``search_docs_source``, a range of dates' by ``search_docs_published``), no further than
+the matches; a tag of more stories or an outlet of more reports than ``PROBE`` is not
+counted (``listing_counts`` says so at once). If a filter holds fewer documents than the
+terms have matches, its documents are read newest first and the terms found in their
+texts: the search costs what the filter holds, not what the archive does. Otherwise the
+walk reads at most as many rows as the filter would have.
 
 What matches is what the search tables match: a term of three characters or more anywhere
 in the title or the body, case aside (FTS5's trigrams); a shorter one inside a run between
@@ -46,6 +49,97 @@ SINCE = "d.published >= :since"
 UNTIL = "d.published <= :until"
 
 Row = tuple[int, str, str, float]
+Found = tuple[int, list[Row]]  # how many matched; the best of them
+
+
+def best(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
+         args: dict[str, object]) -> Found:
+    """``search_index.best`` on SQLite: (how many of the newest ``:cap`` documents passing
+    ``where`` hold every term, the best ``:keep`` of them). A filter holding fewer documents
+    than the terms have matches is read from its side (``search``), else the matches are
+    walked (``_walk``)."""
+    _terms(longs, shorts, args)
+    found = search(conn, where, longs, shorts, args)
+    return found if found is not None else _walk(conn, longs, shorts, where, args)
+
+
+def merged(rows: list[tuple[int, str, str, float]], *, scored: bool) -> list[tuple[int, str, str, float]]:
+    """Rows of several queries in one ranking, as each query ranked its own: by score (then
+    id) when they were scored, else stories first, then newer (ISO strings sort as times
+    do; unknown "" last), then the document indexed later."""
+    if scored:
+        return sorted(rows, key=lambda r: (r[3], r[0]))
+    out = sorted(rows, key=lambda r: r[0], reverse=True)  # stable sorts, last key first
+    out.sort(key=lambda r: r[2], reverse=True)
+    out.sort(key=lambda r: r[1] != "story")
+    return out
+
+
+def _terms(longs: list[str], shorts: list[str], args: dict[str, object]) -> None:
+    """The FTS5 queries of the terms (``:long``, ``:short``), each term a quoted phrase."""
+    if shorts:
+        args["short"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in shorts)
+    if longs:
+        args["long"] = " AND ".join('"' + x.replace('"', '""') + '"' for x in longs)
+
+
+def _walk(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
+            args: dict[str, object]) -> Found:
+    # Not in widening ranges of ids as on PostgreSQL: FTS5 walks a term's matches newest
+    # first and stops at ``cap``; ranges measured slower at 100k (a second query for most
+    # words, whose first range held fewer than ``cap`` matches).
+    def run(newest: str, order: str, **more: object) -> Found:
+        # the newest ``cap`` (the inner query), ranked, the best ``keep`` of them with how
+        # many there were: counted on the candidates kept aside (MATERIALIZED: made once),
+        # not by a window over them (``count(*) OVER ()`` cost 0.2-0.4 ms at a thousand)
+        rows = conn.execute(text(f"WITH m AS MATERIALIZED ({newest}) SELECT id, kind, published, "
+                                 f"score, (SELECT count(*) FROM m) FROM m ORDER BY {order} "
+                                 "LIMIT :keep"), {**args, **more}).all()
+        return (int(rows[0][4]) if rows else 0,
+                [(int(r[0]), r[1], r[2], float(r[3])) for r in rows])
+
+    if not longs:
+        # unfiltered, what ranks them is all in search_docs_order: read there, not each
+        # match's row (SQLite takes a row by its id from the table whatever index covers it)
+        order = "" if where else " INDEXED BY search_docs_order"
+        return run("SELECT d.id, d.kind, d.published, 0.0 AS score FROM search_short "
+                   f"JOIN search_docs d{order} ON d.id = search_short.rowid "
+                   "WHERE search_short MATCH :short"
+                   + "".join(" AND " + w for w in where) + " ORDER BY search_short.rowid DESC LIMIT :cap",
+                   "kind != 'story', published DESC, id DESC")
+
+    def ranked(table: str, below: int | None, cap: int) -> Found:
+        # A short word beside: each of the long word's matches, newest first, is kept if the
+        # short word's matches in the same table's range hold it. Unmarked (no ``+``), the
+        # planner asked the long word's table for each of the short word's matches by id and
+        # sorted what came: every match of the short word in the archive, a search cut off
+        # at its 0.5 s limit at 100k stored articles (「首相 経済安全保障」; now 5.6 ms).
+        span = "rowid > :floor" if below is None else "rowid <= :below"  # the table's ids
+        both = ([f"+{table}.rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH "
+                 f":short AND {span})"] if shorts else [])
+        # Ranked by score alone: the documents' rows are read only where a filter needs them.
+        # A join reads one row per match at a place of its own (1,000 reads, most of the
+        # query's time on a large store: 2-5 ms of 3-6 at 100k).
+        source = f"{table} JOIN search_docs d ON d.id = {table}.rowid" if where else table
+        bound = [f"{table}.rowid <= :below"] if below is not None else []
+        return run(f"SELECT {table}.rowid AS id, '' AS kind, '' AS published, "
+                   f"bm25({table}, 5.0, 1.0) AS score FROM {source} WHERE {table} MATCH :long"
+                   + "".join(" AND " + w for w in [*both, *bound, *where])
+                   + f" ORDER BY {table}.rowid DESC LIMIT :cap", "score, id", below=below, cap=cap)
+
+    # The newest documents first, scored against the newest alone; the rest of the newest
+    # ``cap`` matches, if any are older, from the archive's table, scored against all of it
+    # (an IDF of another sample, as in an index split into shards; the recent one is large).
+    cap, keep = int(str(args["cap"])), int(str(args["keep"]))
+    floor = int(conn.execute(text("SELECT floor FROM search_recent_floor")).scalar_one())
+    args["floor"] = floor
+    n, rows = ranked("search_recent", None, cap)
+    if n < cap and floor > 0:
+        more, older = ranked("search_tri", floor, cap - n)
+        # the best ``keep`` of both are among the best ``keep`` of each
+        rows = merged(rows + older, scored=True)[:keep]
+        n += more
+    return n, rows
 
 
 def _drivers(conn: Connection, where: list[str], args: dict[str, object]) -> list[tuple[str, list[str]]]:

@@ -1,4 +1,4 @@
-"""Filtered searches on SQLite read from the filter's side when it holds few documents."""
+"""SQLite search: filtered searches read from the filter's side when it holds few documents."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from matome.store import Store, db_url
-from matome.store import search_filter as sf
 from matome.store import search_index as si
+from matome.store import search_sqlite as sf
 
 OUTLETS = ["港北日報", "潮見新聞", "若葉通信"]
 
@@ -112,7 +112,7 @@ def test_bm25_of_a_filters_documents_is_fts5s_over_the_same_documents(store, mon
         assert len(kept) > 20
         for terms in (["経済安全保障"], ["経済安全保障", "について"], ["ＩＭＦ"], ["summit"]):
             args: dict[str, object] = {"cap": 1000, "keep": 1000, "tag": "t:all"}
-            si._sqlite_terms(terms, [], args)
+            sf._terms(terms, [], args)
             got = sf.search(conn, [sf.TAG], terms, [], dict(args))
             assert got is not None and got[0] > 2
             fts = dict(conn.execute(text(
