@@ -97,6 +97,19 @@ def test_past_the_candidate_cap_the_newest_matches_are_ranked(index, monkeypatch
     assert everything > 3 and total == 3 and len(hits) == 3
 
 
+def test_a_count_at_the_cap_says_more_matched(demo_db, monkeypatch):
+    """Past the cap the count is the cap: the page says 「以上」 and the API ``capped``."""
+    from matome.store import search_index
+
+    client = TestClient(create_app(db_url(str(demo_db)), demo_settings()))
+    for cap, more in ((1000, False), (3, True)):
+        monkeypatch.setattr(search_index, "CANDIDATES", cap)
+        data = client.get("/api/search", params={"q": "外相"}).json()
+        assert data["capped"] is more and (data["total"] == 3) is more
+        count = client.get("/search", params={"q": "外相"}).text.split('<p class="count">')[1]
+        assert count.startswith(f"{data['total']} 件以上" if more else f"{data['total']} 件</p>"), count[:60]
+
+
 def test_search_follows_the_store_without_a_copy_of_it(demo_db, tmp_path, monkeypatch):
     """What `process` writes is found at the next refresh; the server loaded nothing to get there."""
     import shutil

@@ -184,7 +184,8 @@ class Site:
                        "next": name(page - 1) if page > 1 else None}
 
     def search_page(self, query: str, total: int, hits: list[Any], page: int,
-                    filters: dict[str, str], cut_off: bool = False) -> str:
+                    filters: dict[str, str], cut_off: bool = False, capped: bool = False) -> str:
+        """The search page; ``capped``: ``total`` is the cap, more matched (said so)."""
         from urllib.parse import urlencode
 
         pages = max(1, -(-total // self.per_page))
@@ -197,7 +198,7 @@ class Site:
                  "next": link(page + 1) if page < pages else None}
         _PAGE.set("search")
         return self._render("search.html", "/", query=query, total=total, hits=hits,
-                            pager=pager, cut_off=cut_off, tags=self.cat.tags,
+                            pager=pager, cut_off=cut_off, capped=capped, tags=self.cat.tags,
                             outlets=self.cat.outlet_names(), **filters)
 
     def redirect(self, path: str) -> str | None:

@@ -100,6 +100,12 @@ class SearchIndex:
                    f"stories/{story}.html")
 
 
+def capped(total: int) -> bool:
+    """Whether a search's count is the cap (``search_index.CANDIDATES``): more documents
+    match, and the hits are the best of the newest that many."""
+    return total >= search_index.CANDIDATES
+
+
 def _clean(value: str) -> str:
     return _CONTROL.sub(" ", value)
 

@@ -51,7 +51,7 @@ from matome.settings import Settings
 from matome.site import readmodel
 from matome.site.dbview import DbCatalog
 from matome.site.pages import MEDIA_TYPES, Site
-from matome.site.search import SearchIndex
+from matome.site.search import SearchIndex, capped
 from matome.store import Store
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; "
@@ -334,7 +334,8 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
             total, hits = live.search(q, filters, limit, offset)
         except SearchCutOff:  # said, not passed off as nothing found
             return JSONResponse({"total": 0, "items": [], "cut_off": True})
-        return JSONResponse({"total": total, "items": [
+        # capped: more matched than ``total``, the hits the best of the newest that many
+        return JSONResponse({"total": total, "capped": capped(total), "items": [
             {"kind": h.kind, "story": h.story, "title": h.title, "source": h.source,
              "published": readmodel.iso(h.published), "url": "/" + h.url,
              "snippet": str(h.snippet)} for h in hits]})
@@ -352,7 +353,7 @@ def create_app(db: str, settings: Settings, *, concurrency: int = CONCURRENCY,
                 until=until or None, limit=site.per_page, offset=(page - 1) * site.per_page)
         except SearchCutOff:
             return HTMLResponse(site.search_page(q[:100], 0, [], page, filters, cut_off=True))
-        return HTMLResponse(site.search_page(q[:100], total, hits, page, filters))
+        return HTMLResponse(site.search_page(q[:100], total, hits, page, filters, capped=capped(total)))
 
     @app.get("/api/tags")
     def api_tags() -> Response:
