@@ -380,6 +380,25 @@ def test_a_refresh_killed_part_way_takes_up_where_it_stopped(world, tmp_path, mo
     assert _index_rows(w.store) == resumed
 
 
+def test_a_rebuilt_search_index_numbers_stories_as_they_last_changed(world):
+    """Search takes its highest document numbers for the newest (its recent table, the newest
+    matches first): a rebuild numbers the stories in the order they last took a report in,
+    not in the order of their ids (which made "the newest" a random draw of the archive)."""
+    from matome.store import search_index
+
+    world.article("a8", 8, "港北日報")
+    world.join("a8", "s2")   # s2 changed last, then s5, s1
+    world.article("a9", 9, "南海新聞")
+    world.join("a9", "s5")
+    world.article("a10", 10, "港北日報")
+    world.join("a10", "s1")
+    index.reindex_all(world.store, world.settings)
+    d = search_index.search_docs.c
+    with world.store.read() as conn:
+        order = list(dict.fromkeys(r[0] for r in conn.execute(select(d.story).order_by(d.id))))
+    assert order == ["s3", "s4", "s6", "s7", "s2", "s5", "s1"]
+
+
 def _index_rows(store: Store) -> tuple[object, ...]:
     from matome.store import search_index
 

@@ -108,12 +108,13 @@ def _reindex(conn: Connection, ids: list[str], primary: str, *, log: bool = True
     site_index.place(conn, {sid: rows_of(views[sid], shown[sid]) if sid in views else {} for sid in ids},
                      log=log)
     site_index.put_cards(conn, {sid: shown[sid].to_json() if sid in shown else None for sid in ids})
-    search_index.replace(conn, ids, [d for s in views.values() for d in docs_of(s)])
+    search_index.replace(conn, ids, [d for sid in ids if sid in views for d in docs_of(views[sid])])
 
 
 def reindex(store: Store, story_ids: Iterable[str], settings: Settings, *, log: bool = True) -> None:
-    """Index these stories again now (absent ones leave every listing and search)."""
-    ids = sorted(set(story_ids))
+    """Index these stories again now, in this order (absent ones leave every listing and
+    search)."""
+    ids = list(dict.fromkeys(story_ids))
     for i in range(0, len(ids), BATCH):
         with store.tx() as conn:
             _reindex(conn, ids[i : i + BATCH], settings.writer.primary, log=log)
@@ -126,6 +127,10 @@ def reindex_all(store: Store, settings: Settings) -> int:
         site_index.clear(conn)
         search_index.clear(conn)
         site_index.set_state(conn, version="", seq=str(top))  # unfinished until the end
+        # in the order they last changed: search numbers its documents as they come and
+        # takes the highest numbers for the newest (``search_index``: its recent table, the
+        # newest matches first). In the order of story ids, a rebuild (a new index version,
+        # another primary format) left search's "newest" a random draw of the archive.
         ids = site_reads.story_ids(conn)
     reindex(store, ids, settings, log=False)  # every build made before rebuilds in full
     with store.tx() as conn:

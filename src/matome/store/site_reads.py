@@ -96,9 +96,11 @@ def tag_rows(conn: Connection) -> list[TagRow]:
 
 
 def story_ids(conn: Connection) -> list[str]:
-    """Every story that has a member."""
+    """Every story that has a member, in the order each last took one in (``seq``: placements
+    are numbered as they are made), the latest last: the order ``process`` changed them in."""
     c = t.memberships.c
-    return [r[0] for r in conn.execute(select(c.story_id).distinct().order_by(c.story_id))]
+    return [r[0] for r in conn.execute(select(c.story_id).group_by(c.story_id)
+                                       .order_by(func.max(c.seq), c.story_id))]
 
 
 def article_count(conn: Connection) -> int:
