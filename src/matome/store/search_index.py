@@ -90,7 +90,7 @@ SQLITE_DDL = [
     # what ranks a short word's matches, without reading each match's row (0020)
     "CREATE INDEX search_docs_order ON search_docs (id, kind, published)",
     # a range of dates' and an outlet's reports, for a search filtered by them (0025,
-    # ``search_filter``)
+    # ``search_sqlite``)
     "CREATE INDEX search_docs_published ON search_docs (published)",
     "CREATE INDEX search_docs_source ON search_docs (source) WHERE kind = 'report'",
     "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN INSERT INTO search_tri"

@@ -63,7 +63,7 @@ def best(conn: Connection, longs: list[str], shorts: list[str], where: list[str]
     return found if found is not None else _walk(conn, longs, shorts, where, args)
 
 
-def merged(rows: list[tuple[int, str, str, float]], *, scored: bool) -> list[tuple[int, str, str, float]]:
+def merged(rows: list[Row], *, scored: bool) -> list[Row]:
     """Rows of several queries in one ranking, as each query ranked its own: by score (then
     id) when they were scored, else stories first, then newer (ISO strings sort as times
     do; unknown "" last), then the document indexed later."""
@@ -84,7 +84,7 @@ def _terms(longs: list[str], shorts: list[str], args: dict[str, object]) -> None
 
 
 def _walk(conn: Connection, longs: list[str], shorts: list[str], where: list[str],
-            args: dict[str, object]) -> Found:
+          args: dict[str, object]) -> Found:
     # Not in widening ranges of ids as on PostgreSQL: FTS5 walks a term's matches newest
     # first and stops at ``cap``; ranges measured slower at 100k (a second query for most
     # words, whose first range held fewer than ``cap`` matches).
@@ -169,7 +169,7 @@ def _drivers(conn: Connection, where: list[str], args: dict[str, object]) -> lis
 
 
 def search(conn: Connection, where: list[str], longs: list[str], shorts: list[str],
-           args: dict[str, object]) -> tuple[int, list[Row]] | None:
+           args: dict[str, object]) -> Found | None:
     """(how many of the newest ``:cap`` documents passing ``where`` hold every term, the
     best ``:keep`` of them), read from the side of the filter holding the fewest documents;
     None (walk the matches) when none holds at most ``PROBE``, or the terms have no more
@@ -191,14 +191,10 @@ def search(conn: Connection, where: list[str], longs: list[str], shorts: list[st
     fold = any(t.lower() != t.upper() for t in [*longs, *shorts])
     found = _read(conn, driver, [t.lower() for t in longs] if fold else longs, shorts,
                   [w for w in where if w not in own], args, fold, cap)
-    if longs:  # kind and date unread, as the walk leaves them when it ranks by BM25
-        rows = _ranked(*found)
-        return len(rows), sorted(rows, key=lambda r: (r[3], r[0]))[:keep]
-    rows = [(i, kind, published, 0.0) for i, kind, published, *_ in found[0]]
-    out = sorted(rows, key=lambda r: r[0], reverse=True)  # stable sorts, last key first
-    out.sort(key=lambda r: r[2], reverse=True)
-    out.sort(key=lambda r: r[1] != "story")
-    return len(rows), out[:keep]
+    # ranked as the walk ranks: by score, or (short words) stories first, then newer; with a
+    # long term kind and date unread, as the walk leaves them when it ranks by BM25
+    rows = _ranked(*found) if longs else [(i, kind, published, 0.0) for i, kind, published, *_ in found[0]]
+    return len(rows), merged(rows, scored=bool(longs))[:keep]
 
 
 def matches(conn: Connection, longs: bool, args: dict[str, object], most: int) -> int:
@@ -217,7 +213,6 @@ def matches(conn: Connection, longs: bool, args: dict[str, object], most: int) -
             "rowid <= (SELECT floor FROM search_recent_floor) LIMIT :most)"),
             {**args, "most": most - n}).scalar_one())
     return n
-
 
 
 Match = tuple[int, str, str, int, list[float]]  # id, kind, published, trigrams, weighted occurrences
